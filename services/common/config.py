@@ -1,0 +1,81 @@
+"""Configuration from the environment: ports, database and broker addresses, time zone.
+
+The names are public (CONTRACTS §1): `<SERVICE>_HTTP_PORT`, `AMQP_URI`, `DATABASE_URL`
+and the per-service `<SERVICE>_DATABASE_URL`.
+"""
+import os
+from urllib.parse import urlsplit, urlunsplit
+
+SERVICES = ("intake", "mediation", "arbitration_link", "metrics")
+
+DEFAULT_HTTP_PORTS = {
+    "intake": 8001,
+    "mediation": 8002,
+    "arbitration_link": 8003,
+    "metrics": 8004,
+}
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tiaojie"
+DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+def _env(env):
+    return os.environ if env is None else env
+
+
+def database_url(service, env=None):
+    """The database of one service.
+
+    `<SERVICE>_DATABASE_URL` wins; otherwise the database named in `DATABASE_URL`
+    gets the service's name as a suffix (`tiaojie` → `tiaojie_intake`), so every
+    service keeps its own event store on one server.
+    """
+    env = _env(env)
+    own = env.get(f"{service.upper()}_DATABASE_URL")
+    if own:
+        return own
+    base = env.get("DATABASE_URL", DEFAULT_DATABASE_URL)
+    parts = urlsplit(base)
+    name = parts.path.lstrip("/") or "tiaojie"
+    return urlunsplit(parts._replace(path=f"/{name}_{service}"))
+
+
+def amqp_uri(env=None):
+    return _env(env).get("AMQP_URI", DEFAULT_AMQP_URI)
+
+
+def http_port(service, env=None):
+    env = _env(env)
+    return int(env.get(f"{service.upper()}_HTTP_PORT", DEFAULT_HTTP_PORTS[service]))
+
+
+def http_host(env=None):
+    return _env(env).get("HTTP_HOST", "0.0.0.0")
+
+
+def timezone_name(env=None):
+    return _env(env).get("TIAOJIE_TIMEZONE", DEFAULT_TIMEZONE)
+
+
+def delivery_limit(env=None):
+    """How often a consumer may fail one message before it is dead-lettered."""
+    return int(_env(env).get("TIAOJIE_DELIVERY_LIMIT", "5"))
+
+
+def service_config(service, env=None):
+    """The nameko container config of one service."""
+    env = _env(env)
+    return {
+        "SERVICE_NAME": service,
+        "AMQP_URI": amqp_uri(env),
+        "DATABASE_URL": database_url(service, env),
+        "WEB_SERVER_ADDRESS": f"{http_host(env)}:{http_port(service, env)}",
+        "TIMEZONE": timezone_name(env),
+        "DELIVERY_LIMIT": delivery_limit(env),
+        "PREFETCH_COUNT": int(env.get("TIAOJIE_PREFETCH_COUNT", "20")),
+        "max_workers": int(env.get("TIAOJIE_MAX_WORKERS", "20")),
+        "CLOCK_FILE": env.get("TIAOJIE_CLOCK_FILE"),
+        "serializer": "json",
+        "LOGGING": None,
+    }

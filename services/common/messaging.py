@@ -1,0 +1,125 @@
+"""Broker topology and the inbox entrypoint for consuming other services' events.
+
+Every consumer queue is a quorum queue with a delivery limit and a dead-letter exchange:
+a handler that raises returns its message to the queue (nameko would ack it and lose
+it), and after `x-delivery-limit` failed deliveries the broker moves it to
+`<queue>.dead`, where an operator can inspect it, while the others keep flowing.
+"""
+import logging
+
+import kombu
+from nameko.events import SERVICE_POOL, EventHandler
+from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
+from nameko.messaging import Consumer
+
+from .relay import events_exchange
+
+log = logging.getLogger(__name__)
+
+DEAD_LETTER_EXCHANGE = "tiaojie.dead-letter"
+
+
+def event_exchange(service):
+    return kombu.Exchange(events_exchange(service), type="topic", durable=True, auto_delete=False)
+
+
+def dead_letter_exchange():
+    return kombu.Exchange(DEAD_LETTER_EXCHANGE, type="direct", durable=True, auto_delete=False)
+
+
+def consumer_queue_name(source_service, event_type, service, method):
+    return f"evt-{source_service}-{event_type}--{service}.{method}"
+
+
+def consumer_queue(source_service, event_type, service, method, delivery_limit):
+    name = consumer_queue_name(source_service, event_type, service, method)
+    return kombu.Queue(
+        name,
+        exchange=event_exchange(source_service),
+        routing_key=event_type,
+        durable=True,
+        auto_delete=False,
+        queue_arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+            "x-dead-letter-routing-key": name,
+        },
+    )
+
+
+def dead_letter_queue(queue_name):
+    return kombu.Queue(
+        f"{queue_name}.dead",
+        exchange=dead_letter_exchange(),
+        routing_key=queue_name,
+        durable=True,
+        auto_delete=False,
+        queue_arguments={"x-queue-type": "quorum"},
+    )
+
+
+def declare_queue_with_dead_letters(channel, queue):
+    dead_letter_queue(queue.name).bind(channel).declare()
+    queue.bind(channel).declare()
+
+
+class InboxEventHandler(EventHandler):
+    """`@inbox_handler("intake", "CaseAccepted")`: a reliable, retrying event consumer.
+
+    The method receives the envelope dict; it should record its effects through
+    `ServiceStore.consume`, which makes a redelivered event a no-op.
+    """
+
+    def __init__(self, source_service, event_type, **kwargs):
+        super().__init__(
+            source_service,
+            event_type,
+            handler_type=SERVICE_POOL,
+            reliable_delivery=True,
+            requeue_on_error=True,
+            **kwargs,
+        )
+
+    def setup(self):
+        self.queue = consumer_queue(
+            self.source_service,
+            self.event_type,
+            self.container.service_name,
+            self.method_name,
+            int(self.container.config.get("DELIVERY_LIMIT", 5)),
+        )
+        with kombu.Connection(self.container.config["AMQP_URI"]) as conn:
+            declare_queue_with_dead_letters(conn.default_channel, self.queue)
+        Consumer.setup(self)
+
+
+inbox_handler = InboxEventHandler.decorator
+
+
+def inbox_handlers(service_class):
+    """The `(source_service, event_type, method_name)` of every inbox handler of a service class."""
+    found = []
+    for attr in dir(service_class):
+        method = getattr(service_class, attr, None)
+        for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()) or ():
+            if isinstance(entrypoint, InboxEventHandler):
+                found.append((entrypoint.source_service, entrypoint.event_type, attr))
+    return found
+
+
+def declare_service_topology(channel, service_name, service_class, delivery_limit):
+    """Declares the service's events exchange and every consumer queue it will read.
+
+    Run by `tiaojie setup`, so that events published before a consumer first starts
+    wait in its queue instead of going nowhere.
+    """
+    event_exchange(service_name).bind(channel).declare()
+    dead_letter_exchange().bind(channel).declare()
+    queues = []
+    for source, event_type, method in inbox_handlers(service_class):
+        event_exchange(source).bind(channel).declare()
+        queue = consumer_queue(source, event_type, service_name, method, delivery_limit)
+        declare_queue_with_dead_letters(channel, queue)
+        queues.append(queue.name)
+    return queues

@@ -1,0 +1,275 @@
+"""nameko building blocks every service uses: its store, its relay, health and metrics.
+
+- `ServiceStore` gives a worker the service's database, clock and units of work, and
+  `consume()`, the idempotent way to apply an event from another service.
+- `EventRelay` runs the relay (outbox → `<service>.events`) beside the service.
+- `BaseService` answers `/health`, `/ready` and the operational `/metrics`.
+"""
+import logging
+import time
+
+import kombu
+import psycopg2
+from nameko.extensions import DependencyProvider
+from prometheus_client import generate_latest
+from prometheus_client.core import GaugeMetricFamily
+
+from . import auth
+from .clock import clock_from_config
+from .db import Database
+from .envelope import Event
+from .http import Conflict, api, json_response
+from .logs import correlation_id_var
+from .ops import ops_metrics
+from .messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
+from .relay import Relay, envelope_route, events_exchange
+from .unit_of_work import KeyReuse, unit_of_work
+
+log = logging.getLogger(__name__)
+
+class StoreAccess:
+    """What a worker sees of `ServiceStore`."""
+
+    def __init__(self, provider, worker_ctx):
+        self.provider = provider
+        self.database = provider.database
+        self.clock = provider.clock
+        self.service_name = provider.container.service_name
+        self.worker_ctx = worker_ctx
+
+    def unit_of_work(self, correlation_id=None, causation_id=None):
+        return unit_of_work(
+            self.database, self.clock, correlation_id or correlation_id_var.get(), causation_id
+        )
+
+    def query(self, fn):
+        with self.database.transaction() as cursor:
+            return fn(cursor)
+
+    def authenticate(self, request):
+        token = auth.bearer_token(request)
+        with self.database.transaction() as cursor:
+            return auth.find_principal(cursor, token)
+
+    def command(self, request, principal, decide, status=200):
+        """Runs a staff command in one unit of work, honouring `Idempotency-Key`.
+
+        `decide(uow)` returns the response body; it raises an `ApiError` to refuse, in
+        which case nothing is stored. A repeat with the same key and body returns the
+        first response; the same key with another body is 409.
+        """
+        key = request.headers.get("Idempotency-Key")
+        correlation_id = getattr(request, "correlation_id", None)
+        with self.unit_of_work(correlation_id=correlation_id) as uow:
+            if key:
+                body = request.get_data(as_text=True)
+                request_hash = uow.idempotency.request_hash(request.method, request.path, body)
+                try:
+                    stored = uow.idempotency.begin(principal.token_hash, key, request_hash)
+                except KeyReuse:
+                    raise Conflict("this Idempotency-Key was used with another request") from None
+                if stored is not None:
+                    return json_response(stored[0], stored[1], {"Idempotent-Replayed": "true"})
+            result = decide(uow)
+            if key:
+                uow.idempotency.complete(principal.token_hash, key, status, _jsonable(result))
+        return json_response(status, result)
+
+    def consume(self, consumer, envelope, effect):
+        """Applies `effect(uow, event, previous_version)` once per event for this consumer.
+
+        The effect and the inbox record commit together; a redelivery finds the record
+        and does nothing. An envelope that fails validation raises, so the message is
+        retried and, at the delivery limit, dead-lettered.
+        """
+        consumer = f"{self.service_name}.{consumer}"
+        metrics = ops_metrics(self.service_name)
+        try:
+            event = Event.from_envelope(envelope)
+            with self.unit_of_work(correlation_id=event.correlation_id, causation_id=event.event_id) as uow:
+                previous = uow.inbox.claim(consumer, event)
+                if previous is None:
+                    metrics.duplicates.labels(self.service_name, consumer).inc()
+                    return None
+                result = effect(uow, event, previous)
+        except Exception:
+            metrics.handler_errors.labels(self.service_name, consumer).inc()
+            log.exception("consumer %s failed", consumer, extra={"event_id": envelope.get("event_id")
+                                                                 if isinstance(envelope, dict) else None})
+            raise
+        metrics.consumed.labels(self.service_name, consumer).inc()
+        metrics.consumer_lag.labels(self.service_name, consumer).set(
+            max(0.0, (self.clock.now() - event.recorded_at).total_seconds())
+        )
+        return result
+
+
+def _jsonable(value):
+    import json
+
+    from .envelope import dumps
+
+    return json.loads(dumps(value))
+
+
+class ServiceStore(DependencyProvider):
+    def setup(self):
+        config = self.container.config
+        self.database = Database(config["DATABASE_URL"], max_connections=int(config.get("DB_POOL_SIZE", 20)))
+        self.clock = clock_from_config(config)
+
+    def stop(self):
+        self.database.close()
+
+    def kill(self):
+        self.database.close()
+
+    def get_dependency(self, worker_ctx):
+        return StoreAccess(self, worker_ctx)
+
+
+class EventRelay(DependencyProvider):
+    """Runs a relay in a managed green thread for the life of the container.
+
+    By default it publishes every event envelope to `<service>.events`; a service may
+    add relays of its own with another `name`, `route` and `exchanges`.
+    """
+
+    def __init__(self, name=None, route=None, exchanges=None):
+        self.relay_name = name
+        self.route = route
+        self.exchanges = exchanges
+
+    def setup(self):
+        config = self.container.config
+        service = self.container.service_name
+        self.relay = Relay(
+            name=self.relay_name or events_exchange(service),
+            database_url=config["DATABASE_URL"],
+            amqp_uri=config["AMQP_URI"],
+            route=self.route or envelope_route(service),
+            exchanges=self.exchanges or [(events_exchange(service), "topic")],
+            batch_size=int(config.get("RELAY_BATCH_SIZE", 500)),
+        )
+        self._thread = None
+
+    def start(self):
+        self._thread = self.container.spawn_managed_thread(self.relay.run)
+
+    def stop(self):
+        self.relay.stop()
+        if self._thread is not None:
+            self._thread.kill()
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.relay
+
+
+class _PipelineCollector:
+    """Relay backlog and queue depths, read when scraped."""
+
+    def __init__(self, service_name, service_class, database_url, amqp_uri):
+        self.service_name = service_name
+        self.database_url = database_url
+        self.amqp_uri = amqp_uri
+        self.queues = [
+            consumer_queue_name(source, event_type, service_name, method)
+            for source, event_type, method in inbox_handlers(service_class)
+        ]
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        backlog = GaugeMetricFamily(
+            "tiaojie_relay_backlog_events", "Committed events not yet published", labels=["service", "relay"]
+        )
+        try:
+            conn = psycopg2.connect(self.database_url, connect_timeout=2)
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(
+                        "SELECT r.relay, COALESCE((SELECT MAX(position) FROM events), 0) - r.position"
+                        " FROM relay_positions r"
+                    )
+                    for relay, value in cur.fetchall():
+                        backlog.add_metric([self.service_name, relay], value)
+            finally:
+                conn.close()
+        except psycopg2.Error:
+            pass
+        yield backlog
+        depth = GaugeMetricFamily("tiaojie_queue_messages", "Messages ready in a consumer queue", labels=["queue"])
+        dead = GaugeMetricFamily(
+            "tiaojie_dead_letter_messages", "Messages in a dead-letter queue", labels=["queue"]
+        )
+        try:
+            with kombu.Connection(self.amqp_uri, connect_timeout=2) as conn:
+                channel = conn.channel()
+                for name in self.queues:
+                    try:
+                        _, ready, _ = channel.queue_declare(name, passive=True)
+                        depth.add_metric([name], ready)
+                        _, ready, _ = channel.queue_declare(dead_letter_queue(name).name, passive=True)
+                        dead.add_metric([name], ready)
+                    except Exception:  # noqa: BLE001 - a queue not yet declared
+                        channel = conn.channel()
+        except Exception:  # noqa: BLE001 - the broker is down: report no depths
+            pass
+        yield depth
+        yield dead
+
+
+class BaseService:
+    """Health, readiness and operational metrics, the same on all four services."""
+
+    store = ServiceStore()
+
+    @api("GET", "/health")
+    def health(self, request):
+        return json_response(200, {"status": "ok", "service": self.name})
+
+    @api("GET", "/ready")
+    def ready(self, request):
+        problems = {}
+        try:
+            self.store.database.ping()
+        except Exception as exc:  # noqa: BLE001
+            problems["database"] = type(exc).__name__
+        try:
+            with kombu.Connection(self.store.provider.container.config["AMQP_URI"], connect_timeout=2) as conn:
+                conn.ensure_connection(max_retries=1)
+        except Exception as exc:  # noqa: BLE001
+            problems["broker"] = type(exc).__name__
+        if problems:
+            return json_response(503, {"status": "unavailable", "reason": problems})
+        return json_response(200, {"status": "ready"})
+
+    @api("GET", "/metrics")
+    def metrics(self, request):
+        from werkzeug.wrappers import Response
+
+        metrics = ops_metrics(self.name)
+        if not getattr(metrics, "_pipeline", None):
+            config = self.store.provider.container.config
+            metrics._pipeline = _PipelineCollector(
+                self.name, type(self), config["DATABASE_URL"], config["AMQP_URI"]
+            )
+            metrics.add_collector(metrics._pipeline)
+        body = generate_latest(metrics.registry) + self.extra_metrics()
+        return Response(body, status=200, mimetype="text/plain; version=0.0.4")
+
+    def extra_metrics(self):
+        """Bytes appended to `/metrics` (the metrics service adds the domain gauges)."""
+        return b""
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

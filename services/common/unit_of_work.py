@@ -1,0 +1,171 @@
+"""The unit of work: one transaction holding the event store, inbox and idempotency keys.
+
+Everything a command or a consumed event changes is written in it, and the events it
+appends are published afterwards by the relay, from the store: there is no dual write.
+It commits when the block ends normally and rolls back on any exception.
+"""
+import contextlib
+import hashlib
+import json
+
+from .eventstore import InMemoryEventStore, PostgresEventStore
+
+
+class Inbox:
+    """'Event X consumed by Y', recorded in the consumer's own transaction."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def claim(self, consumer, event):
+        """Records that `consumer` handles `event`.
+
+        Returns None when it was handled before (a redelivery: do nothing), otherwise
+        the highest `stream_version` of the event's stream this consumer had seen
+        before (0 if none), so the handler can tell an event that overtook another.
+        """
+        self.cursor.execute(
+            "INSERT INTO inbox (consumer, event_id) VALUES (%s, %s::uuid) ON CONFLICT DO NOTHING",
+            (consumer, event.event_id),
+        )
+        if self.cursor.rowcount == 0:
+            return None
+        self.cursor.execute(
+            "INSERT INTO inbox_streams (consumer, stream_id, version) VALUES (%s, %s, %s)"
+            " ON CONFLICT (consumer, stream_id) DO UPDATE"
+            " SET version = GREATEST(inbox_streams.version, EXCLUDED.version)"
+            " RETURNING (SELECT version FROM inbox_streams"
+            "            WHERE consumer = %s AND stream_id = %s) AS previous",
+            (consumer, event.stream_id, event.stream_version, consumer, event.stream_id),
+        )
+        row = self.cursor.fetchone()
+        previous = row["previous"] if isinstance(row, dict) else row[0]
+        return previous or 0
+
+
+class IdempotencyKeys:
+    """Stored responses of POSTs, keyed by the caller's `Idempotency-Key`."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    @staticmethod
+    def request_hash(method, path, body):
+        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
+
+    def begin(self, scope, key, request_hash):
+        """Reserves the key in this transaction.
+
+        Returns None when the request is new, `(status, body)` of the first response
+        when it is a repeat, or raises `KeyReuse` for the same key with another body.
+        A concurrent request with the same key waits here until the first commits.
+        """
+        self.cursor.execute(
+            "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (%s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (scope, key, request_hash),
+        )
+        if self.cursor.rowcount == 1:
+            return None
+        self.cursor.execute(
+            "SELECT request_hash, status, response FROM idempotency_keys WHERE scope = %s AND key = %s",
+            (scope, key),
+        )
+        row = self.cursor.fetchone()
+        if row["request_hash"] != request_hash:
+            raise KeyReuse(key)
+        return row["status"], row["response"]
+
+    def complete(self, scope, key, status, body):
+        self.cursor.execute(
+            "UPDATE idempotency_keys SET status = %s, response = %s::jsonb WHERE scope = %s AND key = %s",
+            (status, json.dumps(body, ensure_ascii=False), scope, key),
+        )
+
+
+class KeyReuse(Exception):
+    """The same Idempotency-Key came with a different request."""
+
+
+class UnitOfWork:
+    def __init__(self, cursor, clock, correlation_id=None, causation_id=None):
+        self.cursor = cursor
+        self.clock = clock
+        self.correlation_id = correlation_id
+        self.causation_id = causation_id
+        self.events = PostgresEventStore(cursor, clock)
+        self.inbox = Inbox(cursor)
+        self.idempotency = IdempotencyKeys(cursor)
+
+    def load(self, aggregate_class, stream_id):
+        return aggregate_class.from_events(stream_id, self.events.load(stream_id))
+
+    def save(self, aggregate):
+        """Appends the aggregate's new events, guarded by the version it was loaded at."""
+        appended = self.events.append(
+            aggregate.stream_id,
+            aggregate.loaded_version,
+            aggregate.pending,
+            correlation_id=self.correlation_id,
+            causation_id=self.causation_id,
+        )
+        aggregate.pending = []
+        return appended
+
+
+@contextlib.contextmanager
+def unit_of_work(database, clock, correlation_id=None, causation_id=None):
+    with database.transaction() as cursor:
+        yield UnitOfWork(cursor, clock, correlation_id, causation_id)
+
+
+class FakeUnitOfWork:
+    """In-memory unit of work for service-layer unit tests: keeps changes only when the block succeeds."""
+
+    def __init__(self, clock):
+        self.clock = clock
+        self.events = InMemoryEventStore(clock)
+        self.correlation_id = None
+        self.causation_id = None
+        self.committed = 0
+        self.inbox = FakeInbox()
+
+    def __call__(self, correlation_id=None, causation_id=None):
+        self.correlation_id, self.causation_id = correlation_id, causation_id
+        return self
+
+    def __enter__(self):
+        self._snapshot = (list(self.events.events), self.inbox.snapshot())
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is None:
+            self.committed += 1
+        else:
+            self.events.events = self._snapshot[0]
+            self.inbox.restore(self._snapshot[1])
+        return False
+
+    load = UnitOfWork.load
+    save = UnitOfWork.save
+
+
+class FakeInbox:
+    def __init__(self):
+        self.consumed = set()
+        self.versions = {}
+
+    def claim(self, consumer, event):
+        if (consumer, event.event_id) in self.consumed:
+            return None
+        self.consumed.add((consumer, event.event_id))
+        previous = self.versions.get((consumer, event.stream_id), 0)
+        self.versions[(consumer, event.stream_id)] = max(previous, event.stream_version)
+        return previous
+
+    def snapshot(self):
+        return set(self.consumed), dict(self.versions)
+
+    def restore(self, snapshot):
+        self.consumed, self.versions = snapshot

@@ -1,0 +1,44 @@
+"""Where each service's parts are found, by convention: `services/<name>/`.
+
+- `service.py` defines the nameko service class named in `SERVICE_CLASSES`;
+- `schema.py` may define `MIGRATIONS`, applied after the common tables;
+- `topology.py` may define `declare(channel, env)` and `declare_users(env)` for broker
+  objects beyond the events exchange and consumer queues.
+"""
+import importlib
+
+from services.common.config import SERVICES
+
+SERVICE_CLASSES = {
+    "intake": "services.intake.service:IntakeService",
+    "mediation": "services.mediation.service:MediationService",
+    "arbitration_link": "services.arbitration_link.service:ArbitrationLinkService",
+    "metrics": "services.metrics.service:MetricsService",
+}
+
+
+def _optional(module):
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name and module.startswith(exc.name):
+            return None
+        raise
+
+
+def available_services():
+    return [name for name in SERVICES if _optional(SERVICE_CLASSES[name].split(":")[0]) is not None]
+
+
+def service_class(name):
+    module, cls = SERVICE_CLASSES[name].split(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def service_migrations(name):
+    module = _optional(f"services.{name}.schema")
+    return list(getattr(module, "MIGRATIONS", [])) if module else []
+
+
+def service_topology(name):
+    return _optional(f"services.{name}.topology")
