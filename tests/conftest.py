@@ -48,3 +48,9 @@ def tokens(infrastructure):
         "district": support.issue_token("--district"),
         "admin": support.issue_token("--admin"),
     }
+
+
+from services.common.db import make_green  # noqa: E402
+
+# Database calls yield to other green threads in tests too, as they do in the services.
+make_green()

@@ -1,6 +1,6 @@
 """Structured logging: one JSON object a line, with the correlation id, and no personal data.
 
-Resident id numbers, unified credit codes and phone numbers are masked in every message,
+Resident id numbers and phone numbers are masked in every message,
 whatever the caller put into it.
 """
 import contextvars
@@ -13,7 +13,6 @@ from datetime import datetime, timezone
 correlation_id_var = contextvars.ContextVar("correlation_id", default=None)
 
 _ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9A-Za-z])")
-_CREDIT_CODE = re.compile(r"(?<![0-9A-Z])([0-9A-HJ-NPQRTUWXY]{2}\d{6})[0-9A-HJ-NPQRTUWXY]{10}(?![0-9A-Z])")
 _PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
 
 
