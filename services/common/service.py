@@ -84,6 +84,7 @@ class StoreAccess:
         """
         consumer = f"{self.service_name}.{consumer}"
         metrics = ops_metrics(self.service_name)
+        token = correlation_id_var.set(envelope.get("correlation_id") if isinstance(envelope, dict) else None)
         try:
             event = Event.from_envelope(envelope)
             with self.unit_of_work(correlation_id=event.correlation_id, causation_id=event.event_id) as uow:
@@ -97,6 +98,8 @@ class StoreAccess:
             log.exception("consumer %s failed", consumer, extra={"event_id": envelope.get("event_id")
                                                                  if isinstance(envelope, dict) else None})
             raise
+        finally:
+            correlation_id_var.reset(token)
         metrics.consumed.labels(self.service_name, consumer).inc()
         metrics.consumer_lag.labels(self.service_name, consumer).set(
             max(0.0, (self.clock.now() - event.recorded_at).total_seconds())
