@@ -1,0 +1,272 @@
+"""The intake domain: consultations (咨询), applications (申请) and the acceptance decision (受理).
+
+Pure: no I/O, no clock, no framework. The service layer hands in validated values and
+already-localised datetimes; commands check the rules and record past-tense events.
+"""
+import dataclasses
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from services.common.eventstore import Aggregate
+
+CATEGORIES = (
+    "wages",
+    "social_insurance",
+    "labor_protection",
+    "training",
+    "contract_termination",
+    "employment_relationship",
+    "work_injury",
+    "compensation",
+    "other",
+)
+CHANNELS = ("walk_in", "phone", "online", "letter")
+SOURCES = ("self", "arbitration_recommendation", "court_entrusted", "labor_inspection", "petition")
+ID_TYPES = ("resident_id", "passport", "other")
+
+RECEIVED, ACCEPTED, NOT_ACCEPTED, WITHDRAWN = "received", "accepted", "not_accepted", "withdrawn"
+STATUSES = (RECEIVED, ACCEPTED, NOT_ACCEPTED, WITHDRAWN)
+
+COLLECTIVE_THRESHOLD = 10  # Art. 7: ten or more workers with a common claim
+DEFAULT_MEDIATION_DAYS = 15  # Art. 14: fifteen days from receipt
+CENT = Decimal("0.01")
+
+
+class CaseStateError(Exception):
+    """A command the case's current state does not allow (the API answers 409 with `status`)."""
+
+    def __init__(self, message, status):
+        super().__init__(message)
+        self.status = status
+
+
+def money(amount):
+    """An amount as the two-place decimal string events and responses carry."""
+    return format(Decimal(amount).quantize(CENT), "f")
+
+
+def format_case_number(center_code, year, sequence):
+    """`HGJ-2026-00017`: the center's code, the year of receipt, the running number in that year."""
+    return f"{center_code}-{year}-{sequence:05d}"
+
+
+def mediation_deadline(received_at, days=DEFAULT_MEDIATION_DAYS):
+    return received_at + timedelta(days=days)
+
+
+def is_collective(workers_involved):
+    return workers_involved >= COLLECTIVE_THRESHOLD
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    item: str
+    amount: Decimal
+
+    def as_data(self):
+        return {"item": self.item, "amount": money(self.amount)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Application:
+    """A validated application for mediation, as received by a center."""
+
+    center_id: str
+    channel: str
+    source: str
+    category: str
+    applicant: dict
+    respondent: dict
+    claims: tuple
+    workers_involved: int
+    description: str
+    received_at: datetime
+    recommendation_id: str | None = None
+
+    @property
+    def claimed_total(self):
+        return sum((claim.amount for claim in self.claims), Decimal("0"))
+
+    @property
+    def collective(self):
+        return is_collective(self.workers_involved)
+
+
+@dataclasses.dataclass(frozen=True)
+class Consultation:
+    """A walk-in, phone or online enquiry: counted, but not a case."""
+
+    consultation_id: str
+    center_id: str
+    channel: str
+    topic: str
+    recorded_at: datetime
+
+    @staticmethod
+    def stream_for(consultation_id):
+        return f"consultation-{consultation_id}"
+
+    def recorded_event(self):
+        return {
+            "consultation_id": self.consultation_id,
+            "center_id": self.center_id,
+            "channel": self.channel,
+            "topic": self.topic,
+            "recorded_at": self.recorded_at.isoformat(),
+        }
+
+
+class Case(Aggregate):
+    """A case as intake knows it: received, then accepted or not accepted once, maybe withdrawn."""
+
+    def __init__(self, stream_id):
+        super().__init__(stream_id)
+        self.status = None
+        self.received = {}
+        self.decision = None
+        self.withdrawal = None
+
+    @staticmethod
+    def stream_for(case_id):
+        return f"case-{case_id}"
+
+    @property
+    def exists(self):
+        return self.status is not None
+
+    @property
+    def case_id(self):
+        return self.received.get("case_id")
+
+    @property
+    def case_number(self):
+        return self.received.get("case_number")
+
+    @property
+    def center_id(self):
+        return self.received.get("center_id")
+
+    # --- commands -------------------------------------------------------------------
+
+    @classmethod
+    def receive(cls, case_id, case_number, application, deadline):
+        case = cls(cls.stream_for(case_id))
+        data = {
+            "case_id": case_id,
+            "case_number": case_number,
+            "center_id": application.center_id,
+            "channel": application.channel,
+            "source": application.source,
+            "category": application.category,
+            "applicant": application.applicant,
+            "respondent": application.respondent,
+            "claims": [claim.as_data() for claim in application.claims],
+            "claimed_total": money(application.claimed_total),
+            "workers_involved": application.workers_involved,
+            "collective": application.collective,
+            "description": application.description,
+            "received_at": application.received_at.isoformat(),
+            "mediation_deadline": deadline.isoformat(),
+        }
+        if application.recommendation_id is not None:
+            data["recommendation_id"] = application.recommendation_id
+        case._record("ApplicationReceived", data, application.received_at)
+        return case
+
+    def accept(self, at):
+        self._require_undecided("accepted")
+        self._record(
+            "CaseAccepted",
+            {**self._identity(), "accepted_at": at.isoformat(), **self._facts_for_downstream()},
+            at,
+        )
+
+    def reject(self, reason, at):
+        """Not accepted (不予受理): out of scope, or the respondent refuses mediation."""
+        self._require_undecided("not accepted")
+        self._record(
+            "CaseNotAccepted",
+            {**self._identity(), "reason": reason, "decided_at": at.isoformat(), **self._facts_for_downstream()},
+            at,
+        )
+
+    def withdraw(self, reason, at):
+        if self.status not in (RECEIVED, ACCEPTED):
+            raise CaseStateError(f"a case that is {self.status} cannot be withdrawn", self.status)
+        self._record(
+            "ApplicationWithdrawn",
+            {**self._identity(), "reason": reason, "withdrawn_at": at.isoformat(), "status_before": self.status},
+            at,
+        )
+
+    def _require_undecided(self, wanted):
+        if self.status != RECEIVED:
+            raise CaseStateError(f"a case that is {self.status} cannot be {wanted}", self.status)
+
+    def _identity(self):
+        return {"case_id": self.case_id, "case_number": self.case_number, "center_id": self.center_id}
+
+    def _facts_for_downstream(self):
+        # Beyond EVENTS.md's minimum: what mediation and the referral to arbitration
+        # need, so a consumer of the decision never has to call intake back.
+        keys = (
+            "received_at", "mediation_deadline", "category", "source", "channel", "workers_involved",
+            "collective", "claimed_total", "applicant", "respondent", "claims",
+        )
+        return {key: self.received[key] for key in keys}
+
+    def _record(self, event_type, data, at):
+        self.record(event_type, data, occurred_at=at, case_id=data["case_id"], center_id=data["center_id"])
+
+    # --- state ----------------------------------------------------------------------
+
+    def apply(self, event_type, data):
+        if event_type == "ApplicationReceived":
+            self.received = data
+            self.status = RECEIVED
+        elif event_type == "CaseAccepted":
+            self.decision = {"decision": "accept", "decided_at": data["accepted_at"]}
+            self.status = ACCEPTED
+        elif event_type == "CaseNotAccepted":
+            self.decision = {"decision": "reject", "reason": data["reason"], "decided_at": data["decided_at"]}
+            self.status = NOT_ACCEPTED
+        elif event_type == "ApplicationWithdrawn":
+            self.withdrawal = {"reason": data["reason"], "withdrawn_at": data["withdrawn_at"]}
+            self.status = WITHDRAWN
+
+    # --- views ----------------------------------------------------------------------
+
+    def view(self):
+        """The case as intake knows it (GET /cases/{case_id})."""
+        return {
+            **self.received,
+            "status": self.status,
+            "accepted_at": self.decision["decided_at"] if self.status_was_accepted else None,
+            "decision": self.decision,
+            "withdrawal": self.withdrawal,
+            "version": self.version,
+        }
+
+    @property
+    def status_was_accepted(self):
+        return bool(self.decision) and self.decision["decision"] == "accept"
+
+    def summary(self):
+        """One line of the case list: no id numbers or phones."""
+        return {
+            "case_id": self.case_id,
+            "case_number": self.case_number,
+            "center_id": self.center_id,
+            "status": self.status,
+            "source": self.received["source"],
+            "channel": self.received["channel"],
+            "category": self.received["category"],
+            "applicant_name": self.received["applicant"].get("name"),
+            "respondent_name": self.received["respondent"].get("name"),
+            "workers_involved": self.received["workers_involved"],
+            "collective": self.received["collective"],
+            "claimed_total": self.received["claimed_total"],
+            "received_at": self.received["received_at"],
+            "mediation_deadline": self.received["mediation_deadline"],
+            "decided_at": self.decision["decided_at"] if self.decision else None,
+        }

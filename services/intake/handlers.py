@@ -1,0 +1,158 @@
+"""The intake service layer: each use case runs inside a unit of work the caller opens.
+
+It loads aggregates, lets the domain decide, saves the events and keeps the case list
+in step, all in that one transaction. Entrypoints (HTTP, RPC, events) stay thin and
+call these; unit tests call them with a `FakeUnitOfWork` and in-memory records.
+"""
+import dataclasses
+import logging
+import uuid
+from zoneinfo import ZoneInfo
+
+from services.common.centers import centers_by_id
+from services.common.envelope import NewEvent
+
+from .domain import DEFAULT_MEDIATION_DAYS, Case, Consultation, format_case_number, mediation_deadline
+
+log = logging.getLogger(__name__)
+
+
+class UnknownCase(Exception):
+    """No case with that id (404)."""
+
+
+def new_uuid():
+    return str(uuid.uuid4())
+
+
+@dataclasses.dataclass(frozen=True)
+class IntakeSettings:
+    zone: ZoneInfo
+    mediation_days: int = DEFAULT_MEDIATION_DAYS
+    centers: dict = dataclasses.field(default_factory=centers_by_id)
+    new_id: object = new_uuid
+
+    def now(self, clock):
+        return clock.now().astimezone(self.zone)
+
+
+def record_consultation(uow, settings, center_id, channel, topic):
+    consultation = Consultation(
+        consultation_id=settings.new_id(),
+        center_id=center_id,
+        channel=channel,
+        topic=topic,
+        recorded_at=settings.now(uow.clock),
+    )
+    data = consultation.recorded_event()
+    uow.events.append(
+        Consultation.stream_for(consultation.consultation_id),
+        0,
+        [NewEvent("ConsultationRecorded", data, center_id=center_id, occurred_at=consultation.recorded_at)],
+        correlation_id=uow.correlation_id,
+        causation_id=uow.causation_id,
+    )
+    log.info("consultation recorded", extra={"center_id": center_id})
+    return data
+
+
+def register_application(uow, records, settings, application):
+    """Registers an application (受理登记 begins here): draws the case number, records the receipt."""
+    center = settings.centers[application.center_id]
+    year = application.received_at.astimezone(settings.zone).year
+    case_number = format_case_number(center.code, year, records.next_case_number(center.center_id, year))
+    deadline = mediation_deadline(application.received_at, settings.mediation_days)
+    case = Case.receive(settings.new_id(), case_number, application, deadline)
+    uow.save(case)
+    records.save(case)
+    log.info("application received", extra={"case_id": case.case_id, "center_id": case.center_id})
+    return {
+        "case_id": case.case_id,
+        "case_number": case.case_number,
+        "center_id": case.center_id,
+        "status": case.status,
+        "received_at": case.received["received_at"],
+        "mediation_deadline": case.received["mediation_deadline"],
+    }
+
+
+def open_recommended_case(uow, records, settings, application):
+    """Opens a case for a recommendation letter, once per letter however often it is reported."""
+    existing = records.case_for_recommendation(application.recommendation_id)
+    if existing is not None:
+        log.info("recommendation already has a case", extra={"case_id": existing})
+        return None
+    return register_application(uow, records, settings, application)
+
+
+def decide_acceptance(uow, records, settings, principal, case_id, decision, reason=None):
+    case = _load_for_write(uow, principal, case_id)
+    at = settings.now(uow.clock)
+    if decision == "accept":
+        case.accept(at)
+    else:
+        case.reject(reason, at)
+    return _save(uow, records, case, "acceptance decided")
+
+
+def withdraw_application(uow, records, settings, principal, case_id, reason):
+    case = _load_for_write(uow, principal, case_id)
+    case.withdraw(reason, settings.now(uow.clock))
+    return _save(uow, records, case, "application withdrawn")
+
+
+def case_view(uow, principal, case_id):
+    case = _load(uow, case_id)
+    if principal is not None:
+        principal.require_read(case.center_id)
+    return case.view()
+
+
+def case_history(uow, principal, case_id):
+    case = _load(uow, case_id)
+    if principal is not None:
+        principal.require_read(case.center_id)
+    events = uow.events.load(case.stream_id)
+    return {"case_id": case.case_id, "case_number": case.case_number, "events": [e.to_envelope() for e in events]}
+
+
+def list_cases(records, principal, center_id=None, status=None, page=1, page_size=50):
+    if principal is not None:
+        if center_id is not None:
+            principal.require_read(center_id)
+        elif principal.role == "center":
+            center_id = principal.center_id
+    cases, total = records.page(center_id=center_id, status=status, page=page, page_size=page_size)
+    return {"cases": cases, "page": page, "page_size": page_size, "total": total}
+
+
+def _load(uow, case_id):
+    try:
+        case_id = str(uuid.UUID(case_id))
+    except (TypeError, ValueError):
+        raise UnknownCase(case_id) from None
+    case = uow.load(Case, Case.stream_for(case_id))
+    if not case.exists:
+        raise UnknownCase(case_id)
+    return case
+
+
+def _load_for_write(uow, principal, case_id):
+    case = _load(uow, case_id)
+    if principal is not None:
+        principal.require_write(case.center_id)
+    return case
+
+
+def _save(uow, records, case, what):
+    uow.save(case)
+    records.save(case)
+    log.info(what, extra={"case_id": case.case_id, "center_id": case.center_id})
+    return {
+        "case_id": case.case_id,
+        "case_number": case.case_number,
+        "status": case.status,
+        "decision": case.decision,
+        "withdrawal": case.withdrawal,
+    }
+

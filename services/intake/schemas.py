@@ -1,0 +1,245 @@
+"""The intake API's boundary: marshmallow schemas turning request JSON into domain values.
+
+Every rule fails on its own field, so a 422 lists every failing field at once.
+"""
+import re
+from decimal import Decimal
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
+
+from services.common.centers import load_centers
+
+from .domain import CATEGORIES, CHANNELS, ID_TYPES, SOURCES, STATUSES, Application, Claim
+from .identifiers import is_valid_credit_code, is_valid_resident_id
+
+# A client's clock may run a little ahead of ours: "in the future" means beyond this.
+CLOCK_SKEW_SECONDS = 60
+MAX_AMOUNT_DIGITS = 12
+_MONEY = re.compile(r"^(0|[1-9]\d{0,%d})(\.\d{1,2})?$" % (MAX_AMOUNT_DIGITS - 1))
+_PHONE = re.compile(r"^[0-9+\-() ]{3,30}$")
+not_blank = validate.Regexp(r"\S", error="Must not be blank.")
+
+
+def text(max_length, **kwargs):
+    return fields.String(validate=[validate.Length(max=max_length), not_blank], **kwargs)
+
+
+def one_of(choices, **kwargs):
+    return fields.String(validate=validate.OneOf(choices), **kwargs)
+
+
+class Money(fields.Field):
+    """An exact amount sent as a decimal string with at most two places; a JSON number is refused."""
+
+    default_error_messages = {
+        "type": 'Must be a decimal string such as "12000.00", not a number.',
+        "invalid": "Must be a non-negative amount with at most two decimal places.",
+    }
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise self.make_error("type")
+        if not _MONEY.match(value):
+            raise self.make_error("invalid")
+        return Decimal(value)
+
+
+class Phone(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not _PHONE.match(value):
+            raise ValidationError("Not a phone number.")
+        return value
+
+
+class _Party(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    @post_load
+    def _as_json(self, data, **kwargs):
+        # Party details travel in events as JSON: dates as YYYY-MM-DD.
+        return {
+            key: value.isoformat() if hasattr(value, "isoformat") else value
+            for key, value in data.items()
+            if value is not None
+        }
+
+
+class ApplicantSchema(_Party):
+    """The worker (劳动者): personal data, never logged."""
+
+    name = text(100, required=True)
+    id_type = one_of(ID_TYPES, required=True)
+    id_number = text(40, required=True)
+    phone = Phone(load_default=None, allow_none=True)
+    address = text(300, load_default=None, allow_none=True)
+    job = text(100, load_default=None, allow_none=True)
+    employed_from = fields.Date(load_default=None, allow_none=True)
+    employed_until = fields.Date(load_default=None, allow_none=True)
+
+    @validates_schema
+    def resident_id_checks(self, data, **kwargs):
+        if data.get("id_type") == "resident_id" and data.get("id_number") is not None:
+            if not is_valid_resident_id(data["id_number"]):
+                raise ValidationError(
+                    "Not a valid resident id number (18 characters with a GB 11643 check digit).",
+                    field_name="id_number",
+                )
+            data["id_number"] = data["id_number"].upper()
+
+
+class LetterApplicantSchema(ApplicantSchema):
+    """The worker named in a recommendation letter: the letter may not carry an id."""
+
+    id_type = one_of(ID_TYPES, load_default=None, allow_none=True)
+    id_number = text(40, load_default=None, allow_none=True)
+
+
+class RespondentSchema(_Party):
+    """The employer (用人单位)."""
+
+    name = text(200, required=True)
+    credit_code = fields.String(load_default=None, allow_none=True)
+    address = text(300, load_default=None, allow_none=True)
+    legal_representative = text(100, load_default=None, allow_none=True)
+    contact = Phone(load_default=None, allow_none=True)
+
+    @validates("credit_code")
+    def credit_code_checks(self, value, **kwargs):
+        if value is not None and not is_valid_credit_code(value):
+            raise ValidationError(
+                "Not a valid unified social credit code (18 characters with a GB 32100 check character)."
+            )
+
+
+class ClaimSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    item = text(200, required=True)
+    amount = Money(required=True)
+
+    @post_load
+    def _as_claim(self, data, **kwargs):
+        return Claim(item=data["item"], amount=data["amount"])
+
+
+class _CenterScoped(Schema):
+    """A schema whose `center_id` must name a known center."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    center_id = fields.String(required=True)
+
+    def __init__(self, *, center_ids=None, **kwargs):
+        super().__init__(**kwargs)
+        known = tuple(center_ids or (c.center_id for c in load_centers()))
+        self.fields["center_id"].validators.append(validate.OneOf(known, error="Unknown center."))
+
+
+class _Received(_CenterScoped):
+    """Shared by the two ways an application arrives; knows the clock and the district's zone."""
+
+    def __init__(self, *, now, zone, **kwargs):
+        self.now = now
+        self.zone = zone
+        super().__init__(**kwargs)
+
+    category = one_of(CATEGORIES, required=True)
+    claims = fields.List(fields.Nested(ClaimSchema), required=True)
+    workers_involved = fields.Integer(strict=True, load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    description = fields.String(load_default="", validate=validate.Length(max=5000))
+
+    @staticmethod
+    def application(data, **how_received):
+        common = ("center_id", "category", "applicant", "respondent", "workers_involved", "description")
+        return Application(claims=tuple(data["claims"]), **{key: data[key] for key in common}, **how_received)
+
+
+class ApplicationSchema(_Received):
+    """POST /api/v1/cases."""
+
+    channel = one_of(CHANNELS, required=True)
+    source = one_of(SOURCES, load_default="self")
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    respondent = fields.Nested(RespondentSchema, required=True)
+    received_at = fields.AwareDateTime(load_default=None)
+
+    @validates("received_at")
+    def not_in_the_future(self, value, **kwargs):
+        if value is not None and (value - self.now).total_seconds() > CLOCK_SKEW_SECONDS:
+            raise ValidationError("Must not be in the future.")
+
+    @post_load
+    def _as_application(self, data, **kwargs):
+        return self.application(
+            data,
+            channel=data["channel"],
+            source=data["source"],
+            received_at=(data["received_at"] or self.now).astimezone(self.zone),
+        )
+
+
+class RecommendationSchema(_Received):
+    """A mediation recommendation letter (调解建议书) from the arbitration institute, as arbitration_link reports it.
+
+    The center receives it when arbitration_link does: `received_at` is handed in.
+    """
+
+    recommendation_id = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    applicant = fields.Nested(LetterApplicantSchema, required=True)
+    respondent = fields.Nested(RespondentSchema, required=True)
+    claims = fields.List(fields.Nested(ClaimSchema), load_default=list)
+    issued_at = fields.String(load_default=None, allow_none=True)
+
+    @post_load
+    def _as_application(self, data, **kwargs):
+        return self.application(
+            data,
+            channel="letter",
+            source="arbitration_recommendation",
+            received_at=self.now.astimezone(self.zone),
+            recommendation_id=data["recommendation_id"],
+        )
+
+
+class ConsultationSchema(_CenterScoped):
+    """POST /api/v1/consultations."""
+
+    channel = one_of(CHANNELS, required=True)
+    topic = text(1000, required=True)
+
+
+class AcceptanceSchema(Schema):
+    """POST /api/v1/cases/{case_id}/acceptance."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    decision = one_of(("accept", "reject"), required=True)
+    reason = text(2000, load_default=None, allow_none=True)
+
+    @validates_schema
+    def reason_for_rejection(self, data, **kwargs):
+        if data.get("decision") == "reject" and not data.get("reason"):
+            raise ValidationError("A case not accepted needs the reason (written notice).", field_name="reason")
+
+
+class WithdrawalSchema(Schema):
+    """POST /api/v1/cases/{case_id}/withdrawal."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    reason = text(2000, required=True)
+
+
+class CaseListQuerySchema(_CenterScoped):
+    """GET /api/v1/cases?center_id=&status=&page=&page_size=."""
+
+    center_id = fields.String(load_default=None)
+    status = one_of(STATUSES, load_default=None)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
