@@ -72,6 +72,12 @@ def issue_token(center=None, district=False, admin=False, env=None):
         print(f"unknown center: {center}", file=sys.stderr)
         return 2
     role = "center" if center else "district" if district else "admin"
+    print(create_token(role, center, env))
+    return 0
+
+
+def create_token(role, center=None, env=None):
+    """A new token of `role` ("center", "district" or "admin"), stored in every service's database."""
     token = auth.new_token()
     for name in SERVICES:
         url = migrate_service(name, env)
@@ -81,5 +87,4 @@ def issue_token(center=None, district=False, admin=False, env=None):
                 auth.store_token(cur, token, role, center)
         finally:
             conn.close()
-    print(token)
-    return 0
+    return token

@@ -1,0 +1,1 @@
+"""`tiaojie simulate`: a district's workload, driven through the staff HTTP APIs only."""
