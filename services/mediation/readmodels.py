@@ -1,0 +1,202 @@
+"""The mediation service's read models: the roster, the mediations by status and deadline, early withdrawals.
+
+They are written in the same unit of work as the events they follow, so they never lag.
+The sweeps find their work here (indexed on deadline and due date), never by scanning
+streams, and claim one row at a time with `FOR UPDATE SKIP LOCKED`, so two instances
+of the service never work on the same case at once.
+
+`PostgresReadModels` works on the unit of work's cursor; `InMemoryReadModels` keeps the
+same contract in memory for the service layer's unit tests.
+"""
+from .domain import AGREEMENT, MEDIATING
+
+PAGE_SIZE = 50
+
+_ROSTER_COLUMNS = (
+    "mediator_id::text AS mediator_id, center_id, name, certificate_no, certificate_expires,"
+    " certificate_expired, full_time, registered_at"
+)
+
+
+def roster_row(mediator):
+    return {
+        "mediator_id": mediator.mediator_id,
+        "center_id": mediator.center_id,
+        "name": mediator.name,
+        "certificate_no": mediator.certificate_no,
+        "certificate_expires": mediator.certificate_expires,
+        "certificate_expired": mediator.certificate_expired,
+        "full_time": mediator.full_time,
+        "registered_at": mediator.registered_at,
+    }
+
+
+def mediation_row(mediation):
+    agreement = mediation.agreement or {}
+    return {
+        "case_id": mediation.case_id,
+        "case_number": mediation.case_number,
+        "center_id": mediation.center_id,
+        "status": mediation.status,
+        "deadline": mediation.deadline,
+        "performance_due": agreement.get("performance_due"),
+        "mediator_id": mediation.mediator["mediator_id"] if mediation.mediator else None,
+        "version": mediation.version,
+    }
+
+
+class PostgresReadModels:
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    # -- the roster ---------------------------------------------------------------------
+    def save_mediator(self, mediator):
+        row = roster_row(mediator)
+        self.cursor.execute(
+            "INSERT INTO mediators (mediator_id, center_id, name, certificate_no, certificate_expires,"
+            " certificate_expired, full_time, registered_at)"
+            " VALUES (%(mediator_id)s, %(center_id)s, %(name)s, %(certificate_no)s, %(certificate_expires)s,"
+            " %(certificate_expired)s, %(full_time)s, %(registered_at)s)"
+            " ON CONFLICT (mediator_id) DO UPDATE SET certificate_no = EXCLUDED.certificate_no,"
+            " certificate_expires = EXCLUDED.certificate_expires,"
+            " certificate_expired = EXCLUDED.certificate_expired",
+            row,
+        )
+
+    def roster(self, center_id=None):
+        where, params = ("WHERE center_id = %s", (center_id,)) if center_id else ("", ())
+        self.cursor.execute(
+            f"SELECT {_ROSTER_COLUMNS} FROM mediators {where} ORDER BY center_id, registered_at, mediator_id",
+            params,
+        )
+        return [dict(r) for r in self.cursor.fetchall()]
+
+    def next_certificate_to_expire(self, today, skip=()):
+        """A mediator whose certificate's last valid day is before `today` and not yet marked, claimed."""
+        self.cursor.execute(
+            "SELECT mediator_id::text AS mediator_id FROM mediators"
+            " WHERE NOT certificate_expired AND certificate_expires < %s AND NOT (mediator_id::text = ANY(%s))"
+            " ORDER BY certificate_expires LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (today, list(skip)),
+        )
+        row = self.cursor.fetchone()
+        return row["mediator_id"] if row else None
+
+    # -- mediations ---------------------------------------------------------------------
+    def lock_mediation(self, case_id):
+        """Takes the case's row lock before its stream is read, so commands and sweeps on one case queue up."""
+        self.cursor.execute("SELECT case_id FROM mediations WHERE case_id = %s FOR UPDATE", (case_id,))
+        return self.cursor.fetchone() is not None
+
+    def save_mediation(self, mediation):
+        self.cursor.execute(
+            "INSERT INTO mediations (case_id, case_number, center_id, status, deadline, performance_due,"
+            " mediator_id, version, updated_at)"
+            " VALUES (%(case_id)s, %(case_number)s, %(center_id)s, %(status)s, %(deadline)s,"
+            " %(performance_due)s, %(mediator_id)s, %(version)s, now())"
+            " ON CONFLICT (case_id) DO UPDATE SET status = EXCLUDED.status, deadline = EXCLUDED.deadline,"
+            " performance_due = EXCLUDED.performance_due, mediator_id = EXCLUDED.mediator_id,"
+            " version = EXCLUDED.version, updated_at = now()",
+            mediation_row(mediation),
+        )
+
+    def next_overdue(self, now, skip=()):
+        """An open mediation whose deadline has passed, claimed for this transaction."""
+        self.cursor.execute(
+            "SELECT case_id FROM mediations WHERE status = %s AND deadline <= %s AND NOT (case_id = ANY(%s))"
+            " ORDER BY deadline LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (MEDIATING, now, list(skip)),
+        )
+        row = self.cursor.fetchone()
+        return row["case_id"] if row else None
+
+    def next_unperformed(self, due_before, skip=()):
+        """An agreement awaiting performance whose due date is before `due_before`, claimed."""
+        self.cursor.execute(
+            "SELECT case_id FROM mediations WHERE status = %s AND performance_due < %s"
+            " AND NOT (case_id = ANY(%s)) ORDER BY performance_due LIMIT 1 FOR UPDATE SKIP LOCKED",
+            (AGREEMENT, due_before, list(skip)),
+        )
+        row = self.cursor.fetchone()
+        return row["case_id"] if row else None
+
+    def mediations(self, center_id=None, status=None, page=1):
+        conditions, params = [], []
+        if center_id:
+            conditions.append("center_id = %s")
+            params.append(center_id)
+        if status:
+            conditions.append("status = %s")
+            params.append(status)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        self.cursor.execute(
+            "SELECT case_id, case_number, center_id, status, deadline, performance_due,"
+            f" mediator_id::text AS mediator_id FROM mediations {where}"
+            " ORDER BY deadline, case_id LIMIT %s OFFSET %s",
+            (*params, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        )
+        return [dict(r) for r in self.cursor.fetchall()]
+
+    # -- withdrawals that came before (or instead of) the acceptance ---------------------
+    def record_early_withdrawal(self, case_id, withdrawn_at):
+        self.cursor.execute(
+            "INSERT INTO early_withdrawals (case_id, withdrawn_at) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            (case_id, withdrawn_at),
+        )
+
+    def withdrawn_early(self, case_id):
+        self.cursor.execute("SELECT 1 FROM early_withdrawals WHERE case_id = %s", (case_id,))
+        return self.cursor.fetchone() is not None
+
+
+class InMemoryReadModels:
+    """The same contract in memory (no locking: a unit test has one worker)."""
+
+    def __init__(self):
+        self.mediators = {}
+        self.cases = {}
+        self.early_withdrawals = {}
+
+    def save_mediator(self, mediator):
+        self.mediators[mediator.mediator_id] = roster_row(mediator)
+
+    def roster(self, center_id=None):
+        rows = [r for r in self.mediators.values() if center_id in (None, r["center_id"])]
+        return sorted(rows, key=lambda r: (r["center_id"], r["registered_at"], r["mediator_id"]))
+
+    def next_certificate_to_expire(self, today, skip=()):
+        due = [
+            r for r in self.mediators.values()
+            if not r["certificate_expired"] and r["certificate_expires"] is not None
+            and r["certificate_expires"] < today and r["mediator_id"] not in skip
+        ]
+        return min(due, key=lambda r: r["certificate_expires"])["mediator_id"] if due else None
+
+    def lock_mediation(self, case_id):
+        return case_id in self.cases
+
+    def save_mediation(self, mediation):
+        self.cases[mediation.case_id] = mediation_row(mediation)
+
+    def next_overdue(self, now, skip=()):
+        due = [r for r in self.cases.values()
+               if r["status"] == MEDIATING and r["deadline"] <= now and r["case_id"] not in skip]
+        return min(due, key=lambda r: r["deadline"])["case_id"] if due else None
+
+    def next_unperformed(self, due_before, skip=()):
+        due = [r for r in self.cases.values()
+               if r["status"] == AGREEMENT and r["performance_due"] < due_before and r["case_id"] not in skip]
+        return min(due, key=lambda r: r["performance_due"])["case_id"] if due else None
+
+    def mediations(self, center_id=None, status=None, page=1):
+        rows = sorted(
+            (r for r in self.cases.values() if center_id in (None, r["center_id"]) and status in (None, r["status"])),
+            key=lambda r: (r["deadline"], r["case_id"]),
+        )
+        return [{k: v for k, v in r.items() if k != "version"} for r in rows][(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+
+    def record_early_withdrawal(self, case_id, withdrawn_at):
+        self.early_withdrawals.setdefault(case_id, withdrawn_at)
+
+    def withdrawn_early(self, case_id):
+        return case_id in self.early_withdrawals

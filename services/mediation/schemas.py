@@ -1,0 +1,123 @@
+"""The mediation API's boundary: marshmallow schemas turning request JSON into domain values.
+
+Unknown fields are ignored; every failing field is reported at once (422).
+"""
+import re
+from decimal import Decimal
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from services.common.centers import centers_by_id
+
+from .domain import STATUSES
+
+MAX_EXTENSION_DAYS = 90
+_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_filled = validate.Regexp(r"\S", error="Must not be blank.")
+
+
+def text(max_length, **kwargs):
+    return fields.String(validate=[validate.Length(min=1, max=max_length), _filled], **kwargs)
+
+
+class Amount(fields.Field):
+    """Money as an exact decimal string ("12000.00"); a JSON number is refused, as floats are inexact."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not _AMOUNT.match(value):
+            raise ValidationError('Must be a non-negative decimal string with at most two places, e.g. "12000.00".')
+        return Decimal(value)
+
+
+class CenterId(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if value not in centers_by_id():
+            raise ValidationError("Unknown center.")
+        return value
+
+
+class _Body(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class MediatorRegistration(_Body):
+    """A mediator for the roster; one without a certificate may be listed but not assigned."""
+
+    center_id = CenterId(required=True)
+    name = text(100, required=True)
+    certificate_no = text(60, load_default=None, allow_none=True)
+    certificate_expires = fields.Date(load_default=None, allow_none=True)
+    full_time = fields.Boolean(load_default=False)
+
+    @validates_schema
+    def _certificate_complete(self, data, **kwargs):
+        if data.get("certificate_no") and not data.get("certificate_expires"):
+            raise ValidationError("Required with a certificate number.", "certificate_expires")
+        if data.get("certificate_expires") and not data.get("certificate_no"):
+            raise ValidationError("Required with a certificate expiry date.", "certificate_no")
+
+
+class CertificateRenewal(_Body):
+    certificate_no = text(60, required=True)
+    certificate_expires = fields.Date(required=True)
+
+
+class Assignment(_Body):
+    mediator_id = fields.UUID(required=True)
+
+
+class Session(_Body):
+    held_at = fields.AwareDateTime(required=True)
+    summary = text(5000, required=True)
+
+
+class Extension(_Body):
+    days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_EXTENSION_DAYS))
+    parties_consent = fields.Boolean(required=True)  # must be true: the domain refuses an extension without it
+
+
+class Agreement(_Body):
+    terms = text(10000, required=True)
+    amount = Amount(required=True)
+    performance_due = fields.Date(required=True)
+
+
+class Failure(_Body):
+    reason = text(2000, required=True)
+
+
+class Withdrawal(_Body):
+    reason = text(2000, required=True)
+
+
+class ReviewRequest(_Body):
+    """The parties' joint application (a body is optional: the request itself is the application)."""
+
+    note = text(2000, load_default=None, allow_none=True)
+
+
+class Performance(_Body):
+    performed = fields.Boolean(required=True)
+
+
+class Survey(_Body):
+    score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
+    comment = text(2000, load_default=None, allow_none=True)
+
+
+class ComplaintFiling(_Body):
+    center_id = CenterId(required=True)
+    case_id = text(100, load_default=None, allow_none=True)
+    text = text(5000, required=True)
+
+
+class CaseListQuery(_Body):
+    center_id = CenterId(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+class RosterQuery(_Body):
+    center_id = CenterId(load_default=None)

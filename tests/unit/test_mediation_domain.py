@@ -1,0 +1,188 @@
+"""The mediation domain, pure: roster rules (持证上岗), deadlines, agreements, review window, default."""
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.common.clock import FixedClock
+from services.common.eventstore import InMemoryEventStore
+from services.mediation.domain import (
+    AGREEMENT,
+    DEFAULTED,
+    EXPIRED,
+    MEDIATING,
+    UNDER_REVIEW,
+    Mediation,
+    Mediator,
+    NotAllowed,
+    Rejected,
+    deadline_from,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # 17:00 in Shanghai, 2026-03-02
+TODAY = date(2026, 3, 2)
+
+
+def mediator(center_id="huaguangjie", certificate_no="TJ-001", expires=date(2027, 1, 1)):
+    m = Mediator(Mediator.stream_for("m-1"))
+    m.register("m-1", center_id, "Li Ming", certificate_no, expires, True, NOW)
+    return m
+
+
+def opened(deadline=NOW + timedelta(days=15)):
+    mediation = Mediation(Mediation.stream_for("c-1"))
+    mediation.open({"case_id": "c-1", "center_id": "huaguangjie", "case_number": "HG-1"}, deadline, NOW)
+    return mediation
+
+
+def with_agreement(performance_due=date(2026, 3, 20)):
+    mediation = opened()
+    mediation.assign(mediator(), TODAY, NOW)
+    mediation.reach_agreement("pay wages", Decimal("12000"), performance_due, NOW, TZ)
+    return mediation
+
+
+def test_a_mediator_of_another_center_is_refused():
+    with pytest.raises(Rejected) as refused:
+        opened().assign(mediator(center_id="longshengjie"), TODAY, NOW)
+    assert "longshengjie" in refused.value.errors["mediator_id"][0]
+
+
+def test_a_mediator_without_a_certificate_is_refused():
+    with pytest.raises(Rejected) as refused:
+        opened().assign(mediator(certificate_no=None, expires=None), TODAY, NOW)
+    assert "no mediator certificate" in refused.value.errors["mediator_id"][0]
+
+
+def test_a_certificate_is_valid_through_its_last_day_and_not_after():
+    mediation = opened()
+    mediation.assign(mediator(expires=TODAY), TODAY, NOW)
+    with pytest.raises(Rejected) as refused:
+        mediation.assign(mediator(expires=TODAY - timedelta(days=1)), TODAY, NOW)
+    assert "expired on 2026-03-01" in refused.value.errors["mediator_id"][0]
+
+
+def test_the_certificate_expiry_is_recorded_once_after_the_last_valid_day():
+    m = mediator(expires=TODAY)
+    assert not m.expire_certificate(TODAY, NOW)
+    assert m.expire_certificate(TODAY + timedelta(days=1), NOW)
+    assert not m.expire_certificate(TODAY + timedelta(days=2), NOW)
+    assert [e.event_type for e in m.pending][-1] == "MediatorCertificateExpired"
+    m.renew_certificate("TJ-002", date(2029, 1, 1), NOW)
+    assert not m.certificate_expired and m.certified_on(TODAY + timedelta(days=400))
+
+
+def test_an_extension_needs_both_parties_consent_and_moves_the_deadline():
+    mediation = opened()
+    before = mediation.deadline
+    with pytest.raises(Rejected) as refused:
+        mediation.extend(10, False, NOW)
+    assert "parties_consent" in refused.value.errors
+    mediation.extend(10, True, NOW)
+    assert mediation.deadline == before + timedelta(days=10)
+
+
+def test_an_agreement_needs_an_assigned_mediator():
+    with pytest.raises(NotAllowed) as refused:
+        opened().reach_agreement("pay", Decimal("1"), TODAY, NOW, TZ)
+    assert refused.value.status == MEDIATING
+
+
+def test_an_agreement_carries_the_mediator_certificate_money_and_timeliness():
+    mediation = with_agreement()
+    event = mediation.pending[-1]
+    assert event.event_type == "AgreementReached"
+    assert event.data["amount"] == "12000.00"
+    assert event.data["certificate_no"] == "TJ-001"
+    assert event.data["on_time"] is True
+    assert mediation.status == AGREEMENT
+
+
+def test_a_performance_date_before_the_signing_day_is_refused():
+    mediation = opened()
+    mediation.assign(mediator(), TODAY, NOW)
+    with pytest.raises(Rejected) as refused:
+        mediation.reach_agreement("pay", Decimal("1"), TODAY - timedelta(days=1), NOW, TZ)
+    assert "performance_due" in refused.value.errors
+
+
+def test_the_mediation_expires_only_at_its_deadline_and_only_once():
+    mediation = opened(deadline=NOW + timedelta(days=15))
+    assert not mediation.expire(NOW + timedelta(days=15, seconds=-1))
+    assert mediation.expire(NOW + timedelta(days=15))
+    assert not mediation.expire(NOW + timedelta(days=16))
+    assert mediation.status == EXPIRED
+    assert [e.event_type for e in mediation.pending].count("MediationExpired") == 1
+
+
+def test_nothing_but_a_survey_is_allowed_after_the_mediation_closed():
+    mediation = opened()
+    mediation.fail("respondent refuses", NOW)
+    with pytest.raises(NotAllowed) as refused:
+        mediation.extend(5, True, NOW)
+    assert refused.value.status == "failed"
+    mediation.record_survey(4, None, NOW)
+    with pytest.raises(NotAllowed):
+        mediation.record_survey(5, None, NOW)
+
+
+def test_a_survey_waits_for_the_case_to_close():
+    with pytest.raises(NotAllowed):
+        opened().record_survey(5, None, NOW)
+
+
+def test_review_may_be_requested_within_15_days_of_signing_and_not_later():
+    late = with_agreement(performance_due=date(2026, 6, 1))
+    with pytest.raises(NotAllowed) as refused:
+        late.request_review(NOW + timedelta(days=16), TZ)
+    assert refused.value.status == AGREEMENT
+    in_time = with_agreement(performance_due=date(2026, 6, 1))
+    in_time.request_review(NOW + timedelta(days=15), TZ)
+    assert in_time.status == UNDER_REVIEW
+
+
+def test_a_review_outcome_returns_the_agreement_to_awaiting_performance():
+    mediation = with_agreement()
+    mediation.request_review(NOW, TZ)
+    assert mediation.record_review_outcome("confirmed", "HG-2026-1", None, NOW.isoformat(), NOW)
+    assert mediation.status == AGREEMENT and mediation.review["decision"] == "confirmed"
+    assert not mediation.record_review_outcome("confirmed", "HG-2026-1", None, NOW.isoformat(), NOW)
+    with pytest.raises(NotAllowed):
+        mediation.request_review(NOW, TZ)
+
+
+def test_an_unreported_agreement_defaults_after_the_due_date_and_the_grace():
+    mediation = with_agreement(performance_due=date(2026, 3, 20))
+    last_day_of_grace = datetime(2026, 3, 22, 23, 59, tzinfo=TZ)
+    assert not mediation.default_unreported(last_day_of_grace, 2, TZ)
+    assert mediation.default_unreported(datetime(2026, 3, 23, 0, 0, tzinfo=TZ), 2, TZ)
+    event = mediation.pending[-1]
+    assert (event.event_type, event.data["reported"]) == ("AgreementDefaulted", False)
+    assert mediation.status == DEFAULTED
+
+
+def test_reported_non_performance_is_a_default_reported_by_staff():
+    mediation = with_agreement()
+    mediation.report_performance(False, NOW)
+    assert mediation.status == DEFAULTED and mediation.pending[-1].data["reported"] is True
+
+
+def test_intake_deadline_as_timestamp_as_date_or_missing():
+    received = "2026-03-01T10:00:00+08:00"
+    assert deadline_from("2026-03-16T10:00:00+08:00", received, TZ) == datetime(2026, 3, 16, 10, tzinfo=TZ)
+    assert deadline_from("2026-03-16", received, TZ) == datetime(2026, 3, 17, 0, tzinfo=TZ)
+    assert deadline_from(None, received, TZ) == datetime(2026, 3, 16, 10, tzinfo=TZ)
+
+
+def test_the_state_is_a_fold_of_the_recorded_events():
+    mediation = with_agreement()
+    mediation.request_review(NOW, TZ)
+    store = InMemoryEventStore(FixedClock(NOW))
+    store.append(mediation.stream_id, 0, mediation.pending)
+    reloaded = Mediation.from_events(mediation.stream_id, store.load(mediation.stream_id))
+    assert reloaded.status == UNDER_REVIEW
+    assert reloaded.agreement == mediation.agreement
+    assert reloaded.mediator == mediation.mediator
+    assert reloaded.version == 4

@@ -1,0 +1,241 @@
+"""The mediation service layer with a FakeUnitOfWork and in-memory read models: fast, no I/O."""
+import itertools
+import uuid
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.common.auth import Principal
+from services.common.clock import FixedClock
+from services.common.envelope import Event
+from services.common.http import Conflict, Forbidden, NotFound, Unprocessable
+from services.common.unit_of_work import FakeUnitOfWork
+from services.mediation import handlers
+from services.mediation.readmodels import InMemoryReadModels
+
+TZ = ZoneInfo("Asia/Shanghai")
+START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+HUAGUANGJIE = Principal("center", "huaguangjie", "token-h")
+LONGSHENGJIE = Principal("center", "longshengjie", "token-l")
+DISTRICT = Principal("district", None, "token-d")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(START)
+
+
+@pytest.fixture
+def uow(clock):
+    fake = FakeUnitOfWork(clock)
+    fake.views = InMemoryReadModels()
+    return fake
+
+
+@pytest.fixture
+def settings():
+    ids = itertools.count(1)
+    return handlers.Settings(tz=TZ, performance_grace_days=3,
+                             new_id=lambda: str(uuid.UUID(int=next(ids))))
+
+
+def intake_event(event_type, case_id, stream_version, **data):
+    return Event(
+        event_id=str(uuid.uuid4()), event_type=event_type, schema_version=1, stream_id=f"case-{case_id}",
+        stream_version=stream_version, case_id=case_id, center_id="huaguangjie", occurred_at=START,
+        recorded_at=START, correlation_id="c", causation_id=None,
+        data={"case_id": case_id, "center_id": "huaguangjie", **data},
+    )
+
+
+def accepted(case_id, version=2, deadline=START + timedelta(days=15)):
+    return intake_event("CaseAccepted", case_id, version, case_number="HG-1", accepted_at=START.isoformat(),
+                        received_at=START.isoformat(), mediation_deadline=deadline.isoformat(),
+                        category="wages", source="self", workers_involved=1, collective=False,
+                        claimed_total="12000.00")
+
+
+def withdrawn(case_id, version=3):
+    return intake_event("ApplicationWithdrawn", case_id, version, reason="settled privately",
+                        withdrawn_at=START.isoformat(), status_before="accepted")
+
+
+def consume(uow, settings, event, use_case):
+    """What `ServiceStore.consume` does: the inbox claim and the effect in one unit of work."""
+    with uow:
+        previous = uow.inbox.claim("mediation.intake_cases", event)
+        if previous is not None:
+            use_case(uow, event, previous, settings)
+
+
+def command(uow, settings, use_case, case_id, body, principal=HUAGUANGJIE):
+    with uow:
+        return use_case(uow, principal, case_id, body, settings)
+
+
+def events_of(uow, stream_id):
+    return [e.event_type for e in uow.events.load(stream_id)]
+
+
+def register(uow, settings, **overrides):
+    body = {"center_id": "huaguangjie", "name": "Li Ming", "certificate_no": "TJ-001",
+            "certificate_expires": "2027-01-01", "full_time": True, **overrides}
+    with uow:
+        return handlers.register_mediator(uow, HUAGUANGJIE if body["center_id"] == "huaguangjie" else LONGSHENGJIE,
+                                          body, settings)["mediator_id"]
+
+
+def open_case(uow, settings, case_id="case-1"):
+    consume(uow, settings, accepted(case_id), handlers.open_mediation)
+    return case_id
+
+
+def test_an_accepted_case_opens_one_mediation_with_intakes_deadline(uow, settings):
+    event = accepted("case-1")
+    consume(uow, settings, event, handlers.open_mediation)
+    consume(uow, settings, event, handlers.open_mediation)  # redelivered
+    consume(uow, settings, accepted("case-1"), handlers.open_mediation)  # re-emitted with a new id
+    assert events_of(uow, "mediation-case-1") == ["MediationOpened"]
+    view = handlers.get_mediation(uow, HUAGUANGJIE, "case-1", settings)
+    assert view["status"] == "mediating"
+    assert datetime.fromisoformat(view["deadline"]) == START + timedelta(days=15)
+
+
+def test_a_withdrawal_that_overtakes_the_acceptance_leaves_no_mediation(uow, settings):
+    consume(uow, settings, withdrawn("case-2", version=3), handlers.withdraw_on_intake)
+    consume(uow, settings, accepted("case-2", version=2), handlers.open_mediation)
+    assert events_of(uow, "mediation-case-2") == []
+    assert uow.views.withdrawn_early("case-2")
+
+
+def test_a_recorded_early_withdrawal_also_stops_a_later_acceptance(uow, settings):
+    uow.views.record_early_withdrawal("case-3", START)
+    consume(uow, settings, accepted("case-3", version=2), handlers.open_mediation)
+    assert events_of(uow, "mediation-case-3") == []
+
+
+def test_a_withdrawal_after_the_acceptance_withdraws_the_mediation_once(uow, settings):
+    open_case(uow, settings, "case-4")
+    event = withdrawn("case-4")
+    consume(uow, settings, event, handlers.withdraw_on_intake)
+    consume(uow, settings, event, handlers.withdraw_on_intake)
+    assert events_of(uow, "mediation-case-4") == ["MediationOpened", "MediationWithdrawn"]
+    assert uow.views.cases["case-4"]["status"] == "withdrawn"
+
+
+def test_assignment_of_another_centers_mediator_is_422_and_stores_nothing(uow, settings):
+    case_id = open_case(uow, settings)
+    other = register(uow, settings, center_id="longshengjie")
+    with pytest.raises(Unprocessable) as refused:
+        command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": other})
+    assert "longshengjie" in refused.value.errors["mediator_id"][0]
+    assert events_of(uow, "mediation-case-1") == ["MediationOpened"]
+
+
+def test_assignment_of_an_expired_or_unknown_mediator_is_422(uow, settings):
+    case_id = open_case(uow, settings)
+    expired = register(uow, settings, certificate_expires="2026-03-01")
+    for mediator_id, reason in ((expired, "expired on 2026-03-01"), (str(uuid.uuid4()), "no mediator")):
+        with pytest.raises(Unprocessable) as refused:
+            command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": mediator_id})
+        assert reason in refused.value.errors["mediator_id"][0]
+
+
+def test_other_centers_staff_get_403_and_unknown_cases_404(uow, settings):
+    case_id = open_case(uow, settings)
+    with pytest.raises(Forbidden):
+        command(uow, settings, handlers.fail, case_id, {"reason": "x"}, principal=LONGSHENGJIE)
+    with pytest.raises(Forbidden):
+        handlers.get_mediation(uow, LONGSHENGJIE, case_id, settings)
+    assert handlers.get_mediation(uow, DISTRICT, case_id, settings)["case_id"] == case_id
+    with pytest.raises(NotFound):
+        command(uow, settings, handlers.fail, "no-such-case", {"reason": "x"})
+
+
+def test_the_agreement_path_to_performance(uow, settings, clock):
+    case_id = open_case(uow, settings)
+    mediator_id = register(uow, settings)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": mediator_id})
+    command(uow, settings, handlers.hold_session, case_id, {"held_at": START.isoformat(), "summary": "first"})
+    view = command(uow, settings, handlers.reach_agreement, case_id,
+                   {"terms": "wages paid", "amount": "8000.50", "performance_due": "2026-03-20"})
+    assert view["status"] == "agreement" and view["agreement"]["amount"] == "8000.50"
+    assert command(uow, settings, handlers.request_review, case_id, {})["status"] == "under_review"
+    with pytest.raises(Conflict) as refused:
+        command(uow, settings, handlers.report_performance, case_id, {"performed": True})
+    assert refused.value.extra["status"] == "under_review"
+    decided = Event(
+        event_id=str(uuid.uuid4()), event_type="ReviewDecided", schema_version=1, stream_id="referral-r1",
+        stream_version=3, case_id=case_id, center_id="huaguangjie", occurred_at=START, recorded_at=START,
+        correlation_id="c", causation_id=None,
+        data={"referral_id": "r1", "case_id": case_id, "center_id": "huaguangjie", "decision": "confirmed",
+              "document_no": "WLZ-2026-7", "decided_at": START.isoformat()},
+    )
+    consume(uow, settings, decided, handlers.record_review_decision)
+    view = handlers.get_mediation(uow, HUAGUANGJIE, case_id, settings)
+    assert (view["status"], view["review"]["decision"], view["review"]["document_no"]) == (
+        "agreement", "confirmed", "WLZ-2026-7")
+    assert command(uow, settings, handlers.report_performance, case_id, {"performed": True})["status"] == "performed"
+    assert command(uow, settings, handlers.record_survey, case_id, {"score": 5})["survey"]["score"] == 5
+    with pytest.raises(Conflict):
+        command(uow, settings, handlers.record_survey, case_id, {"score": 4})
+
+
+def test_an_extension_without_consent_is_422(uow, settings):
+    case_id = open_case(uow, settings)
+    for body in ({"days": 5, "parties_consent": False}, {"days": 5}):
+        with pytest.raises(Unprocessable) as refused:
+            command(uow, settings, handlers.extend, case_id, body)
+        assert "parties_consent" in refused.value.errors
+    view = command(uow, settings, handlers.extend, case_id, {"days": 5, "parties_consent": True})
+    assert datetime.fromisoformat(view["deadline"]) == START + timedelta(days=20)
+
+
+def test_the_sweep_expires_an_overdue_mediation_exactly_once(uow, settings, clock):
+    open_case(uow, settings, "case-a")
+    open_case(uow, settings, "case-b")
+    command(uow, settings, handlers.extend, "case-b", {"days": 5, "parties_consent": True})
+    clock.advance(days=15)
+    assert handlers.sweep(uow, settings)["expired"] == 1
+    assert handlers.sweep(uow, settings)["expired"] == 0
+    assert events_of(uow, "mediation-case-a")[-1] == "MediationExpired"
+    assert uow.views.cases["case-b"]["status"] == "mediating"
+    with pytest.raises(Conflict) as refused:
+        command(uow, settings, handlers.reach_agreement, "case-a",
+                {"terms": "x", "amount": "1.00", "performance_due": "2026-04-01"})
+    assert refused.value.extra["status"] == "expired"
+
+
+def test_the_sweep_defaults_an_unreported_agreement_after_the_grace(uow, settings, clock):
+    case_id = open_case(uow, settings)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": register(uow, settings)})
+    command(uow, settings, handlers.reach_agreement, case_id,
+            {"terms": "x", "amount": "100.00", "performance_due": "2026-03-05"})
+    clock.set(datetime(2026, 3, 8, 23, 0, tzinfo=TZ))  # due + 3 days of grace: not yet
+    assert handlers.sweep(uow, settings)["defaulted"] == 0
+    clock.set(datetime(2026, 3, 9, 0, 0, tzinfo=TZ))
+    assert handlers.sweep(uow, settings)["defaulted"] == 1
+    [defaulted] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementDefaulted"]
+    assert defaulted.data["reported"] is False
+
+
+def test_the_sweep_records_a_certificate_expiry_in_the_roster(uow, settings, clock):
+    mediator_id = register(uow, settings, certificate_expires="2026-03-03")
+    clock.set(datetime(2026, 3, 4, 0, 0, tzinfo=TZ))
+    assert handlers.sweep(uow, settings)["certificates_expired"] == 1
+    assert handlers.sweep(uow, settings)["certificates_expired"] == 0
+    assert uow.views.mediators[mediator_id]["certificate_expired"] is True
+    roster = handlers.roster(uow.views, HUAGUANGJIE, {}, settings, clock.now())
+    assert roster["center_id"] == "huaguangjie" and roster["certified"] == 0 and roster["full_time"] == 1
+
+
+def test_a_complaint_about_another_centers_case_is_422(uow, settings):
+    case_id = open_case(uow, settings)
+    with uow:
+        filed = handlers.file_complaint(uow, HUAGUANGJIE, {"center_id": "huaguangjie", "case_id": case_id,
+                                                           "text": "slow"}, settings)
+    assert events_of(uow, f"complaint-{filed['complaint_id']}") == ["ComplaintFiled"]
+    with pytest.raises(Unprocessable), uow:
+        handlers.file_complaint(uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": case_id,
+                                                    "text": "slow"}, settings)
