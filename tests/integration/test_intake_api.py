@@ -399,3 +399,17 @@ def test_personal_data_stays_out_of_the_logs(intake, tokens):
     register(intake, tokens[CENTER])
     log = open(intake.log_path, encoding="utf-8", errors="replace").read()
     assert RESIDENT_ID not in log and PHONE not in log and "张三" not in log
+
+
+def test_other_services_read_a_case_over_rpc(intake, tokens):
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    created = register(intake, tokens[CENTER])
+    with ClusterRpcProxy({"AMQP_URI": support.AMQP_URI}, timeout=10) as cluster:
+        case = cluster.intake.get_case(created["case_id"])
+        missing = cluster.intake.get_case(str(uuid.uuid4()))
+        page = cluster.intake.list_cases(center_id=CENTER, status="received")
+
+    assert (case["case_number"], case["status"]) == (created["case_number"], "received")
+    assert missing is None
+    assert page["total"] >= 1 and all(c["center_id"] == CENTER for c in page["cases"])

@@ -1,0 +1,69 @@
+"""Intake's records on the real database: a case number is drawn in the registering transaction."""
+from datetime import datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.common.clock import SystemClock
+from services.common.config import database_url
+from services.common.db import Database
+from services.common.unit_of_work import unit_of_work
+from services.intake import handlers
+from services.intake.domain import Application, Claim
+from services.intake.records import PostgresIntakeRecords
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+class RequestFailed(Exception):
+    pass
+
+
+@pytest.fixture
+def database(infrastructure):
+    database = Database(database_url("intake"))
+    yield database
+    database.close()
+
+
+def register(database, settings, fail=False):
+    application = Application(
+        center_id="zhenanjie",
+        channel="phone",
+        source="self",
+        category="training",
+        applicant={"name": "王五", "id_type": "passport", "id_number": "E1"},
+        respondent={"name": "某公司"},
+        claims=(Claim("培训费", Decimal("10.00")),),
+        workers_involved=1,
+        description="",
+        received_at=datetime(2001, 6, 1, 9, 0, tzinfo=SHANGHAI),  # a year no other test registers in
+    )
+    with unit_of_work(database, SystemClock()) as uow:
+        registered = handlers.register_application(uow, PostgresIntakeRecords(uow.cursor), settings, application)
+        if fail:
+            raise RequestFailed(registered["case_number"])
+    return registered
+
+
+def count(database, sql, *params):
+    with database.transaction() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()["n"]
+
+
+def test_a_rolled_back_registration_leaves_no_gap_and_no_trace(database):
+    settings = handlers.IntakeSettings(zone=SHANGHAI)
+    first = register(database, settings)
+
+    with pytest.raises(RequestFailed) as failed:
+        register(database, settings, fail=True)
+    after = register(database, settings)
+
+    sequence = int(first["case_number"].rsplit("-", 1)[1])
+    assert str(failed.value) == after["case_number"] == f"ZAJ-2001-{sequence + 1:05d}"
+    assert count(database, "SELECT count(*) AS n FROM intake_cases WHERE case_number = %s", after["case_number"]) == 1
+    assert count(
+        database, "SELECT count(*) AS n FROM events WHERE data->>'case_number' = %s", after["case_number"]
+    ) == 1

@@ -1,0 +1,128 @@
+"""The intake domain: a case is received, decided once, and a withdrawn case takes no command."""
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from services.common.clock import FixedClock
+from services.common.eventstore import InMemoryEventStore
+from services.intake.domain import (
+    Application,
+    Case,
+    CaseStateError,
+    Claim,
+    format_case_number,
+    mediation_deadline,
+    money,
+)
+
+RECEIVED_AT = datetime(2026, 3, 2, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+
+
+def an_application(**overrides):
+    values = dict(
+        center_id="huaguangjie",
+        channel="walk_in",
+        source="self",
+        category="wages",
+        applicant={"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X"},
+        respondent={"name": "某公司", "credit_code": "91350100M000100Y43"},
+        claims=(Claim("工资", Decimal("12000")), Claim("加班费", Decimal("3000.5"))),
+        workers_involved=1,
+        description="",
+        received_at=RECEIVED_AT,
+    )
+    values.update(overrides)
+    return Application(**values)
+
+
+def a_received_case(**overrides):
+    return Case.receive("c-1", "HGJ-2026-00001", an_application(**overrides), mediation_deadline(RECEIVED_AT))
+
+
+def test_case_numbers_are_center_code_year_and_five_digits():
+    assert format_case_number("HGJ", 2026, 17) == "HGJ-2026-00017"
+
+
+def test_the_mediation_deadline_is_fifteen_days_from_receipt_by_default():
+    assert mediation_deadline(RECEIVED_AT) == RECEIVED_AT + timedelta(days=15)
+    assert mediation_deadline(RECEIVED_AT, days=20) == RECEIVED_AT + timedelta(days=20)
+
+
+def test_money_is_a_two_place_string():
+    assert money(Decimal("3000.5")) == "3000.50"
+    assert money(Decimal("0")) == "0.00"
+
+
+def test_an_application_received_carries_what_downstream_needs():
+    case = a_received_case()
+
+    [event] = case.pending
+    assert event.event_type == "ApplicationReceived"
+    assert (event.case_id, event.center_id, event.occurred_at) == ("c-1", "huaguangjie", RECEIVED_AT)
+    assert event.data["claims"] == [{"item": "工资", "amount": "12000.00"}, {"item": "加班费", "amount": "3000.50"}]
+    assert event.data["claimed_total"] == "15000.50"
+    assert event.data["received_at"] == "2026-03-02T10:00:00+08:00"
+    assert event.data["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
+    assert event.data["collective"] is False
+    assert "recommendation_id" not in event.data
+    assert case.status == "received" and case.stream_id == "case-c-1"
+
+
+@pytest.mark.parametrize("workers, collective", [(1, False), (9, False), (10, True), (250, True)])
+def test_ten_or_more_workers_make_a_collective_dispute(workers, collective):
+    assert a_received_case(workers_involved=workers).pending[0].data["collective"] is collective
+
+
+def test_an_accepted_case_tells_mediation_its_deadline_and_parties():
+    case = a_received_case()
+    at = RECEIVED_AT + timedelta(hours=2)
+
+    case.accept(at)
+
+    accepted = case.pending[-1]
+    assert accepted.event_type == "CaseAccepted"
+    assert accepted.data["accepted_at"] == at.isoformat()
+    assert accepted.data["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
+    assert accepted.data["applicant"]["name"] == "张三"
+    assert case.status == "accepted"
+
+
+def test_a_case_is_decided_only_once():
+    case = a_received_case()
+    case.reject("超出受理范围", RECEIVED_AT)
+
+    with pytest.raises(CaseStateError) as refused:
+        case.accept(RECEIVED_AT)
+    assert refused.value.status == "not_accepted"
+    with pytest.raises(CaseStateError):
+        case.reject("again", RECEIVED_AT)
+
+
+@pytest.mark.parametrize("status_before", ["received", "accepted"])
+def test_an_open_case_can_be_withdrawn_and_then_takes_no_command(status_before):
+    case = a_received_case()
+    if status_before == "accepted":
+        case.accept(RECEIVED_AT)
+
+    case.withdraw("已和解", RECEIVED_AT)
+
+    assert case.pending[-1].data["status_before"] == status_before
+    for command in (lambda: case.accept(RECEIVED_AT), lambda: case.withdraw("x", RECEIVED_AT)):
+        with pytest.raises(CaseStateError) as refused:
+            command()
+        assert refused.value.status == "withdrawn"
+
+
+def test_a_case_is_a_fold_of_its_events():
+    case = a_received_case()
+    case.accept(RECEIVED_AT)
+    store = InMemoryEventStore(FixedClock())
+    store.append(case.stream_id, 0, case.pending)
+
+    again = Case.from_events(case.stream_id, store.load(case.stream_id))
+
+    assert (again.status, again.version, again.case_number) == ("accepted", 2, "HGJ-2026-00001")
+    assert again.view()["accepted_at"] == RECEIVED_AT.isoformat()
+    assert again.summary()["claimed_total"] == "15000.50"
+

@@ -1,0 +1,193 @@
+"""The intake service layer on a FakeUnitOfWork and in-memory records: fast, no I/O."""
+import itertools
+from datetime import datetime, timezone
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.common.auth import Principal
+from services.common.clock import FixedClock
+from services.common.http import Forbidden
+from services.common.unit_of_work import FakeUnitOfWork
+from services.intake import handlers
+from services.intake.domain import Application, CaseStateError, Claim
+from services.intake.records import InMemoryIntakeRecords
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+STAFF = Principal("center", "huaguangjie", "h1")
+OTHER_STAFF = Principal("center", "longshengjie", "h2")
+DISTRICT = Principal("district", None, "h3")
+
+
+@pytest.fixture
+def clock():
+    return FixedClock(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def uow(clock):
+    return FakeUnitOfWork(clock)
+
+
+@pytest.fixture
+def records():
+    return InMemoryIntakeRecords()
+
+
+@pytest.fixture
+def settings():
+    ids = (f"00000000-0000-4000-8000-{n:012d}" for n in itertools.count(1))
+    return handlers.IntakeSettings(zone=SHANGHAI, new_id=lambda: next(ids))
+
+
+def an_application(center_id="huaguangjie", received_at=None, **overrides):
+    values = dict(
+        center_id=center_id,
+        channel="walk_in",
+        source="self",
+        category="wages",
+        applicant={"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X"},
+        respondent={"name": "某公司"},
+        claims=(Claim("工资", Decimal("100.00")),),
+        workers_involved=1,
+        description="",
+        received_at=received_at or datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI),
+    )
+    values.update(overrides)
+    return Application(**values)
+
+
+def register(uow, records, settings, **overrides):
+    with uow:
+        return handlers.register_application(uow, records, settings, an_application(**overrides))
+
+
+def test_registration_numbers_cases_per_center_and_returns_the_deadline(uow, records, settings):
+    first = register(uow, records, settings)
+    second = register(uow, records, settings)
+    elsewhere = register(uow, records, settings, center_id="longshengjie")
+
+    assert [first["case_number"], second["case_number"], elsewhere["case_number"]] == [
+        "HGJ-2026-00001", "HGJ-2026-00002", "LSJ-2026-00001",
+    ]
+    assert first["status"] == "received"
+    assert first["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
+    assert [e.event_type for e in uow.events.events] == ["ApplicationReceived"] * 3
+    assert uow.events.events[0].stream_id == f"case-{first['case_id']}"
+
+
+def test_the_year_of_a_case_number_is_the_year_of_receipt_in_the_district(uow, records, settings):
+    new_years_eve_in_utc = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)  # 01:00 on 1 January in Shanghai
+    case = register(uow, records, settings, received_at=new_years_eve_in_utc.astimezone(SHANGHAI))
+    assert case["case_number"] == "HGJ-2027-00001"
+
+
+def test_the_mediation_period_is_configurable(uow, records):
+    settings = handlers.IntakeSettings(zone=SHANGHAI, mediation_days=30)
+    case = register(uow, records, settings)
+    assert case["mediation_deadline"] == "2026-04-01T10:00:00+08:00"
+
+
+def test_acceptance_is_recorded_once_and_kept_in_the_case_list(uow, records, settings, clock):
+    case_id = register(uow, records, settings)["case_id"]
+    clock.advance(hours=1)
+
+    with uow:
+        decided = handlers.decide_acceptance(uow, records, settings, STAFF, case_id, "accept")
+
+    assert decided["status"] == "accepted"
+    assert decided["decision"]["decided_at"] == "2026-03-02T11:00:00+08:00"
+    assert records.page(status="accepted")[0][0]["case_id"] == case_id
+    with pytest.raises(CaseStateError) as refused, uow:
+        handlers.decide_acceptance(uow, records, settings, STAFF, case_id, "reject", "late")
+    assert refused.value.status == "accepted"
+    assert len(uow.events.events) == 2
+
+
+def test_a_withdrawn_case_takes_no_further_command(uow, records, settings):
+    case_id = register(uow, records, settings)["case_id"]
+    with uow:
+        handlers.withdraw_application(uow, records, settings, STAFF, case_id, "已和解")
+
+    with pytest.raises(CaseStateError) as refused, uow:
+        handlers.decide_acceptance(uow, records, settings, STAFF, case_id, "accept")
+    assert refused.value.status == "withdrawn"
+
+
+def test_staff_of_another_center_and_the_district_may_not_change_a_case(uow, records, settings):
+    case_id = register(uow, records, settings)["case_id"]
+
+    for principal in (OTHER_STAFF, DISTRICT):
+        with pytest.raises(Forbidden), uow:
+            handlers.decide_acceptance(uow, records, settings, principal, case_id, "accept")
+    assert len(uow.events.events) == 1
+
+
+def test_staff_of_another_center_may_not_read_a_case_the_district_may(uow, records, settings):
+    case_id = register(uow, records, settings)["case_id"]
+
+    with pytest.raises(Forbidden):
+        handlers.case_view(uow, OTHER_STAFF, case_id)
+    with pytest.raises(Forbidden):
+        handlers.case_history(uow, OTHER_STAFF, case_id)
+    assert handlers.case_view(uow, DISTRICT, case_id)["status"] == "received"
+    assert [e["event_type"] for e in handlers.case_history(uow, DISTRICT, case_id)["events"]] == [
+        "ApplicationReceived"
+    ]
+
+
+def test_an_unknown_or_malformed_case_id_is_an_unknown_case(uow, settings, records):
+    for case_id in ("00000000-0000-4000-8000-999999999999", "not-a-uuid"):
+        with pytest.raises(handlers.UnknownCase):
+            handlers.case_view(uow, STAFF, case_id)
+
+
+def test_staff_see_only_their_own_centers_list(uow, records, settings):
+    register(uow, records, settings)
+    register(uow, records, settings, center_id="longshengjie")
+
+    own = handlers.list_cases(records, STAFF)
+    assert {c["center_id"] for c in own["cases"]} == {"huaguangjie"}
+    assert handlers.list_cases(records, DISTRICT)["total"] == 2
+    with pytest.raises(Forbidden):
+        handlers.list_cases(records, OTHER_STAFF, center_id="huaguangjie")
+
+
+def test_the_case_list_pages_newest_first(uow, records, settings):
+    numbers = [register(uow, records, settings)["case_number"] for _ in range(5)]
+
+    page = handlers.list_cases(records, STAFF, page=2, page_size=2)
+
+    assert [c["case_number"] for c in page["cases"]] == [numbers[2], numbers[1]]
+    assert (page["total"], page["page"]) == (5, 2)
+
+
+def test_the_list_carries_no_id_numbers(uow, records, settings):
+    register(uow, records, settings)
+    assert "11010519491231002X" not in repr(handlers.list_cases(records, STAFF))
+
+
+def test_a_recommendation_letter_opens_one_case(uow, records, settings):
+    letter = an_application(channel="letter", source="arbitration_recommendation", recommendation_id="R-7")
+
+    with uow:
+        opened = handlers.open_recommended_case(uow, records, settings, letter)
+    with uow:
+        again = handlers.open_recommended_case(uow, records, settings, letter)
+
+    assert opened["status"] == "received" and again is None
+    [event] = uow.events.events
+    assert event.data["recommendation_id"] == "R-7"
+    assert event.data["source"] == "arbitration_recommendation"
+
+
+def test_a_consultation_is_recorded_on_its_own_stream(uow, settings):
+    with uow:
+        recorded = handlers.record_consultation(uow, settings, "huaguangjie", "phone", "加班费")
+
+    [event] = uow.events.events
+    assert event.event_type == "ConsultationRecorded"
+    assert event.stream_id == f"consultation-{recorded['consultation_id']}"
+    assert event.center_id == "huaguangjie"
+    assert event.data["recorded_at"] == "2026-03-02T10:00:00+08:00"
