@@ -1,0 +1,385 @@
+"""End to end: case lifecycles through the four running services, seen on the metrics service's /metrics.
+
+A lifecycle is: register (intake) → accept (intake) → assign a mediator (mediation, as
+soon as the case reached it) → agreement or failure (mediation) → for a failure, the
+referral (arbitration_link) → the closure counted in `tiaojie_cases_closed_total`.
+
+- Throughput: closed loop, many clients, for a fixed time; a lifecycle counts once the
+  metrics service shows its closure, and at the end every closure and every referral
+  must be there (nothing lost).
+- Latency at a fixed offered load (open loop, lifecycles started at a steady rate):
+  from each HTTP command to the change it makes on /metrics. /metrics is scraped in a
+  loop; the k-th closing command sent is matched with the k-th increment of the
+  counter, which is exact while commands do not overlap (at 20/s they rarely do).
+- Scaling: the same with 1,000 / 100,000 / 1,000,000 cases of history in the stores
+  (bulk SQL, relays moved past it), reporting command latency and throughput per level.
+"""
+import http.client
+import json
+import random
+import threading
+import time
+import uuid
+from datetime import date, timedelta
+
+from . import history
+from .common import Row, execute, percentile
+from .services import bench_env, issue_token, missing_services, peak_rss_mib, running_services, setup_namespace
+
+CENTERS = ("huaguangjie", "longshengjie")
+AGREEMENT_SHARE = 0.6
+_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+# -- valid-looking parties (check characters per GB 11643 / GB 11714 / GB 32100) --------
+def resident_id(rng):
+    body = "650102" + f"{rng.randint(1970, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" + f"{rng.randint(0, 999):03d}"
+    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
+    return body + "10X98765432"[total % 11]
+
+
+def credit_code(rng):
+    org = f"{rng.randint(0, 99999999):08d}"
+    check = 11 - sum(int(c) * w for c, w in zip(org, (3, 7, 9, 10, 5, 8, 4, 2))) % 11
+    org += {10: "X", 11: "0"}.get(check, str(check))
+    body = "91650102" + org
+    value = (31 - sum(_CREDIT_CHARS.index(c) * w for c, w in zip(body, _CREDIT_WEIGHTS)) % 31) % 31
+    return body + _CREDIT_CHARS[value]
+
+
+def application(center_id, rng):
+    return {
+        "center_id": center_id, "channel": "walk_in", "source": "self", "category": "wages",
+        "applicant": {"name": "测试工人", "id_type": "resident_id", "id_number": resident_id(rng),
+                      "phone": f"139{rng.randint(0, 99999999):08d}"},
+        "respondent": {"name": "测试有限公司", "credit_code": credit_code(rng)},
+        "claims": [{"item": "unpaid wages", "amount": "12000.00"}],
+        "workers_involved": 1, "description": "benchmark lifecycle",
+    }
+
+
+# -- HTTP ------------------------------------------------------------------------------
+class Client:
+    """Keep-alive HTTP/1.1 connections, one per service, for one client thread."""
+
+    def __init__(self, urls, tokens):
+        self.urls, self.tokens, self.connections = urls, tokens, {}
+
+    def call(self, service, method, path, body=None, center=None):
+        host_port = self.urls[service].split("//", 1)[1]
+        headers = {"Authorization": f"Bearer {self.tokens[center or CENTERS[0]]}",
+                   "Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+        payload = json.dumps(body) if body is not None else None
+        for attempt in range(3):
+            conn = self.connections.get(service)
+            if conn is None:
+                conn = self.connections[service] = http.client.HTTPConnection(host_port, timeout=30)
+            try:
+                conn.request(method, path, body=payload, headers=headers)
+                response = conn.getresponse()
+                raw = response.read()
+                return response.status, (json.loads(raw) if raw[:1] in (b"{", b"[") else raw)
+            except (http.client.HTTPException, OSError):
+                conn.close()
+                self.connections.pop(service, None)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def scrape(self, service="metrics"):
+        status, body = self.call(service, "GET", "/metrics")
+        return body.decode() if isinstance(body, bytes) else json.dumps(body)
+
+
+def counter_sum(text, name):
+    prefix = name + "{"
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(prefix))
+
+
+class Lifecycle:
+    """One case through the services; records when each command was sent and answered."""
+
+    def __init__(self, client, center_id, mediator_id, rng, agreement):
+        self.client, self.center_id, self.mediator_id = client, center_id, mediator_id
+        self.rng, self.agreement = rng, agreement
+        self.case_id = None
+        self.commands = []  # (step, sent, answered)
+        self.closed_sent = None
+        self.error = None
+
+    def _command(self, step, service, path, body, expect=(200, 201)):
+        sent = time.perf_counter()
+        status, answer = self.client.call(service, "POST", path, body, center=self.center_id)
+        if status not in expect:
+            raise RuntimeError(f"{step}: HTTP {status} {str(answer)[:200]}")
+        self.commands.append((step, sent, time.perf_counter()))
+        return answer, sent
+
+    def run(self):
+        try:
+            created, self.received_sent = self._command(
+                "register", "intake", "/api/v1/cases", application(self.center_id, self.rng))
+            self.case_id = created["case_id"]
+            self._command("accept", "intake", f"/api/v1/cases/{self.case_id}/acceptance", {"decision": "accept"})
+            self._assign()
+            if self.agreement:
+                due = (date.today() + timedelta(days=30)).isoformat()
+                _, self.closed_sent = self._command(
+                    "agreement", "mediation", f"/api/v1/cases/{self.case_id}/agreement",
+                    {"terms": "pay the wages owed", "amount": "12000.00", "performance_due": due})
+            else:
+                _, self.closed_sent = self._command(
+                    "failure", "mediation", f"/api/v1/cases/{self.case_id}/failure",
+                    {"reason": "no agreement on the amount"})
+        except Exception as exc:  # noqa: BLE001 - counted, reported
+            self.error = repr(exc)
+
+    def _assign(self):
+        """Assigns as soon as mediation has the case (it arrives with intake's CaseAccepted)."""
+        deadline = time.perf_counter() + 30
+        while True:
+            sent = time.perf_counter()
+            status, answer = self.client.call(
+                "mediation", "POST", f"/api/v1/cases/{self.case_id}/assignment",
+                {"mediator_id": self.mediator_id}, center=self.center_id)
+            if status in (200, 201):
+                self.commands.append(("assign", sent, time.perf_counter()))
+                return
+            if status not in (404, 409) or time.perf_counter() > deadline:
+                raise RuntimeError(f"assign: HTTP {status} {str(answer)[:200]}")
+            time.sleep(0.005)
+
+
+class Scraper(threading.Thread):
+    """Polls /metrics, recording (time, received total, closed total)."""
+
+    def __init__(self, urls, tokens, interval=0.02):
+        super().__init__(daemon=True)
+        self.client = Client(urls, tokens)
+        self.interval, self.samples, self.stopping = interval, [], threading.Event()
+
+    def read(self):
+        text = self.client.scrape()
+        return (time.perf_counter(), counter_sum(text, "tiaojie_cases_received_total"),
+                counter_sum(text, "tiaojie_cases_closed_total"))
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                self.samples.append(self.read())
+            except Exception:  # noqa: BLE001 - a slow scrape is retried
+                pass
+            self.stopping.wait(self.interval)
+
+    def first_at_least(self, index, value, after=0.0):
+        for sample in self.samples:
+            if sample[0] >= after and sample[index] >= value:
+                return sample[0]
+        return None
+
+
+def prepare(env, processes):
+    """Tokens and one mediator per center; returns (urls, tokens, mediators)."""
+    tokens = {center: issue_token(env, "--center", center) for center in CENTERS}
+    tokens["district"] = issue_token(env, "--district")
+    urls = {name: process.url() for name, process in processes.items()}
+    client = Client(urls, tokens)
+    mediators = {}
+    for center in CENTERS:
+        status, answer = client.call("mediation", "POST", "/api/v1/mediators", {
+            "center_id": center, "name": "测试调解员", "certificate_no": f"TJ-{uuid.uuid4().hex[:8]}",
+            "certificate_expires": (date.today() + timedelta(days=3650)).isoformat(), "full_time": True,
+        }, center=center)
+        if status not in (200, 201):
+            raise RuntimeError(f"mediator registration: HTTP {status} {answer}")
+        mediators[center] = answer["mediator_id"]
+    return urls, tokens, mediators
+
+
+def _new_lifecycle(client, mediators, rng, index):
+    center = CENTERS[index % len(CENTERS)]
+    return Lifecycle(client, center, mediators[center], rng, rng.random() < AGREEMENT_SHARE)
+
+
+def throughput(urls, tokens, mediators, seconds, clients, settle=60):
+    """Closed loop: lifecycles/s until their closures are all on /metrics; plus command latencies."""
+    probe = Scraper(urls, tokens)
+    _, _, closed_before = probe.read()
+    done, lock, stop_at = [], threading.Lock(), time.perf_counter() + seconds
+
+    def worker(number):
+        client, rng = Client(urls, tokens), random.Random(number)
+        index = number
+        while time.perf_counter() < stop_at:
+            lifecycle = _new_lifecycle(client, mediators, rng, index)
+            lifecycle.run()
+            index += clients
+            with lock:
+                done.append(lifecycle)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    completed = [lc for lc in done if lc.error is None]
+    expected = closed_before + len(completed)
+    deadline = time.perf_counter() + settle
+    closed = closed_before
+    while time.perf_counter() < deadline:
+        _, _, closed = probe.read()
+        if closed >= expected:
+            break
+        time.sleep(0.05)
+    finished = time.perf_counter()
+    return {
+        "lifecycles": len(completed), "errors": [lc.error for lc in done if lc.error][:5],
+        "error_count": sum(1 for lc in done if lc.error), "seconds": finished - start,
+        "visible": closed - closed_before, "rate": (closed - closed_before) / (finished - start),
+        "command_ms": {step: percentile([(a - s) * 1000 for lc in completed for st, s, a in lc.commands if st == step], 50)
+                       for step in ("register", "accept", "assign", "agreement", "failure")},
+        "failed_cases": [lc.case_id for lc in completed if not lc.agreement],
+    }
+
+
+def latency(urls, tokens, mediators, per_second, seconds):
+    """Open loop at `per_second` lifecycles/s: command → visible on /metrics, in ms."""
+    scraper = Scraper(urls, tokens)
+    _, received_before, closed_before = scraper.read()
+    scraper.start()
+    lifecycles, threads, rng = [], [], random.Random(7)
+    start = time.perf_counter()
+    for index in range(int(per_second * seconds)):
+        time.sleep(max(0.0, start + index / per_second - time.perf_counter()))
+        lifecycle = _new_lifecycle(Client(urls, tokens), mediators, random.Random(rng.random()), index)
+        thread = threading.Thread(target=lifecycle.run, daemon=True)
+        thread.start()
+        lifecycles.append(lifecycle)
+        threads.append(thread)
+    for thread in threads:
+        thread.join()
+    ok = [lc for lc in lifecycles if lc.error is None]
+    wait_until = time.perf_counter() + 30
+    while time.perf_counter() < wait_until:
+        if scraper.samples and scraper.samples[-1][2] >= closed_before + len(ok):
+            break
+        time.sleep(0.05)
+    scraper.stopping.set()
+    scraper.join()
+    delays = []
+    for index, column, sent_times in (
+        (1, received_before, sorted(lc.received_sent for lc in ok)),
+        (2, closed_before, sorted(lc.closed_sent for lc in ok)),
+    ):
+        for rank, sent in enumerate(sent_times, start=1):
+            seen = scraper.first_at_least(index, column + rank, after=sent)
+            delays.append(None if seen is None else (seen - sent) * 1000)
+    measured = [d for d in delays if d is not None]
+    return {"p50": percentile(measured, 50), "p99": percentile(measured, 99), "samples": len(measured),
+            "unseen": len(delays) - len(measured), "errors": len(lifecycles) - len(ok),
+            "scrapes": len(scraper.samples)}
+
+
+def referrals_present(urls, tokens, case_ids):
+    client = Client(urls, tokens)
+    missing = 0
+    for case_id in case_ids:
+        status, answer = client.call("arbitration_link", "GET", f"/api/v1/referrals?case_id={case_id}",
+                                     center="district")
+        items = answer.get("referrals", answer.get("items", [])) if isinstance(answer, dict) else answer
+        if status != 200 or not items:
+            missing += 1
+    return missing
+
+
+def prefill(env, cases, first, log=print):
+    """Bulk history in the stores (services stopped), relays moved past it."""
+    from .replay import store_urls
+
+    urls = store_urls(env)
+    history.fill(urls, cases, seed="scaling", first=first)
+    for url in urls.values():
+        execute(url, "UPDATE relay_positions SET position = (SELECT COALESCE(MAX(position), 0) FROM events)")
+    counts = {name: execute(url, "SELECT count(*) FROM events")[0][0] for name, url in urls.items()}
+    log(f"history now: {counts}")
+    return counts
+
+
+def run(sizes, log=print):
+    missing = missing_services()
+    if missing:
+        note = f"NOT RUN: services missing from the tree: {', '.join(missing)}"
+        return [Row("end to end: lifecycles/s (closed loop)", None, "lifecycles/s", "target", 100.0,
+                    "≥ 100/s", note=note),
+                Row("end to end: p99 command → /metrics at 20 lifecycles/s", None, "ms", "target", 250.0,
+                    "≤ 250 ms", higher_is_better=False, note=note)], []
+    env = bench_env()
+    setup_namespace(env)
+    # One start creates every relay's position row, so the prefill can move them all past it.
+    with running_services(env):
+        pass
+    rows, notes = [], []
+    levels = sizes["scaling_levels"]
+    filled, base_latency, base_rate = 0, None, None
+    for level_index, level in enumerate(levels):
+        if level > filled:
+            prefill(env, level - filled, first=filled + 1, log=log)
+            filled = level
+        with running_services(env) as processes:
+            urls, tokens, mediators = prepare(env, processes)
+            result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
+            missing_referrals = referrals_present(urls, tokens, result["failed_cases"][:200])
+            log(f"e2e, history {level} cases: {result['rate']:.1f} lifecycles/s, {result['visible']}/"
+                f"{result['lifecycles']} visible, errors {result['error_count']} {result['errors'][:2]}, "
+                f"commands p50 {result['command_ms']}")
+            if level_index == 0:
+                lat = latency(urls, tokens, mediators, sizes["latency_rate"], sizes["latency_seconds"])
+                log(f"latency at {sizes['latency_rate']}/s: {lat}")
+                rss = {name: peak_rss_mib(p.process.pid) for name, p in processes.items()}
+        lost = result["lifecycles"] - result["visible"]
+        note = (f"{result['lifecycles']} lifecycles by {sizes['e2e_clients']} clients in {result['seconds']:.0f} s; "
+                f"lost {max(0, lost)}; errors {result['error_count']}; referrals missing {missing_referrals}; "
+                f"command p50 ms {_fmt_ms(result['command_ms'])}")
+        if level_index == 0:
+            base_rate = result["rate"]
+            base_latency = result["command_ms"]
+            rows.append(Row(f"end to end: lifecycles/s (history {level:,} cases)", result["rate"], "lifecycles/s",
+                            "target", 100.0, "≥ 100/s", target_ratio=1.0, note=note))
+            for label, key in (("p50", "p50"), ("p99", "p99")):
+                rows.append(Row(f"end to end: {label} command → /metrics at {sizes['latency_rate']} lifecycles/s",
+                                lat[key], "ms", "target", 250.0, "p99 ≤ 250 ms", higher_is_better=False,
+                                target_ratio=1.0 if key == "p99" else None,
+                                note=f"{lat['samples']} commands seen, {lat['unseen']} unseen, "
+                                     f"{lat['errors']} failed lifecycles, {lat['scrapes']} scrapes"))
+            for name, mib in rss.items():
+                rows.append(Row(f"peak RSS under e2e load: {name}", mib, "MiB", "", None,
+                                higher_is_better=False, note="VmHWM of its `tiaojie serve` process"))
+        else:
+            rows.append(Row(f"scaling: lifecycles/s with {level:,} cases of history", result["rate"],
+                            "lifecycles/s", f"same, {levels[0]:,} cases", base_rate, "no decline",
+                            target_ratio=0.8, note=note))
+            slow = _slowest_growth(base_latency, result["command_ms"])
+            if slow:
+                rows.append(Row(f"scaling: command p50 with {level:,} cases of history ({slow[0]})", slow[2],
+                                "ms", f"same, {levels[0]:,} cases", slow[1], "no growth",
+                                higher_is_better=False, target_ratio=0.8,
+                                note="the command whose p50 grew most"))
+    return rows, notes
+
+
+def _fmt_ms(command_ms):
+    return ", ".join(f"{k} {v:.0f}" for k, v in command_ms.items() if v is not None)
+
+
+def _slowest_growth(base, now):
+    worst = None
+    for step, value in now.items():
+        if value is None or not base.get(step):
+            continue
+        growth = value / base[step]
+        if worst is None or growth > worst[3]:
+            worst = (step, base[step], value, growth)
+    return worst
