@@ -1,6 +1,5 @@
 """Intake's records on the real database: a case number is drawn in the registering transaction."""
 from datetime import datetime
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -10,8 +9,8 @@ from services.common.config import database_url
 from services.common.db import Database
 from services.common.unit_of_work import unit_of_work
 from services.intake import handlers
-from services.intake.domain import Application, Claim
 from services.intake.records import PostgresIntakeRecords
+from tests.unit.test_intake_domain import an_application
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -28,18 +27,8 @@ def database(infrastructure):
 
 
 def register(database, settings, fail=False):
-    application = Application(
-        center_id="zhenanjie",
-        channel="phone",
-        source="self",
-        category="training",
-        applicant={"name": "王五", "id_type": "passport", "id_number": "E1"},
-        respondent={"name": "某公司"},
-        claims=(Claim("培训费", Decimal("10.00")),),
-        workers_involved=1,
-        description="",
-        received_at=datetime(2001, 6, 1, 9, 0, tzinfo=SHANGHAI),  # a year no other test registers in
-    )
+    # 2001: a year no other test registers in.
+    application = an_application(center_id="zhenanjie", received_at=datetime(2001, 6, 1, 9, 0, tzinfo=SHANGHAI))
     with unit_of_work(database, SystemClock()) as uow:
         registered = handlers.register_application(uow, PostgresIntakeRecords(uow.cursor), settings, application)
         if fail:

@@ -1,7 +1,6 @@
 """The intake service layer on a FakeUnitOfWork and in-memory records: fast, no I/O."""
 import itertools
 from datetime import datetime, timezone
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -11,8 +10,9 @@ from services.common.clock import FixedClock
 from services.common.http import Forbidden
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
-from services.intake.domain import Application, CaseStateError, Claim
+from services.intake.domain import CaseStateError
 from services.intake.records import InMemoryIntakeRecords
+from tests.unit.test_intake_domain import an_application
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STAFF = Principal("center", "huaguangjie", "h1")
@@ -39,23 +39,6 @@ def records():
 def settings():
     ids = (f"00000000-0000-4000-8000-{n:012d}" for n in itertools.count(1))
     return handlers.IntakeSettings(zone=SHANGHAI, new_id=lambda: next(ids))
-
-
-def an_application(center_id="huaguangjie", received_at=None, **overrides):
-    values = dict(
-        center_id=center_id,
-        channel="walk_in",
-        source="self",
-        category="wages",
-        applicant={"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X"},
-        respondent={"name": "某公司"},
-        claims=(Claim("工资", Decimal("100.00")),),
-        workers_involved=1,
-        description="",
-        received_at=received_at or datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI),
-    )
-    values.update(overrides)
-    return Application(**values)
 
 
 def register(uow, records, settings, **overrides):
