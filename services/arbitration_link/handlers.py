@@ -1,0 +1,135 @@
+"""The link's service layer: what each consumed event, sweep and reply does, in units of work.
+
+Every function works on a `LinkUnitOfWork` (or a factory of them), so the service-layer
+tests run it on fakes and the nameko service only wires entrypoints to it.
+"""
+import logging
+
+from services.common.eventstore import ConcurrencyError
+
+from . import contract
+from .domain import (
+    TRIGGERS,
+    Recommendation,
+    Referral,
+    ReplyRefused,
+    referral_id_for,
+    referral_message,
+)
+
+log = logging.getLogger(__name__)
+
+# A reply that cannot apply: the consumer dead-letters it instead of retrying.
+REFUSED_REPLIES = (contract.ContractViolation, ReplyRefused)
+_ATTEMPTS = 3
+
+
+def follow_case(uow, event, settings):
+    """Folds one of intake's or mediation's case events into the case file, then opens the
+    referral the event decides (if any) and sends every referral of the case now complete."""
+    if event.case_id is None:
+        return
+    case_file = uow.case_files.lock(event.case_id, event.center_id)
+    case_file.apply(event)
+    uow.case_files.save(case_file)
+    if event.event_type in TRIGGERS:
+        open_referral(uow, case_file, event, *TRIGGERS[event.event_type])
+    send_waiting(uow, case_file, settings)
+
+
+def open_referral(uow, case_file, event, referral_type, reason):
+    referral = uow.load(Referral, Referral.stream_for(referral_id_for(event.case_id, referral_type, reason)))
+    trigger = {
+        "event_type": event.event_type,
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "stream_version": event.stream_version,
+    }
+    center_id = case_file.center_id or event.center_id
+    if referral.open(event.case_id, center_id, referral_type, reason, trigger, uow.clock.now()):
+        uow.save(referral)
+
+
+def send_waiting(uow, case_file, settings):
+    """Sends the case's referrals that were waiting for their case file to be complete."""
+    now = uow.clock.now()
+    for referral_id in uow.referral_table.waiting_for_case(case_file.case_id):
+        referral = uow.load(Referral, Referral.stream_for(referral_id))
+        grace_over = now >= referral.opened_at + settings.assembly_grace
+        if not case_file.can_carry(referral.trigger, grace_over):
+            continue
+        if case_file.missing_for(referral.trigger):
+            log.warning(
+                "referral %s sent after %s without every earlier mediation event",
+                referral_id, settings.assembly_grace, extra={"case_id": case_file.case_id},
+            )
+        if referral.send(referral_message(referral, case_file, now), now, settings.schedule):
+            uow.save(referral)
+
+
+def sweep(unit_of_work, settings):
+    """The periodic sweep: sends referrals past their assembly grace, resends unanswered ones.
+
+    Safe with several instances: a waiting referral is sent under its case file's row
+    lock, and a resend is appended at the version it was loaded at, so of two instances
+    resending the same referral one wins and the other finds the stream moved on.
+    Returns the number of messages sent.
+    """
+    with unit_of_work() as uow:
+        now = uow.clock.now()
+        waiting = uow.referral_table.waiting_since(now - settings.assembly_grace)
+        due = uow.referral_table.due(now)
+    sent = 0
+    for _referral_id, case_id, center_id in waiting:
+        with unit_of_work() as uow:
+            send_waiting(uow, uow.case_files.lock(case_id, center_id), settings)
+    for referral_id in due:
+        try:
+            with unit_of_work() as uow:
+                referral = uow.load(Referral, Referral.stream_for(referral_id))
+                if referral.resend_if_due(uow.clock.now(), settings.schedule):
+                    uow.save(referral)
+                    sent += 1
+        except ConcurrencyError:
+            log.info("referral %s was resent or answered by another instance", referral_id)
+    return sent
+
+
+def receive_reply(unit_of_work, kind, body, known_centers):
+    """Records one reply of the institute; returns True if it changed anything.
+
+    Raises one of `REFUSED_REPLIES` for a reply that breaks the contract or cannot apply
+    (unknown referral, wrong kind, a contradicting answer). A repeated reply is a no-op.
+    """
+    contract.validate(kind, body)
+    if kind == "recommendation.issued":
+        if body["center_id"] not in known_centers:
+            raise ReplyRefused(f"recommendation for an unknown center {body['center_id']!r}")
+        stream_id = Recommendation.stream_for(body["recommendation_id"])
+        return _retrying(unit_of_work, Recommendation, stream_id, lambda letter: letter.receive(body))
+    stream_id = Referral.stream_for(body["referral_id"])
+    return _retrying(unit_of_work, Referral, stream_id, lambda referral: _answer(referral, kind, body))
+
+
+def _answer(referral, kind, body):
+    if kind == "referral.docketed":
+        return referral.docket(body["arbitration_case_no"], body["docketed_at"])
+    if kind == "referral.declined":
+        return referral.decline(body["reason"], body["declined_at"])
+    return referral.decide(body["decision"], body["decided_at"], body.get("document_no"), body.get("reason"))
+
+
+def _retrying(unit_of_work, aggregate_class, stream_id, command):
+    """Runs a command on a freshly loaded aggregate; reloads and retries if the stream moved on."""
+    for attempt in range(1, _ATTEMPTS + 1):
+        try:
+            with unit_of_work() as uow:
+                aggregate = uow.load(aggregate_class, stream_id)
+                changed = command(aggregate)
+                if changed:
+                    uow.save(aggregate)
+                return changed
+        except ConcurrencyError:
+            if attempt == _ATTEMPTS:
+                raise
+

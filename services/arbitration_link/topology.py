@@ -1,0 +1,203 @@
+"""The arbitration link on the broker: exchanges, quorum queues, dead letters, the institute's user.
+
+Run by `tiaojie setup` (`declare`, then `declare_users`), and written out for deployment
+as `deploy/rabbitmq/definitions.json` (`definitions()`; regenerate with
+`python -m services.arbitration_link.topology > deploy/rabbitmq/definitions.json`).
+
+- `arbitration.outbound` (topic) → quorum queue `arbitration.referrals` (all routing keys),
+  dead letters to `arbitration.referrals.dead`: what tiaojie sends the institute.
+- `arbitration.replies` (topic) → quorum queue `arbitration.replies.link` (the four reply
+  routing keys), dead letters to `arbitration.replies.link.dead`: what the institute answers.
+- Broker user `arbitration` (the institute): configure nothing, write only
+  `arbitration.replies`, read only `arbitration.referrals`, on the vhost of `AMQP_URI`.
+  Its password comes from `TIAOJIE_ARBITRATION_PASSWORD` (development default
+  `arbitration`). The users in `definitions.json` carry hashes of the development
+  defaults (`arbitration`, `tiaojie`): a deployment changes them with
+  `rabbitmqctl change_password` or its own definitions, never by committing a secret.
+"""
+import base64
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from urllib.parse import unquote, urlsplit
+
+import kombu
+
+from services.common.config import amqp_uri, delivery_limit
+from services.common.messaging import DEAD_LETTER_EXCHANGE, declare_queue_with_dead_letters, dead_letter_queue
+
+from .contract import OUTBOUND_EXCHANGE, REFERRALS_QUEUE, REPLIES_EXCHANGE, REPLIES_QUEUE, REPLY_KINDS
+
+INSTITUTE_USER = "arbitration"
+DEFAULT_INSTITUTE_PASSWORD = "arbitration"
+# The institute's rights: regular expressions over resource names, as RabbitMQ checks them.
+INSTITUTE_PERMISSIONS = {
+    "configure": "^$",
+    "write": f"^{re.escape(REPLIES_EXCHANGE)}$",
+    "read": f"^{re.escape(REFERRALS_QUEUE)}$",
+}
+SERVICES_USER = "tiaojie"
+
+
+def outbound_exchange():
+    return kombu.Exchange(OUTBOUND_EXCHANGE, type="topic", durable=True, auto_delete=False)
+
+
+def replies_exchange():
+    return kombu.Exchange(REPLIES_EXCHANGE, type="topic", durable=True, auto_delete=False)
+
+
+def quorum_arguments(queue_name, limit):
+    return {
+        "x-queue-type": "quorum",
+        "x-delivery-limit": limit,
+        "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+        "x-dead-letter-routing-key": queue_name,
+    }
+
+
+def referrals_queue(limit):
+    return kombu.Queue(
+        REFERRALS_QUEUE, exchange=outbound_exchange(), routing_key="#", durable=True, auto_delete=False,
+        queue_arguments=quorum_arguments(REFERRALS_QUEUE, limit),
+    )
+
+
+def replies_queue(limit):
+    return kombu.Queue(
+        REPLIES_QUEUE,
+        bindings=[kombu.binding(replies_exchange(), routing_key=kind) for kind in REPLY_KINDS],
+        durable=True, auto_delete=False,
+        queue_arguments=quorum_arguments(REPLIES_QUEUE, limit),
+    )
+
+
+def declare(channel, env=None):
+    limit = delivery_limit(env)
+    for exchange in (outbound_exchange(), replies_exchange()):
+        exchange.bind(channel).declare()
+    declare_queue_with_dead_letters(channel, referrals_queue(limit))
+    declare_queue_with_dead_letters(channel, replies_queue(limit))
+
+
+# --- the institute's broker user ------------------------------------------------------
+
+
+def vhost_of(uri):
+    path = urlsplit(uri).path
+    return unquote(path[1:]) if len(path) > 1 else "/"
+
+
+def _broker_is_local(uri):
+    return (urlsplit(uri).hostname or "localhost") in ("localhost", "127.0.0.1", "::1")
+
+
+def _rabbitmqctl(*args, password=None):
+    return subprocess.run(
+        ["rabbitmqctl", "-q", *args], input=password, capture_output=True, text=True, timeout=60,
+    )
+
+
+def declare_users(env=None):
+    """Creates (or updates) the `arbitration` user and its permissions with `rabbitmqctl`.
+
+    Without a local `rabbitmqctl` (e.g. the broker runs in another container) it says
+    what to load instead: the user is in `deploy/rabbitmq/definitions.json`.
+    """
+    env = os.environ if env is None else env
+    uri = amqp_uri(env)
+    vhost = vhost_of(uri)
+    password = env.get("TIAOJIE_ARBITRATION_PASSWORD", DEFAULT_INSTITUTE_PASSWORD)
+    if shutil.which("rabbitmqctl") is None or not _broker_is_local(uri):
+        print(
+            f"warning: cannot create the broker user {INSTITUTE_USER!r} here (no local rabbitmqctl):"
+            " load deploy/rabbitmq/definitions.json into the broker, then set its password.",
+            file=sys.stderr,
+        )
+        return False
+    try:
+        added = _rabbitmqctl("add_user", INSTITUTE_USER, password=password)
+        if added.returncode != 0:
+            if "already exists" not in added.stderr + added.stdout:
+                raise RuntimeError(added.stderr.strip() or added.stdout.strip())
+            changed = _rabbitmqctl("change_password", INSTITUTE_USER, password=password)
+            if changed.returncode != 0:
+                raise RuntimeError(changed.stderr.strip())
+        granted = _rabbitmqctl(
+            "set_permissions", "-p", vhost, INSTITUTE_USER,
+            INSTITUTE_PERMISSIONS["configure"], INSTITUTE_PERMISSIONS["write"], INSTITUTE_PERMISSIONS["read"],
+        )
+        if granted.returncode != 0:
+            raise RuntimeError(granted.stderr.strip())
+    except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        print(
+            f"warning: broker user {INSTITUTE_USER!r} not set up ({exc}):"
+            " load deploy/rabbitmq/definitions.json into the broker instead.",
+            file=sys.stderr,
+        )
+        return False
+    print(f"broker user {INSTITUTE_USER} ready on vhost {vhost}")
+    return True
+
+
+# --- deployment definitions -----------------------------------------------------------
+
+
+def password_hash(password, salt=b"tjdv"):
+    """RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt + sha256(salt + password)).
+
+    The fixed salt keeps the generated file stable; it only ever hashes development defaults.
+    """
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode("utf-8")).digest()).decode("ascii")
+
+
+def _queue_definition(queue, vhost):
+    return {
+        "name": queue.name, "vhost": vhost, "durable": True, "auto_delete": False,
+        "arguments": dict(queue.queue_arguments or {}),
+    }
+
+
+def definitions(vhost="/", limit=5):
+    """The broker definitions of the link, with the services' user and the institute's user."""
+    queues = [referrals_queue(limit), replies_queue(limit)]
+    dead = [dead_letter_queue(q.name) for q in queues]
+    bindings = [
+        {"source": OUTBOUND_EXCHANGE, "vhost": vhost, "destination": REFERRALS_QUEUE,
+         "destination_type": "queue", "routing_key": "#", "arguments": {}},
+        *({"source": REPLIES_EXCHANGE, "vhost": vhost, "destination": REPLIES_QUEUE,
+           "destination_type": "queue", "routing_key": kind, "arguments": {}} for kind in REPLY_KINDS),
+        *({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost, "destination": q.name,
+           "destination_type": "queue", "routing_key": q.routing_key, "arguments": {}} for q in dead),
+    ]
+    return {
+        "rabbit_version": "3.10.8",
+        "users": [
+            {"name": SERVICES_USER, "password_hash": password_hash(SERVICES_USER),
+             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
+            {"name": INSTITUTE_USER, "password_hash": password_hash(DEFAULT_INSTITUTE_PASSWORD),
+             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
+        ],
+        "vhosts": [{"name": vhost}],
+        "permissions": [
+            {"user": SERVICES_USER, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"},
+            {"user": INSTITUTE_USER, "vhost": vhost, **INSTITUTE_PERMISSIONS},
+        ],
+        "exchanges": [
+            {"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False,
+             "internal": False, "arguments": {}}
+            for name, kind in ((OUTBOUND_EXCHANGE, "topic"), (REPLIES_EXCHANGE, "topic"),
+                               (DEAD_LETTER_EXCHANGE, "direct"))
+        ],
+        "queues": [_queue_definition(q, vhost) for q in queues + dead],
+        "bindings": bindings,
+        "policies": [],
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(definitions(), indent=2, ensure_ascii=False))
