@@ -90,10 +90,14 @@ class ApplicantSchema(_Party):
 
 
 class LetterApplicantSchema(ApplicantSchema):
-    """The worker named in a recommendation letter: the letter may not carry an id."""
+    """The worker named in a recommendation letter, as the institute writes it.
 
-    id_type = one_of(ID_TYPES, load_default=None, allow_none=True)
+    Its contract leaves the id optional and its type open; a resident id must still check.
+    """
+
+    id_type = text(40, load_default=None, allow_none=True)
     id_number = text(40, load_default=None, allow_none=True)
+    phone = text(40, load_default=None, allow_none=True)
 
 
 class RespondentSchema(_Party):

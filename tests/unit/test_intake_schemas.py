@@ -148,3 +148,15 @@ def test_a_recommendation_letter_opens_a_letter_case_received_when_reported():
     )
     assert (letter.source, letter.channel, letter.recommendation_id) == ("arbitration_recommendation", "letter", "R-1")
     assert letter.received_at == NOW.astimezone(SHANGHAI)
+
+
+def test_a_letter_may_name_any_id_type_but_a_resident_id_must_check():
+    schema = RecommendationSchema(now=NOW, zone=SHANGHAI)
+    letter = {
+        "recommendation_id": "R-2", "center_id": "huaguangjie", "respondent": {"name": "某公司"},
+        "category": "wages", "claims": [],
+    }
+    permit = {"name": "陈六", "id_type": "hk_macao_permit", "id_number": "H1234567", "phone": "0991-1234567"}
+    assert schema.load({**letter, "applicant": permit}).applicant["id_type"] == "hk_macao_permit"
+    wrong = {"name": "陈六", "id_type": "resident_id", "id_number": "110105194912310021"}
+    assert "applicant.id_number" in errors_of({**letter, "applicant": wrong}, schema)
