@@ -1,25 +1,215 @@
-"""`make run`: sets up the stores and broker, then serves every service that exists.
+"""`make run`: the whole system on this machine, with a district's workload flowing.
 
-(The demo workload, the reference court client and demo tokens join as they land.)
+Checks that PostgreSQL and RabbitMQ answer (and says how to start the one that does not),
+runs `tiaojie setup`, starts the four services (`tiaojie serve all`) and the reference
+arbitration institute (`tiaojie court`), issues demo tokens into `run/tokens.json`, and
+starts `tiaojie simulate`: on a fresh store it back-fills this year first, on the services'
+shared clock (`run/clock`), then runs live. Ctrl-C or SIGTERM stops everything, in order.
 """
+import importlib.util
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
+import warnings
+from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+
+from services.common.centers import load_centers  # noqa: E402
+from services.common.config import SERVICES, amqp_uri, database_url, http_port  # noqa: E402
+
+RUN_DIR = ROOT / "run"
 TIAOJIE = [sys.executable, "-m", "services.cli"]
+LIVE_RATE = os.environ.get("TIAOJIE_DEMO_RATE", "30")
+SEED = os.environ.get("TIAOJIE_DEMO_SEED", "2026")
+
+
+def check_postgres():
+    import psycopg2
+
+    url = database_url("postgres").rsplit("/", 1)[0] + "/postgres"
+    try:
+        psycopg2.connect(url, connect_timeout=3).close()
+        return None
+    except psycopg2.Error as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (f"PostgreSQL is not reachable at {url.split('@')[-1]} ({reason}).\n"
+                "  Start it with `pg_ctlcluster 15 main start` (Debian), or `docker compose up -d postgres`.")
+
+
+def check_rabbitmq():
+    import kombu
+
+    uri = amqp_uri()
+    try:
+        with kombu.Connection(uri, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1, timeout=3)
+        return None
+    except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
+        return (f"RabbitMQ is not reachable at {uri.split('@')[-1]} ({type(exc).__name__}: {exc}).\n"
+                "  Start it with `rabbitmq-server -detached`, or `docker compose up -d rabbitmq`.")
+
+
+def service_url(name):
+    return f"http://localhost:{http_port(name)}"
+
+
+def http_get(url, token=None, timeout=3):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"} if token else {})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status, json.loads(response.read() or b"null")
+
+
+def wait_ready(names, process, timeout=60):
+    deadline = time.monotonic() + timeout
+    waiting = list(names)
+    while waiting:
+        if process.poll() is not None:
+            return f"`tiaojie serve all` exited ({process.returncode}); see run/logs/services.log"
+        try:
+            if http_get(service_url(waiting[0]) + "/ready")[0] == 200:
+                waiting.pop(0)
+                continue
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline:
+            return f"{waiting[0]} not ready after {timeout}s; see run/logs/services.log"
+        time.sleep(0.3)
+    return None
+
+
+def issue_tokens():
+    """Demo tokens: one per center, the district's and an admin's, written to run/tokens.json."""
+    from services.operations import create_token
+
+    tokens = {
+        "centers": {c.center_id: create_token("center", c.center_id) for c in load_centers()},
+        "district": create_token("district"),
+        "admin": create_token("admin"),
+    }
+    path = RUN_DIR / "tokens.json"
+    path.write_text(json.dumps(tokens, indent=2))
+    path.chmod(0o600)
+    return tokens, path
+
+
+def store_is_empty(tokens):
+    try:
+        _, page = http_get(service_url("intake") + "/api/v1/cases?page_size=1", tokens["district"])
+    except (OSError, ValueError):
+        return True
+    total = page.get("total") if isinstance(page, dict) else None
+    return not total
+
+
+class Children:
+    """The processes this command started, stopped in the reverse order."""
+
+    def __init__(self, env):
+        self.env = env
+        self.started = []
+
+    def start(self, name, args, log=None):
+        out = open(RUN_DIR / "logs" / f"{log}.log", "ab") if log else None
+        process = subprocess.Popen([*TIAOJIE, *args], cwd=ROOT, env=self.env, stdout=out or None,
+                                   stderr=subprocess.STDOUT if out else None, start_new_session=True)
+        self.started.append((name, process))
+        return process
+
+    def exited(self):
+        return [(name, p.returncode) for name, p in self.started if p.poll() is not None]
+
+    def stop(self):
+        for name, process in reversed(self.started):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(25)
+                except subprocess.TimeoutExpired:
+                    print(f"  {name} did not stop in 25s: killing it")
+                    process.kill()
+                    process.wait()
+            print(f"  stopped {name}")
+
+
+def reachable(check, attempts=5):
+    """None when `check` passes within a few seconds, else its last complaint."""
+    for attempt in range(attempts):
+        problem = check()
+        if problem is None or attempt == attempts - 1:
+            return problem
+        time.sleep(1)
 
 
 def main():
-    if subprocess.call([*TIAOJIE, "setup"], cwd=ROOT) != 0:
+    problems = [p for p in (reachable(check_postgres), reachable(check_rabbitmq)) if p]
+    if problems:
+        print("cannot start tiaojie:\n" + "\n".join(problems), file=sys.stderr)
+        return 2
+    (RUN_DIR / "logs").mkdir(parents=True, exist_ok=True)
+    clock_file = RUN_DIR / "clock"
+    clock_file.write_text("0")
+    env = dict(os.environ, TIAOJIE_CLOCK_FILE=str(clock_file), PYTHONUNBUFFERED="1")
+
+    if subprocess.call([*TIAOJIE, "setup"], cwd=ROOT, env=env) != 0:
         return 1
-    serve = subprocess.Popen([*TIAOJIE, "serve", "all"], cwd=ROOT, env=dict(os.environ))
+
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopping.append(signum))
+    signal.signal(signal.SIGINT, lambda signum, frame: stopping.append(signum))
+
+    children = Children(env)
     try:
-        return serve.wait()
-    except KeyboardInterrupt:
-        serve.terminate()
-        return serve.wait()
+        serve = children.start("services", ["serve", "all"], log="services")
+        names = [n for n in SERVICES if importlib.util.find_spec(f"services.{n}.service")]
+        problem = wait_ready(names, serve)
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
+        if importlib.util.find_spec("services.arbitration_link.court"):
+            children.start("court", ["court"], log="court")
+        tokens, token_path = issue_tokens()
+        simulate = ["simulate", "--token-file", str(token_path), "--clock-file", str(clock_file),
+                    "--intake-url", service_url("intake"), "--mediation-url", service_url("mediation"),
+                    "--rate", LIVE_RATE, "--seed", SEED]
+        if store_is_empty(tokens):
+            simulate += ["--from", date.today().replace(month=1, day=1).isoformat()]
+        if {"intake", "mediation"} <= set(names):
+            children.start("simulate", simulate)
+        print_where_to_look(names, token_path)
+        while not stopping:
+            exited = [(n, rc) for n, rc in children.exited() if n != "simulate"]
+            if exited:
+                print("stopped by itself: " + ", ".join(f"{n} (exit {rc})" for n, rc in exited), file=sys.stderr)
+                return 1
+            time.sleep(0.5)
+        print("\nstopping ...")
+        return 0
+    finally:
+        children.stop()
+
+
+def print_where_to_look(names, token_path):
+    print("\ntiaojie is running:")
+    for name in SERVICES:
+        if name in names:
+            print(f"  {name:17} {service_url(name)}   (/health, /ready, /metrics)")
+    if "metrics" in names:
+        print(f"\n  dashboard metrics  {service_url('metrics')}/metrics")
+        print(f"  leadership report  {service_url('metrics')}/report")
+    print(f"\n  staff tokens       {token_path.relative_to(ROOT)}  (curl -H \"Authorization: Bearer <token>\" ...)")
+    print("  pipeline status    .venv/bin/tiaojie status")
+    print("  logs               run/logs/")
+    print("  Grafana            `docker compose up` runs Prometheus and Grafana with the dashboards")
+    print("\nCtrl-C stops everything.\n", flush=True)
 
 
 if __name__ == "__main__":

@@ -221,23 +221,32 @@ def backfill(district, cases, consultations, start, end, clock_file=None, concur
     pool = eventlet.GreenPool(concurrency)
     day = start.astimezone(zone).date()
     last_day = end.astimezone(zone).date()
-    while day <= last_day:
+    try:
+        while day <= last_day and not district.stopping:
+            _simulate_day(district, agenda.pop(day, {}), day, end, clock_file, pool)
+            if on_day:
+                on_day(day)
+            day += timedelta(days=1)
+    finally:
         if clock_file:
-            target = min(_day_end(day, zone), end)
-            FileOffsetClock.move(clock_file, (target - district.clock.now()).total_seconds())
-        for items in agenda.pop(day, {}).values():
-            pool.spawn_n(_run_items, district, items)
-        pool.waitall()
-        if on_day:
-            on_day(day)
-        day += timedelta(days=1)
-    if clock_file:
-        FileOffsetClock.move(clock_file, 0)
+            FileOffsetClock.move(clock_file, 0)
     return [(run, later[id(run)]) for run in runs if later.get(id(run)) and not run.broken]
+
+
+def _simulate_day(district, items_by_case, day, end, clock_file, pool):
+    """One simulated day: the clock moves to its end, then every case does that day's steps."""
+    if clock_file:
+        target = min(_day_end(day, district.zone), end)
+        FileOffsetClock.move(clock_file, (target - district.clock.now()).total_seconds())
+    for items in items_by_case.values():
+        pool.spawn_n(_run_items, district, items)
+    pool.waitall()
 
 
 def _run_items(district, items):
     for subject, index, step, at in items:
+        if district.stopping:
+            return
         if index == "consultation":
             district.consult(subject)
         elif index == "received":

@@ -1,0 +1,366 @@
+"""`tiaojie status`: the pipeline's health, the leadership table, and a reconciliation of
+the event stores against the projections; exits non-zero on any mismatch.
+
+- health: `/health` and `/ready` of each service;
+- relay backlog: per relay, the newest event's position minus the relay's position;
+- queues: ready messages and consumers of every consumer queue and its dead letters, and
+  of the arbitration link's queues (passive declares: nothing is created or consumed);
+- consumer lag: `tiaojie_consumer_lag_seconds` and the projection lag, from `/metrics`;
+- leadership: each center's success rate this year, from the metrics service's `/metrics`;
+- reconciliation, from the stores themselves: every event delivered to every service that
+  consumes it; received and closed cases per center equal to the metrics' counters; every
+  accepted case opened in mediation; every failure, expiry, default and refusal referred,
+  every review request sent; every referral answered or waiting on `arbitration.referrals`.
+"""
+import collections
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import kombu
+import psycopg2
+from prometheus_client.parser import text_string_to_metric_families
+
+from services import registry
+from services.common.centers import load_centers
+from services.common.config import amqp_uri, database_url, http_port
+from services.common.messaging import consumer_queue_name, inbox_handlers
+
+# The closure events of a case in the stores, in the order the metrics projection ranks
+# them when a case has several (an agreement wins over a later withdrawal, and so on).
+CLOSURES = (
+    ("agreement", {"AgreementReached"}),
+    ("failed", {"MediationFailed"}),
+    ("expired", {"MediationExpired"}),
+    ("withdrawn", {"MediationWithdrawn", "ApplicationWithdrawn"}),
+    ("not_accepted", {"CaseNotAccepted"}),
+)
+# What the arbitration link must refer to the institute, and as what.
+REFERRED = {"MediationFailed": "referral", "MediationExpired": "referral", "AgreementDefaulted": "referral",
+            "CaseNotAccepted": "referral", "ReviewRequested": "review_request"}
+ANSWERS = ("ReferralDocketed", "ReferralDeclined", "ReviewDecided")
+
+
+def add_arguments(parser):
+    parser.add_argument("--url", action="append", default=[], metavar="SERVICE=URL",
+                        help="where a service answers (default http://localhost:<its port>)")
+    parser.add_argument("--json", action="store_true", help="everything as one JSON object")
+    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
+                        help="retry the reconciliation until it matches or this time is up")
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+def _get(url, timeout=3):
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode("utf-8")
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _samples(text):
+    """Prometheus text as `{name: [(labels, value)]}` (counters under their `_total` name)."""
+    found = collections.defaultdict(list)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[sample.name].append((sample.labels, sample.value))
+    return found
+
+
+def health(urls):
+    report = {}
+    for name, url in urls.items():
+        status, _ = _get(url + "/health")
+        ready, reason = _get(url + "/ready")
+        report[name] = {"url": url, "health": status == 200, "ready": ready == 200,
+                        **({} if ready == 200 else {"reason": reason[:200]})}
+    return report
+
+
+def _query(name, sql, params=()):
+    conn = psycopg2.connect(database_url(name), connect_timeout=3)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        conn.close()
+
+
+def relay_backlog(names):
+    backlog = {}
+    for name in names:
+        try:
+            rows = _query(name, "SELECT r.relay, COALESCE((SELECT MAX(position) FROM events), 0) - r.position"
+                                " FROM relay_positions r ORDER BY r.relay")
+            backlog[name] = {relay: int(n) for relay, n in rows}
+        except psycopg2.Error as exc:
+            backlog[name] = {"error": type(exc).__name__}
+    return backlog
+
+
+def queue_names(names):
+    queues = []
+    for name in names:
+        for source, event_type, method in inbox_handlers(registry.service_class(name)):
+            queues.append(consumer_queue_name(source, event_type, name, method))
+    if "arbitration_link" in names:
+        from services.arbitration_link.contract import REFERRALS_QUEUE, REPLIES_QUEUE
+
+        queues += [REFERRALS_QUEUE, REPLIES_QUEUE]
+    return queues
+
+
+def queue_depths(queues):
+    """`{queue: {messages, consumers, dead}}` by passive declares (nothing is created)."""
+    depths = {}
+    with kombu.Connection(amqp_uri(), connect_timeout=3) as conn:
+        channel = conn.channel()
+        for queue in queues:
+            entry = {}
+            for key, name in (("messages", queue), ("dead", f"{queue}.dead")):
+                try:
+                    _, messages, consumers = channel.queue_declare(name, passive=True)
+                    entry[key] = messages
+                    if key == "messages":
+                        entry["consumers"] = consumers
+                except Exception:  # noqa: BLE001 - not declared: the broker closed the channel
+                    channel = conn.channel()
+                    entry[key] = None
+            depths[queue] = entry
+    return depths
+
+
+def service_metrics(urls):
+    found = {}
+    for name, url in urls.items():
+        status, text = _get(url + "/metrics")
+        found[name] = _samples(text) if status == 200 else {}
+    return found
+
+
+def consumer_lag(metrics):
+    lag = {}
+    for samples in metrics.values():
+        for labels, value in samples.get("tiaojie_consumer_lag_seconds", []):
+            lag[labels.get("consumer", "?")] = round(value, 3)
+    for labels, value in metrics.get("metrics", {}).get("tiaojie_projection_lag_seconds", []):
+        lag["metrics projection"] = round(value, 3)
+    return lag
+
+
+def leadership(metrics):
+    samples = metrics.get("metrics", {})
+    received = collections.Counter()
+    for labels, value in samples.get("tiaojie_cases_received_total", []):
+        received[labels["center"]] += value
+    closed = collections.Counter()
+    for labels, value in samples.get("tiaojie_cases_closed_total", []):
+        closed[labels["center"]] += value
+    rates = {labels["center"]: value for labels, value in samples.get("tiaojie_success_rate", [])
+             if labels.get("period") == "year"}
+    target = next((v for _, v in samples.get("tiaojie_success_rate_target", [])), 0.6)
+    rows = []
+    for center in load_centers():
+        rate = rates.get(center.center_id)
+        rows.append({"center": center.center_id, "name": center.name, "demonstration": center.demonstration,
+                     "received": int(received[center.center_id]), "closed": int(closed[center.center_id]),
+                     "success_rate_year": rate, "meets_target": None if rate is None else rate >= target})
+    ratio = next((v for labels, v in samples.get("tiaojie_centers_meeting_target_ratio", [])
+                  if labels.get("period") == "year"), None)
+    goal = next((v for _, v in samples.get("tiaojie_centers_meeting_target_goal", [])), None)
+    return {"target": target, "centers_meeting_target_ratio": ratio, "goal": goal, "centers": rows}
+
+
+# -- reconciling -------------------------------------------------------------------------------
+
+def _events(name, types):
+    """`(event_id, event_type, case_id, center_id, data->>'type')` of `types` in a service's store."""
+    return _query(name, "SELECT event_id::text, event_type, case_id, center_id, data->>'type' FROM events"
+                        " WHERE event_type = ANY(%s)", (list(types),))
+
+
+def _check(name, expected, actual, detail=None):
+    return {"check": name, "expected": expected, "actual": actual, "ok": expected == actual,
+            **({"detail": detail} if detail else {})}
+
+
+def reconcile(names, metrics, queues):
+    checks = []
+    # Every event a service consumes reached it: its inbox holds every such event id.
+    for name in names:
+        wanted = collections.defaultdict(set)
+        for source, event_type, _ in inbox_handlers(registry.service_class(name)):
+            wanted[source].add(event_type)
+        if not wanted:
+            continue
+        expected = set()
+        for source, types in wanted.items():
+            if source in names:
+                expected |= {row[0] for row in _events(source, types)}
+        seen = {row[0] for row in _query(name, "SELECT DISTINCT event_id::text FROM inbox")}
+        missing = expected - seen
+        checks.append(_check(f"events delivered to {name}", len(expected), len(expected) - len(missing),
+                             sorted(missing)[:5] if missing else None))
+
+    if "intake" in names and "metrics" in names:
+        samples = metrics.get("metrics", {})
+        received = collections.Counter(r[3] for r in _events("intake", {"ApplicationReceived"}))
+        projected = collections.Counter()
+        for labels, value in samples.get("tiaojie_cases_received_total", []):
+            projected[labels["center"]] += int(value)
+        checks.append(_check("cases received (intake store = metrics)", dict(sorted(received.items())),
+                             {c: n for c, n in sorted(projected.items()) if n}))
+        if "mediation" in names:
+            types = set().union(*(t for _, t in CLOSURES))
+            by_case = collections.defaultdict(set)
+            centers = {}
+            for source in ("intake", "mediation"):
+                for _, event_type, case_id, center_id, _ in _events(source, types):
+                    by_case[case_id].add(event_type)
+                    centers[case_id] = center_id
+            outcomes = collections.Counter()
+            for case_id, seen in by_case.items():
+                outcome = next(o for o, t in CLOSURES if seen & t)
+                outcomes[f"{centers[case_id]}/{outcome}"] += 1
+            closed = collections.Counter()
+            for labels, value in samples.get("tiaojie_cases_closed_total", []):
+                if value:
+                    closed[f"{labels['center']}/{labels['outcome']}"] += int(value)
+            checks.append(_check("cases closed (stores = metrics)", dict(sorted(outcomes.items())),
+                                 dict(sorted(closed.items()))))
+
+    if "intake" in names and "mediation" in names:
+        accepted = {r[2] for r in _events("intake", {"CaseAccepted"})}
+        withdrawn = {r[2] for r in _events("intake", {"ApplicationWithdrawn"})}
+        opened = {r[2] for r in _events("mediation", {"MediationOpened"})}
+        lost = (accepted - withdrawn) - opened
+        checks.append(_check("accepted cases opened in mediation", len(accepted - withdrawn),
+                             len((accepted - withdrawn) & opened), sorted(lost)[:5] if lost else None))
+
+    if "arbitration_link" in names and {"intake", "mediation"} <= set(names):
+        checks += _reconcile_referrals(metrics, queues)
+    return checks
+
+
+def _reconcile_referrals(metrics, queues):
+    due = set()
+    for source, types in (("intake", {"CaseNotAccepted"}),
+                          ("mediation", {"MediationFailed", "MediationExpired", "AgreementDefaulted",
+                                         "ReviewRequested"})):
+        for _, event_type, case_id, _, _ in _events(source, types):
+            due.add((case_id, REFERRED[event_type]))
+    link = _events("arbitration_link", {"ReferralOpened", "ReferralSent", *ANSWERS})
+    opened = {(case_id, kind) for _, t, case_id, _, kind in link if t == "ReferralOpened"}
+    checks = [_check("closures referred to arbitration", len(due), len(due & opened),
+                     sorted(due - opened)[:5] if due - opened else None)]
+    referral_ids = _query("arbitration_link", "SELECT DISTINCT data->>'referral_id', event_type FROM events"
+                                              " WHERE event_type = ANY(%s)",
+                          (["ReferralOpened", "ReferralSent", *ANSWERS],))
+    by_type = collections.defaultdict(set)
+    for referral_id, event_type in referral_ids:
+        by_type[event_type].add(referral_id)
+    answered = set().union(*(by_type[t] for t in ANSWERS))
+    unanswered = by_type["ReferralSent"] - answered
+    checks.append(_check("referrals opened and sent", len(by_type["ReferralOpened"]),
+                         len(by_type["ReferralOpened"] & by_type["ReferralSent"])))
+    queue = queues.get("arbitration.referrals", {})
+    waiting = (queue.get("messages") or 0) + (len(unanswered) if queue.get("consumers") else 0)
+    checks.append({"check": "referrals answered or on arbitration.referrals", "expected": len(unanswered),
+                   "actual": min(len(unanswered), waiting), "ok": len(unanswered) <= waiting,
+                   "detail": {"unanswered": len(unanswered), "queued": queue.get("messages"),
+                              "institute_consumers": queue.get("consumers")}})
+    pending = sum(int(v) for _, v in metrics.get("metrics", {}).get("tiaojie_referrals_pending", []))
+    if "metrics" in metrics and metrics["metrics"]:
+        checks.append(_check("referrals pending (link store = metrics)", len(unanswered), pending))
+    return checks
+
+
+# -- the command -------------------------------------------------------------------------------
+
+def snapshot(urls):
+    names = [n for n in urls if n in registry.available_services()]
+    metrics = service_metrics(urls)
+    queues = queue_depths(queue_names(names))
+    return {
+        "services": health(urls),
+        "relay_backlog": relay_backlog(names),
+        "queues": queues,
+        "consumer_lag_seconds": consumer_lag(metrics),
+        "leadership": leadership(metrics),
+        "reconciliation": reconcile(names, metrics, queues),
+    }
+
+
+def _urls(pairs):
+    urls = {name: f"http://localhost:{http_port(name)}" for name in registry.available_services()}
+    for pair in pairs:
+        name, _, url = pair.partition("=")
+        urls[name] = url.rstrip("/")
+    return urls
+
+
+def run(args):
+    urls = _urls(args.url)
+    deadline = time.monotonic() + args.wait
+    while True:
+        try:
+            report = snapshot(urls)
+        except (psycopg2.Error, OSError, kombu.exceptions.OperationalError) as exc:
+            print(f"tiaojie status: cannot read the stores or the broker: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
+            return 2
+        healthy = all(s["ready"] for s in report["services"].values())
+        ok = healthy and all(c["ok"] for c in report["reconciliation"])
+        if ok or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0)
+    report["ok"] = ok
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False, sort_keys=True, default=str))
+    else:
+        print_report(report)
+    return 0 if ok else 1
+
+
+def print_report(report):
+    print("services")
+    for name, s in report["services"].items():
+        state = "ready" if s["ready"] else ("up, NOT READY" if s["health"] else "DOWN")
+        print(f"  {name:17} {state:14} {s['url']}")
+    print("relay backlog (events committed, not yet published)")
+    for name, relays in report["relay_backlog"].items():
+        print(f"  {name:17} " + ", ".join(f"{r} {n}" for r, n in relays.items()))
+    print("queues (ready / dead letters)")
+    for queue, q in report["queues"].items():
+        if q.get("messages") or q.get("dead") or queue.startswith("arbitration."):
+            print(f"  {queue:70} {q.get('messages')!s:>6} / {q.get('dead')!s:>4}")
+    busy = [q for q in report["queues"].values() if q.get("messages")]
+    print(f"  ({len(report['queues'])} queues, {len(busy)} with messages waiting)")
+    print("consumer lag (seconds, at the last event applied)")
+    for consumer, lag in sorted(report["consumer_lag_seconds"].items()):
+        print(f"  {consumer:50} {lag:10.3f}")
+    lead = report["leadership"]
+    print(f"leadership: success rate this year (target {lead['target']:.0%})")
+    for row in lead["centers"]:
+        rate = row["success_rate_year"]
+        mark = "  " if rate is None else ("✓ " if row["meets_target"] else "✗ ")
+        shown = "   —  " if rate is None else f"{rate:6.1%}"
+        star = " *" if row["demonstration"] else ""
+        print(f"  {mark}{row['center']:14} {shown}  received {row['received']:5}  closed {row['closed']:5}{star}")
+    if lead["centers_meeting_target_ratio"] is not None:
+        goal = f" (milestone {lead['goal']:.0%})" if lead["goal"] is not None else ""
+        print(f"  centers meeting the target: {lead['centers_meeting_target_ratio']:.0%}{goal}   * demonstration center")
+    print("reconciliation")
+    for check in report["reconciliation"]:
+        state = "OK      " if check["ok"] else "MISMATCH"
+        shown = check["actual"] if isinstance(check["actual"], int) else ""
+        print(f"  {state} {check['check']}  {shown}")
+        if not check["ok"]:
+            print(f"           expected {check['expected']}\n           actual   {check['actual']}")
+    print("OK" if report["ok"] else "MISMATCH")
