@@ -1,8 +1,9 @@
 """The arbitration link on the broker: exchanges, quorum queues, dead letters, the institute's user.
 
-Run by `tiaojie setup` (`declare`, then `declare_users`), and written out for deployment
-as `deploy/rabbitmq/definitions.json` (`definitions()`; regenerate with
-`python -m services.arbitration_link.topology > deploy/rabbitmq/definitions.json`).
+Run by `tiaojie setup` (`declare`, then `declare_users`). For deployment the same objects
+are in `deploy/rabbitmq/definitions.json`; `definitions()` is the link's part of that file
+(print it with `python -m services.arbitration_link.topology`), and a unit test checks the
+file still holds it.
 
 - `arbitration.outbound` (topic) → quorum queue `arbitration.referrals` (all routing keys),
   dead letters to `arbitration.referrals.dead`: what tiaojie sends the institute.
@@ -11,12 +12,8 @@ as `deploy/rabbitmq/definitions.json` (`definitions()`; regenerate with
 - Broker user `arbitration` (the institute): configure nothing, write only
   `arbitration.replies`, read only `arbitration.referrals`, on the vhost of `AMQP_URI`.
   Its password comes from `TIAOJIE_ARBITRATION_PASSWORD` (development default
-  `arbitration`). The users in `definitions.json` carry hashes of the development
-  defaults (`arbitration`, `tiaojie`): a deployment changes them with
-  `rabbitmqctl change_password` or its own definitions, never by committing a secret.
+  `arbitration`); in a deployment the definitions file gets it rendered in, never committed.
 """
-import base64
-import hashlib
 import json
 import os
 import re
@@ -40,7 +37,6 @@ INSTITUTE_PERMISSIONS = {
     "write": f"^{re.escape(REPLIES_EXCHANGE)}$",
     "read": f"^{re.escape(REFERRALS_QUEUE)}$",
 }
-SERVICES_USER = "tiaojie"
 
 
 def outbound_exchange():
@@ -147,14 +143,6 @@ def declare_users(env=None):
 # --- deployment definitions -----------------------------------------------------------
 
 
-def password_hash(password, salt=b"tjdv"):
-    """RabbitMQ's `rabbit_password_hashing_sha256`: base64(salt + sha256(salt + password)).
-
-    The fixed salt keeps the generated file stable; it only ever hashes development defaults.
-    """
-    return base64.b64encode(salt + hashlib.sha256(salt + password.encode("utf-8")).digest()).decode("ascii")
-
-
 def _queue_definition(queue, vhost):
     return {
         "name": queue.name, "vhost": vhost, "durable": True, "auto_delete": False,
@@ -163,7 +151,8 @@ def _queue_definition(queue, vhost):
 
 
 def definitions(vhost="/", limit=5):
-    """The broker definitions of the link, with the services' user and the institute's user."""
+    """The link's part of the broker definitions: its exchanges, queues, bindings and the
+    institute's permissions (users and their password hashes belong to the deployment)."""
     queues = [referrals_queue(limit), replies_queue(limit)]
     dead = [dead_letter_queue(q.name) for q in queues]
     bindings = [
@@ -176,17 +165,8 @@ def definitions(vhost="/", limit=5):
     ]
     return {
         "rabbit_version": "3.10.8",
-        "users": [
-            {"name": SERVICES_USER, "password_hash": password_hash(SERVICES_USER),
-             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": ["administrator"]},
-            {"name": INSTITUTE_USER, "password_hash": password_hash(DEFAULT_INSTITUTE_PASSWORD),
-             "hashing_algorithm": "rabbit_password_hashing_sha256", "tags": []},
-        ],
         "vhosts": [{"name": vhost}],
-        "permissions": [
-            {"user": SERVICES_USER, "vhost": vhost, "configure": ".*", "write": ".*", "read": ".*"},
-            {"user": INSTITUTE_USER, "vhost": vhost, **INSTITUTE_PERMISSIONS},
-        ],
+        "permissions": [{"user": INSTITUTE_USER, "vhost": vhost, **INSTITUTE_PERMISSIONS}],
         "exchanges": [
             {"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False,
              "internal": False, "arguments": {}}
@@ -195,7 +175,6 @@ def definitions(vhost="/", limit=5):
         ],
         "queues": [_queue_definition(q, vhost) for q in queues + dead],
         "bindings": bindings,
-        "policies": [],
     }
 
 

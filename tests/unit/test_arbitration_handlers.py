@@ -1,0 +1,194 @@
+"""arbitration_link's service layer on fakes: following cases, the sweep, replies."""
+import contextlib
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from services.arbitration_link import contract, handlers
+from services.arbitration_link.domain import CaseFile, Referral, ReplyRefused, ResendSchedule, referral_id_for
+from services.arbitration_link.repository import LinkUnitOfWork, row_of
+from services.arbitration_link.settings import LinkSettings
+from services.common.clock import FixedClock
+from services.common.unit_of_work import FakeUnitOfWork
+from tests.unit.test_arbitration_domain import CaseStory
+
+SETTINGS = LinkSettings(schedule=ResendSchedule(3600, 86400), assembly_grace=timedelta(seconds=60))
+CENTERS = {"huaguangjie", "longshengjie"}
+
+
+class FakeCaseFiles:
+    def __init__(self):
+        self.documents = {}
+
+    def lock(self, case_id, center_id):
+        document = self.documents.setdefault(case_id, CaseFile(case_id).document)
+        return CaseFile(case_id, document)
+
+    def save(self, case_file):
+        self.documents[case_file.case_id] = case_file.document
+
+
+class FakeReferralTable:
+    def __init__(self):
+        self.rows = {}
+
+    def save(self, referral):
+        self.rows[referral.referral_id] = row_of(referral)
+
+    def _waiting(self):
+        return [r for r in self.rows.values() if r["status"] == "pending" and r["sends"] == 0]
+
+    def waiting_for_case(self, case_id):
+        return [r["referral_id"] for r in self._waiting() if r["case_id"] == case_id]
+
+    def waiting_since(self, opened_before):
+        return [(r["referral_id"], r["case_id"], r["center_id"]) for r in self._waiting()
+                if r["opened_at"] <= opened_before]
+
+    def due(self, now):
+        return [r["referral_id"] for r in self.rows.values()
+                if r["status"] == "pending" and r["sends"] > 0 and r["next_resend_at"] <= now]
+
+
+class FakeLink:
+    """A unit-of-work factory over in-memory stores, like the service's."""
+
+    def __init__(self):
+        self.clock = FixedClock()
+        self.kernel = FakeUnitOfWork(self.clock)
+        self.case_files = FakeCaseFiles()
+        self.referral_table = FakeReferralTable()
+
+    @contextlib.contextmanager
+    def __call__(self):
+        with self.kernel as uow:
+            yield LinkUnitOfWork(uow, self.case_files, self.referral_table)
+
+    def follow(self, *events):
+        for event in events:
+            with self() as uow:
+                handlers.follow_case(uow, event, SETTINGS)
+
+    def sent(self):
+        return [e for e in self.kernel.events.events if e.event_type == "ReferralSent"]
+
+    def referral(self, referral_id):
+        with self() as uow:
+            return uow.load(Referral, Referral.stream_for(referral_id))
+
+
+@pytest.fixture
+def link():
+    return FakeLink()
+
+
+def test_a_failed_mediation_opens_and_sends_one_referral(link):
+    story = CaseStory()
+    link.follow(*story.failed_mediation())
+    [sent] = link.sent()
+    assert sent.data["referral_id"] == referral_id_for(story.case_id, "referral", "mediation_failed")
+    assert sent.data["send_number"] == 1
+    contract.validate("referral", sent.data["message"])
+    assert [e.event_type for e in link.kernel.events.events] == ["ReferralOpened", "ReferralSent"]
+
+
+def test_a_trigger_delivered_again_opens_nothing_more(link):
+    story = CaseStory()
+    events = story.failed_mediation()
+    link.follow(*events, events[-1])
+    assert len(link.kernel.events.events) == 2
+
+
+def test_a_referral_overtaking_its_sessions_is_sent_when_they_arrive(link):
+    story = CaseStory()
+    application, accepted, opened, assigned, first, second, failed = story.failed_mediation()
+    link.follow(application, accepted, opened, failed, assigned, first)
+    assert link.sent() == []
+    link.follow(second)
+    [sent] = link.sent()
+    assert [s["summary"] for s in sent.data["message"]["mediation"]["sessions"]] == ["session 1", "session 2"]
+
+
+def test_the_sweep_sends_a_referral_still_incomplete_after_the_grace_period(link):
+    story = CaseStory()
+    application, accepted, opened, assigned, first, failed = story.failed_mediation(sessions=1)
+    link.follow(application, accepted, opened, assigned, failed)
+    handlers.sweep(link, SETTINGS)
+    assert link.sent() == []
+    link.clock.advance(seconds=61)
+    handlers.sweep(link, SETTINGS)
+    assert len(link.sent()) == 1
+
+
+def test_the_sweep_resends_unanswered_referrals_once_due(link):
+    story = CaseStory()
+    link.follow(*story.failed_mediation())
+    link.clock.advance(minutes=59)
+    assert handlers.sweep(link, SETTINGS) == 0
+    link.clock.advance(minutes=1)
+    assert handlers.sweep(link, SETTINGS) == 1
+    assert handlers.sweep(link, SETTINGS) == 0
+    assert [e.data["send_number"] for e in link.sent()] == [1, 2]
+    assert link.sent()[0].data["message"] == link.sent()[1].data["message"]
+
+
+def docketed(referral_id):
+    return {"referral_id": referral_id, "arbitration_case_no": "ARB-2026-00007",
+            "docketed_at": "2026-03-10T10:00:00+08:00"}
+
+
+def test_a_docketed_reply_is_recorded_once_and_stops_the_resends(link):
+    story = CaseStory()
+    link.follow(*story.failed_mediation())
+    referral_id = link.sent()[0].data["referral_id"]
+    assert handlers.receive_reply(link, "referral.docketed", docketed(referral_id), CENTERS) is True
+    assert handlers.receive_reply(link, "referral.docketed", docketed(referral_id), CENTERS) is False
+    assert link.referral(referral_id).status == "docketed"
+    link.clock.advance(days=3)
+    assert handlers.sweep(link, SETTINGS) == 0
+    assert link.referral_table.rows[referral_id]["arbitration_case_no"] == "ARB-2026-00007"
+
+
+def test_a_reply_breaking_the_schema_is_refused_before_anything_is_stored(link):
+    with pytest.raises(contract.ContractViolation) as refused:
+        handlers.receive_reply(link, "referral.docketed", {"referral_id": "not-a-uuid"}, CENTERS)
+    assert "docketed_at" in str(refused.value)
+    assert link.kernel.events.events == []
+
+
+def test_a_reply_for_an_unknown_referral_is_refused(link):
+    with pytest.raises(ReplyRefused):
+        handlers.receive_reply(link, "referral.docketed", docketed(str(uuid.uuid4())), CENTERS)
+
+
+def test_a_review_decision_is_recorded(link):
+    story = CaseStory()
+    link.follow(*story.review())
+    referral_id = link.sent()[0].data["referral_id"]
+    decision = {"referral_id": referral_id, "decision": "confirmed", "document_no": "ARB-MED-1",
+                "decided_at": "2026-03-12T10:00:00+08:00"}
+    handlers.receive_reply(link, "review.decided", decision, CENTERS)
+    assert link.referral(referral_id).status == "confirmed"
+    assert link.kernel.events.events[-1].event_type == "ReviewDecided"
+
+
+def letter(center_id="huaguangjie"):
+    story = CaseStory()
+    return {"recommendation_id": str(uuid.uuid4()), "center_id": center_id, "applicant": story.applicant,
+            "respondent": story.respondent, "category": "wages",
+            "claims": [{"item": "拖欠工资", "amount": "5000.00"}], "issued_at": "2026-03-10T10:00:00+08:00"}
+
+
+def test_a_recommendation_letter_becomes_one_event(link):
+    body = letter()
+    assert handlers.receive_reply(link, "recommendation.issued", body, CENTERS)
+    assert not handlers.receive_reply(link, "recommendation.issued", body, CENTERS)
+    [event] = link.kernel.events.events
+    assert event.event_type == "RecommendationReceived" and event.center_id == "huaguangjie"
+    assert event.data["applicant"] == body["applicant"]
+
+
+def test_a_recommendation_for_an_unknown_center_is_refused(link):
+    with pytest.raises(ReplyRefused):
+        handlers.receive_reply(link, "recommendation.issued", letter("atlantis"), CENTERS)
