@@ -1,0 +1,83 @@
+"""The metrics service: projects every case event into its read model; serves gauges and reports.
+
+Every event type of intake, mediation and arbitration_link has an inbox handler; each
+applies the event's facts in the same transaction as its inbox record, so a redelivery
+changes nothing and two instances never count twice.
+"""
+import re
+
+from prometheus_client import CollectorRegistry, generate_latest
+from werkzeug.wrappers import Response
+
+from services.common.centers import load_centers
+from services.common.config import SERVICES, database_url
+from services.common.http import NotFound, api, json_response, validate
+from services.common.messaging import inbox_handler
+from services.common.service import BaseService
+
+from .collector import CONSUMER, ProjectionLag, ReadModelCollector
+from .projection import CONSUMED_EVENTS, facts_of
+from .readmodel import apply_facts
+from .report import center_report, report_csv
+from .schemas import ReportQuery
+from .settings import settings_from_env
+
+
+class MetricsService(BaseService):
+    name = "metrics"
+
+    def project(self, envelope):
+        zone = settings_from_env().zone
+        self.store.consume(CONSUMER, envelope, lambda uow, event, _: apply_facts(uow.cursor, facts_of(event, zone)))
+
+    def extra_metrics(self):
+        registry = CollectorRegistry()
+        sources = {name: database_url(name) for name in SERVICES if name != self.name}
+        registry.register(ReadModelCollector(
+            self.store.database, self.store.clock, settings_from_env(), load_centers(), ProjectionLag(sources)
+        ))
+        return generate_latest(registry)
+
+    @api("GET", "/api/v1/report")
+    def report(self, request):
+        principal = self.store.authenticate(request)
+        query = validate(ReportQuery(), request.args.to_dict())
+        settings = settings_from_env()
+        centers = load_centers()
+        if "center_id" in query:
+            centers = [c for c in centers if c.center_id == query["center_id"]]
+            if not centers:
+                raise NotFound("unknown center")
+            principal.require_read(query["center_id"])
+        else:
+            centers = [c for c in centers if principal.can_read(c.center_id)]
+        year = query.get("year") or settings.local_year(self.store.clock.now())
+        month = query.get("month")
+        rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year, month))
+        if query["format"] == "csv":
+            period = f"{year}-{month:02d}" if month else str(year)
+            return Response(report_csv(rows), status=200, mimetype="text/csv", headers={
+                "Content-Disposition": f'attachment; filename="tiaojie-report-{period}.csv"'})
+        return json_response(200, {
+            "year": year,
+            "month": month,
+            "timezone": settings.timezone,
+            "denominator": settings.denominator,
+            "target": settings.target,
+            "centers": rows,
+        })
+
+
+def _handler(source, event_type):
+    def handle(self, envelope):
+        self.project(envelope)
+
+    handle.__name__ = f"on_{source}_{re.sub(r'(?<!^)(?=[A-Z])', '_', event_type).lower()}"
+    handle.__doc__ = f"Projects {source}'s {event_type}."
+    return inbox_handler(source, event_type)(handle)
+
+
+for _source, _event_types in CONSUMED_EVENTS.items():
+    for _event_type in _event_types:
+        _method = _handler(_source, _event_type)
+        setattr(MetricsService, _method.__name__, _method)
