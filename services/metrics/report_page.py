@@ -1,0 +1,117 @@
+"""The leadership report as one printable HTML page (`GET /report`), for those without Grafana.
+
+It shows each center's success rate this year against the target line (60%), and the
+share of centers meeting the target against this year's milestone, as inline SVG: the
+page loads nothing else. Pure: it formats the rows of `report.center_report`.
+"""
+from html import escape
+
+BAR_HEIGHT = 22
+LABEL_WIDTH = 150
+CHART_WIDTH = 460
+VALUE_WIDTH = 120
+
+
+def _percent(value):
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def _x(rate):
+    return LABEL_WIDTH + rate * CHART_WIDTH
+
+
+def center_chart(rows, demonstration_ids, target):
+    """Horizontal bars, one per center, with the target as a dashed line."""
+    height = BAR_HEIGHT * len(rows) + 40
+    width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}"'
+             f' viewBox="0 0 {width} {height}" aria-label="success rate per center against the target">']
+    for tick in range(0, 101, 20):
+        x = _x(tick / 100)
+        parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="grid"/>'
+                     f'<text x="{x}" y="{height - 8}" class="tick">{tick}%</text>')
+    for i, row in enumerate(rows):
+        y = i * BAR_HEIGHT
+        rate = row.get("success_rate")
+        star = " ★" if row["center_id"] in demonstration_ids else ""
+        parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" class="label">{escape(row["center_name"])}{star}</text>')
+        if rate is not None:
+            kind = "meets" if rate >= target else "below"
+            parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{rate * CHART_WIDTH:.1f}"'
+                         f' height="{BAR_HEIGHT - 6}" class="{kind}"/>')
+        shown = _percent(rate) if rate is not None else "no closed case"
+        detail = f"{shown}  ({row.get('closed_agreement', 0)}/{row.get('closed_by_mediation', 0)})" if rate is not None else shown
+        parts.append(f'<text x="{LABEL_WIDTH + CHART_WIDTH + 6}" y="{y + 15}" class="value">{escape(detail)}</text>')
+    x = _x(target)
+    parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="target"/>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def share_chart(share, goal):
+    """One bar: the share of centers meeting the target, with the milestone as a dashed line."""
+    width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="64"'
+             f' viewBox="0 0 {width} 64" aria-label="share of centers meeting the target against the milestone">']
+    parts.append(f'<text x="{LABEL_WIDTH - 8}" y="22" class="label">centers meeting 60%</text>'
+                 f'<rect x="{LABEL_WIDTH}" y="6" width="{CHART_WIDTH}" height="24" class="track"/>')
+    if share is not None:
+        kind = "meets" if goal is None or share >= goal else "below"
+        parts.append(f'<rect x="{LABEL_WIDTH}" y="6" width="{share * CHART_WIDTH:.1f}" height="24" class="{kind}"/>')
+    parts.append(f'<text x="{LABEL_WIDTH + CHART_WIDTH + 6}" y="22" class="value">{_percent(share)}</text>')
+    if goal is not None:
+        x = _x(goal)
+        parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="36" class="target"/>'
+                     f'<text x="{x}" y="54" class="tick">milestone {_percent(goal)}</text>')
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+STYLE = """
+body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }
+h1 { font-size: 1.4em; margin-bottom: 0.2em; } h2 { font-size: 1.1em; margin-top: 1.6em; }
+.meta { color: #555; font-size: 0.9em; }
+svg text { font-size: 12px; fill: #222; } .label { text-anchor: end; } .tick { text-anchor: middle; fill: #666; }
+.grid { stroke: #ddd; } .target { stroke: #c00; stroke-width: 2; stroke-dasharray: 6 4; }
+.meets { fill: #2e7d32; } .below { fill: #e08a00; } .track { fill: #eee; }
+table { border-collapse: collapse; margin-top: 1em; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 3px 8px; text-align: right; } th:first-child, td:first-child { text-align: left; }
+@media print { body { margin: 0.5cm; } a { color: inherit; text-decoration: none; } }
+"""
+
+
+def render_report_page(rows, demonstration_ids, year, target, goal, generated_at):
+    """The page for `rows` of `center_report` (one per center) of calendar `year`."""
+    rated = [r for r in rows if r.get("success_rate") is not None]
+    meeting = [r for r in rated if r["success_rate"] >= target]
+    share = len(meeting) / len(rows) if rows else None
+    table_rows = "".join(
+        "<tr><td>{name}{star}</td><td>{received}</td><td>{agreements}</td><td>{closed}</td><td>{rate}</td>"
+        "<td>{on_time}</td><td>{performance}</td></tr>".format(
+            name=escape(r["center_name"]), star=" ★" if r["center_id"] in demonstration_ids else "",
+            received=r.get("received", 0), agreements=r.get("closed_agreement", 0),
+            closed=r.get("closed_by_mediation", 0), rate=_percent(r.get("success_rate")),
+            on_time=_percent(r.get("on_time_closure_rate")), performance=_percent(r.get("agreement_performance_rate")),
+        )
+        for r in rows
+    )
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>调解成功率 {year} · mediation success rate</title>
+<style>{STYLE}</style></head>
+<body>
+<h1>劳动人事争议调解成功率 · Mediation success rate, {year}</h1>
+<p class="meta">Calendar year {year} to date, as of {escape(generated_at.strftime("%Y-%m-%d %H:%M %Z"))}.
+Target: each center settles at least {_percent(target)} of the cases it closes by agreement.
+{len(meeting)} of {len(rows)} centers meet it; milestone for {year}: {_percent(goal)} of centers. ★ demonstration center.</p>
+<h2>Success rate per center · 各中心调解成功率</h2>
+{center_chart(rows, demonstration_ids, target)}
+<h2>Centers meeting the target · 达标中心占比</h2>
+{share_chart(share, goal)}
+<table>
+<tr><th>center</th><th>received</th><th>agreements</th><th>closed by mediation</th><th>success rate</th>
+<th>closed on time</th><th>agreements performed</th></tr>
+{table_rows}
+</table>
+</body></html>
+"""
