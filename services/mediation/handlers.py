@@ -150,6 +150,8 @@ def register_mediator(uow, principal, body, settings):
 
 @refusals_as_http
 def renew_certificate(uow, principal, mediator_id, body, settings):
+    if _is_uuid(mediator_id):
+        uow.views.lock_mediator(mediator_id)
     mediator = _load_mediator(uow, mediator_id)
     principal.require_write(mediator.center_id)
     renewal = validate(schemas.CertificateRenewal(), body)

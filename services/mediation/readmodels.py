@@ -63,6 +63,10 @@ class PostgresReadModels:
             row,
         )
 
+    def lock_mediator(self, mediator_id):
+        """Takes the mediator's row lock before its stream is read (as the certificate sweep does)."""
+        self.cursor.execute("SELECT 1 FROM mediators WHERE mediator_id = %s FOR UPDATE", (mediator_id,))
+
     def roster(self, center_id=None):
         where, params = ("WHERE center_id = %s", (center_id,)) if center_id else ("", ())
         self.cursor.execute(
@@ -159,6 +163,9 @@ class InMemoryReadModels:
 
     def save_mediator(self, mediator):
         self.mediators[mediator.mediator_id] = roster_row(mediator)
+
+    def lock_mediator(self, mediator_id):
+        pass
 
     def roster(self, center_id=None):
         rows = [r for r in self.mediators.values() if center_id in (None, r["center_id"])]
