@@ -175,7 +175,9 @@ def main():
             print(problem, file=sys.stderr)
             return 1
         if importlib.util.find_spec("services.arbitration_link.court"):
-            children.start("court", ["court"], log="court")
+            children.start("court", ["court", "--policy", "random", "--confirm-ratio", "0.85",
+                                     "--decline-ratio", "0.03", "--seed", SEED, "--issue-recommendations", "3",
+                                     "--state", str(RUN_DIR / "court.sqlite")], log="court")
         tokens, token_path = issue_tokens()
         simulate = ["simulate", "--token-file", str(token_path), "--clock-file", str(clock_file),
                     "--intake-url", service_url("intake"), "--mediation-url", service_url("mediation"),

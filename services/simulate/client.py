@@ -28,7 +28,7 @@ class StaffApi:
     second effect.
     """
 
-    def __init__(self, base_url, timeout=10.0, attempts=6):
+    def __init__(self, base_url, timeout=10.0, attempts=10):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.attempts = attempts

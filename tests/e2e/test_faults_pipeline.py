@@ -1,0 +1,170 @@
+"""Faults under load: nothing is lost. Each test drives a stream of cases with
+`tiaojie simulate`, breaks something in the middle, and ends with the reconciliation of
+`tiaojie status` (every stored event reflected in the projections, every referral on the
+queue or answered). Each is bounded in time and leaves the system running again.
+"""
+import json
+import os
+import time
+
+import kombu
+import psycopg2
+import pytest
+
+from services.common.config import database_url
+from services.common.messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
+from services.mediation.service import MediationService
+from tests import support
+from tests.e2e.system_support import assert_reconciled, running_on_ci, running_system
+
+system = pytest.fixture(scope="module", name="system")(running_system)
+
+
+def _finish(load, timeout=180):
+    out, err = load.communicate(timeout=timeout)
+    assert out.strip(), f"simulate printed nothing: {err[-2000:]}"
+    summary = json.loads(out.strip().splitlines()[-1])
+    assert summary["actions"]["application"].get("done", 0) > 0, summary
+    return summary
+
+
+def _stream(system, cases=30, seed=0):
+    load = system.simulate(cases=cases, seed=seed)
+    # Let the stream get going: some cases received and in mediation.
+    support.wait_for(lambda: _received(system) >= 5, timeout=60, message="the stream under way")
+    return load
+
+
+def _received(system):
+    text = system.metrics_text()
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("tiaojie_cases_received_total{"))
+
+
+def test_services_killed_mid_stream_and_restarted_lose_nothing(system):
+    start = _received(system)
+    load = _stream(system, seed=21)
+    system.kill("mediation")
+    time.sleep(0.5)
+    system.restart("mediation")
+    time.sleep(1.0)
+    system.kill("metrics")
+    system.restart("metrics")
+    _finish(load)
+    assert _received(system) > start
+    assert_reconciled(system)
+
+
+def test_the_broker_restarted_under_load_loses_nothing(system):
+    load = _stream(system, seed=22)
+    if running_on_ci() or os.environ.get("TIAOJIE_TEST_BROKER_RESTART"):
+        # The whole broker application stops and starts again, as in a broker restart.
+        try:
+            support.rabbitmqctl("stop_app")
+            time.sleep(2)
+        finally:
+            support.rabbitmqctl("start_app")
+            support.rabbitmqctl("await_startup")
+    else:
+        # On a shared development broker, only this namespace's connections are cut, so the
+        # other developers' tests keep their broker; CI restarts the application.
+        support.rabbitmqctl("close_all_connections", "-p", support.NAMESPACE, "fault test: broker lost")
+        time.sleep(2)
+        support.rabbitmqctl("close_all_connections", "-p", support.NAMESPACE, "fault test: broker lost")
+    _finish(load)
+    assert_reconciled(system, wait=120)
+
+
+def test_database_connections_cut_under_load_lose_nothing(system):
+    load = _stream(system, seed=23)
+    for _ in range(3):
+        conn = psycopg2.connect(database_url("intake").rsplit("/", 1)[0] + "/postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                            " WHERE datname LIKE %s AND pid <> pg_backend_pid()", (f"{support.NAMESPACE}\\_%",))
+                assert cur.fetchone()[0] > 0
+        finally:
+            conn.close()
+        time.sleep(1.0)
+    _finish(load)
+    assert_reconciled(system)
+
+
+def _case_accepted_queue():
+    [method] = [m for source, event_type, m in inbox_handlers(MediationService)
+                if (source, event_type) == ("intake", "CaseAccepted")]
+    return consumer_queue_name("intake", "CaseAccepted", "mediation", method)
+
+
+def _ready(channel, queue):
+    return channel.queue_declare(queue, passive=True)[1]
+
+
+def test_a_poison_message_is_dead_lettered_while_others_keep_flowing(system):
+    queue = _case_accepted_queue()
+    dead = dead_letter_queue(queue).name
+    with support.amqp_connection() as conn:
+        channel = conn.channel()
+        dead_before = _ready(channel, dead)
+        producer = kombu.Producer(channel)
+        producer.publish(b"{not json", routing_key=queue, exchange="", content_type="application/json",
+                         delivery_mode=2)
+        producer.publish({"event_type": "CaseAccepted", "data": "no envelope"}, routing_key=queue, exchange="",
+                         serializer="json", delivery_mode=2)
+        case_id = system.accepted_case("yushugou", assign=False)   # flows past the poison
+        assert system.mediation_case(case_id)["status"] == "mediating"
+        support.wait_for(lambda: _ready(conn.channel(), dead) == dead_before + 2, timeout=60,
+                         message="both poison messages dead-lettered")
+    assert_reconciled(system)
+
+
+def _case_envelopes(service, case_id):
+    conn = psycopg2.connect(database_url(service))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT event_id::text, event_type, schema_version, stream_id, stream_version, case_id,"
+                        " center_id, occurred_at, recorded_at, correlation_id, causation_id, data"
+                        " FROM events WHERE case_id = %s ORDER BY position", (case_id,))
+            names = [d[0] for d in cur.description]
+            rows = [dict(zip(names, row)) for row in cur.fetchall()]
+    finally:
+        conn.close()
+    for row in rows:
+        row["occurred_at"] = row["occurred_at"].isoformat()
+        row["recorded_at"] = row["recorded_at"].isoformat()
+    return rows
+
+
+def _duplicates_skipped(system):
+    total = 0.0
+    for service in ("mediation", "arbitration_link", "metrics"):
+        _, text, _ = support.http("GET", system.url(service) + "/metrics")
+        total += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                     if line.startswith("tiaojie_events_duplicate_total{"))
+    return total
+
+
+def test_a_duplicate_flood_has_one_effect_each(system):
+    center = "shuitashan"
+    before = system.counters(center)
+    case_id = system.accepted_case(center)
+    system.agreement(case_id)
+    expected = {"received/self": 1, "closed/agreement": 1, "open/performing": 1}
+    system.wait_for_change(center, before, expected)
+    envelopes = [("intake", e) for e in _case_envelopes("intake", case_id)]
+    envelopes += [("mediation", e) for e in _case_envelopes("mediation", case_id)]
+    copies = 20
+    skipped_before = _duplicates_skipped(system)
+    with support.amqp_connection() as conn:
+        producer = kombu.Producer(conn.channel())
+        for _ in range(copies):
+            for service, envelope in envelopes:
+                producer.publish(envelope, exchange=f"{service}.events", routing_key=envelope["event_type"],
+                                 serializer="json", delivery_mode=2, message_id=envelope["event_id"])
+    support.wait_for(lambda: _duplicates_skipped(system) - skipped_before >= copies * len(envelopes), timeout=90,
+                     interval=0.5, message="every copy seen and skipped")
+    system.wait_for_change(center, before, expected)
+    assert system.mediation_case(case_id)["status"] == "agreement"
+    assert_reconciled(system)

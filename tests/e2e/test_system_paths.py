@@ -1,0 +1,71 @@
+"""End to end: the four services as processes, the reference court, real PostgreSQL and
+RabbitMQ. Each path of a case, then exactly the change it makes on the metrics' /metrics.
+
+Each test works in a center of its own, so the deltas it asserts are its own.
+"""
+import pytest
+
+from tests import support
+from tests.e2e.system_support import assert_reconciled, running_system
+
+system = pytest.fixture(scope="module", name="system")(running_system)
+
+
+def test_an_agreement_counts_as_a_success(system):
+    center = "weihuliang"
+    before = system.counters(center)
+    case_id = system.accepted_case(center)
+    system.agreement(case_id)
+    system.mediation_case(case_id, status="agreement")
+    system.wait_for_change(center, before, {"received/self": 1, "closed/agreement": 1, "open/performing": 1})
+
+
+def test_a_failure_is_referred_and_docketed(system):
+    center = "qifang"
+    before = system.counters(center)
+    case_id = system.accepted_case(center)
+    system.call("mediation", "POST", f"/api/v1/cases/{case_id}/failure", {"reason": "双方分歧较大"})
+    referral = system.referral(case_id, "docketed")
+    assert referral["type"] == "referral"
+    system.wait_for_change(center, before, {"received/self": 1, "closed/failed": 1})
+
+
+def test_an_expiry_is_referred_when_the_deadline_passes(system):
+    center = "xinminlu"
+    before = system.counters(center)
+    case_id = system.accepted_case(center)
+    system.move_clock(days=16)
+    system.mediation_case(case_id, status="expired", timeout=60)
+    system.referral(case_id, "docketed")
+    system.wait_for_change(center, before, {"received/self": 1, "closed/expired": 1})
+
+
+def test_a_review_request_is_confirmed_by_the_institute(system):
+    center = "liudaowan"
+    before = system.counters(center)
+    case_id = system.accepted_case(center)
+    system.agreement(case_id)
+    system.mediation_case(case_id, status="agreement")
+    system.call("mediation", "POST", f"/api/v1/cases/{case_id}/review-request", {})
+    referral = system.referral(case_id, "confirmed")
+    assert referral["type"] == "review_request"
+    system.wait_for_change(center, before, {"received/self": 1, "closed/agreement": 1, "open/performing": 1})
+
+
+def test_a_recommendation_letter_opens_a_new_case(system):
+    center = "badaowan"
+    before = system.counters(center)
+    support.cli("court", "--issue-recommendations", "1", "--center", center, "--once", "--idle-seconds", "1",
+                env=support.test_env(**system.env), timeout=60)
+
+    def recommended():
+        page = system.call("intake", "GET", f"/api/v1/cases?center_id={center}&page_size=200")
+        cases = page["cases"] if isinstance(page, dict) else page
+        return [c for c in cases if c.get("source") == "arbitration_recommendation"]
+
+    assert support.wait_for(recommended, timeout=30, message="the recommended case in intake")
+    system.wait_for_change(center, before, {"received/arbitration_recommendation": 1, "open/received": 1})
+
+
+def test_the_paths_leave_the_stores_and_projections_reconciled(system):
+    assert_reconciled(system)
