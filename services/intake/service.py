@@ -33,17 +33,22 @@ from .schemas import (
 COMMAND_ATTEMPTS = 5
 
 
+def intake_settings(config, env=None):
+    """Zone, mediation period and centers from the container config and the environment."""
+    env = os.environ if env is None else env
+    days = config.get("MEDIATION_DAYS") or env.get("TIAOJIE_MEDIATION_DAYS") or DEFAULT_MEDIATION_DAYS
+    return handlers.IntakeSettings(
+        zone=ZoneInfo(config.get("TIMEZONE") or timezone_name(env)),
+        mediation_days=int(days),
+        centers=centers_by_id(),
+    )
+
+
 class Settings(DependencyProvider):
-    """The intake settings, wired once per container: zone, mediation days, centers."""
+    """The intake settings, wired once per container."""
 
     def setup(self):
-        config = self.container.config
-        days = config.get("MEDIATION_DAYS") or os.environ.get("TIAOJIE_MEDIATION_DAYS") or DEFAULT_MEDIATION_DAYS
-        self.settings = handlers.IntakeSettings(
-            zone=ZoneInfo(config.get("TIMEZONE") or timezone_name()),
-            mediation_days=int(days),
-            centers=centers_by_id(),
-        )
+        self.settings = intake_settings(self.container.config)
 
     def get_dependency(self, worker_ctx):
         return self.settings

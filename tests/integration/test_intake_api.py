@@ -213,6 +213,8 @@ def test_staff_of_one_center_can_neither_read_nor_change_another_centers_cases(i
     assert call(intake, "POST", f"/api/v1/cases/{case_id}/acceptance", {"decision": "accept"}, other)[0] == 403
     assert call(intake, "POST", f"/api/v1/cases/{case_id}/withdrawal", {"reason": "x"}, other)[0] == 403
     assert call(intake, "POST", "/api/v1/cases", application(CENTER), other)[0] == 403
+    consultation = {"center_id": CENTER, "channel": "phone", "topic": "咨询"}
+    assert call(intake, "POST", "/api/v1/consultations", consultation, other)[0] == 403
     status, own_list = call(intake, "GET", "/api/v1/cases", token=other)
     assert status == 200 and {c["center_id"] for c in own_list["cases"]} <= {OTHER_CENTER}
     assert stored_events() == before

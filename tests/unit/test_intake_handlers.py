@@ -174,3 +174,14 @@ def test_a_consultation_is_recorded_on_its_own_stream(uow, settings):
     assert event.stream_id == f"consultation-{recorded['consultation_id']}"
     assert event.center_id == "huaguangjie"
     assert event.data["recorded_at"] == "2026-03-02T10:00:00+08:00"
+
+
+def test_the_zone_and_mediation_period_come_from_configuration():
+    from services.intake.service import intake_settings
+
+    configured = intake_settings({"TIMEZONE": "Asia/Urumqi"}, {"TIAOJIE_MEDIATION_DAYS": "20"})
+    default = intake_settings({}, {})
+
+    assert (str(configured.zone), configured.mediation_days) == ("Asia/Urumqi", 20)
+    assert (str(default.zone), default.mediation_days) == ("Asia/Shanghai", 15)
+    assert default.centers["huaguangjie"].code == "HGJ"
