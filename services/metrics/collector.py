@@ -127,7 +127,8 @@ def metric_families(indicators, centers, settings, now, projection_lag):
     for kind in REFERRAL_KINDS:
         referrals.add_metric([kind], indicators["referrals_pending"].get(kind, 0))
     lag = GaugeMetricFamily("tiaojie_projection_lag_seconds",
-                            "Age of the oldest stored event not yet applied to the read model (0 when caught up)",
+                            "Age of the oldest stored event not yet applied to the read model"
+                            " (0 when caught up, NaN when the event stores cannot be read)",
                             value=projection_lag)
     return [info, received, closed, open_cases, overdue, rate, target, meeting, goal_family, referrals, lag]
 
@@ -145,13 +146,15 @@ class ProjectionLag:
         self.window = window
 
     def seconds(self, cursor, now):
-        oldest = None
+        """The lag in seconds, or NaN when no event store could be read (unknown)."""
+        oldest, readable = None, 0
         for service, url in self.source_urls.items():
             try:
                 tail = self._tail(url)
             except psycopg2.Error as exc:
                 log.debug("cannot read the %s event store: %s", service, exc)
                 continue
+            readable += 1
             if not tail:
                 continue
             cursor.execute(
@@ -162,6 +165,8 @@ class ProjectionLag:
             for event_id, recorded_at in tail:
                 if event_id not in applied and (oldest is None or recorded_at < oldest):
                     oldest = recorded_at
+        if not readable and self.source_urls:
+            return float("nan")
         return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
     def _tail(self, url):
