@@ -1,0 +1,133 @@
+"""The read models' contract, run against PostgreSQL and against the in-memory fake the unit tests use.
+
+Also: a row claimed by one sweep is skipped by another (`FOR UPDATE SKIP LOCKED`), which
+is how two instances of the service share the work without fighting over a case.
+"""
+import uuid
+from datetime import date, datetime, timedelta, timezone
+
+import psycopg2
+import psycopg2.extras
+import pytest
+
+from services import registry
+from services.common.db import drop_database, ensure_database, migrate
+from services.common.schema import COMMON_MIGRATIONS
+from services.mediation.domain import Mediation, Mediator
+from services.mediation.readmodels import InMemoryReadModels, PostgresReadModels
+from tests import support
+
+DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{support.NAMESPACE}_mediation_rm"
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def database():
+    drop_database(DATABASE_URL)
+    ensure_database(DATABASE_URL)
+    migrate(DATABASE_URL, COMMON_MIGRATIONS + registry.service_migrations("mediation"))
+    yield DATABASE_URL
+    drop_database(DATABASE_URL)
+
+
+def connect(url):
+    return psycopg2.connect(url, cursor_factory=psycopg2.extras.RealDictCursor)
+
+
+@pytest.fixture(params=["postgres", "memory"])
+def views(request):
+    if request.param == "memory":
+        yield InMemoryReadModels()
+        return
+    conn = connect(request.getfixturevalue("database"))
+    try:
+        with conn.cursor() as cursor:
+            yield PostgresReadModels(cursor)
+    finally:
+        conn.rollback()
+        conn.close()
+
+
+def mediation(deadline, center_id="huaguangjie", agreement_due=None):
+    case_id = str(uuid.uuid4())
+    m = Mediation(Mediation.stream_for(case_id))
+    m.open({"case_id": case_id, "center_id": center_id, "case_number": "HG-1"}, deadline, NOW)
+    if agreement_due:
+        m.mediator = {"mediator_id": str(uuid.uuid4()), "mediator_name": "Li", "certificate_no": "TJ-1"}
+        m.reach_agreement("pay", "10.00", agreement_due, NOW, timezone.utc)
+    return m
+
+
+def mediator(expires, center_id="huaguangjie"):
+    mediator_id = str(uuid.uuid4())
+    m = Mediator(Mediator.stream_for(mediator_id))
+    m.register(mediator_id, center_id, "Li", "TJ-1", expires, False, NOW)
+    return m
+
+
+def test_an_open_mediation_is_due_from_its_deadline_on(views):
+    due, later = mediation(NOW), mediation(NOW + timedelta(seconds=1))
+    views.save_mediation(due)
+    views.save_mediation(later)
+    assert views.next_overdue(NOW) == due.case_id
+    assert views.next_overdue(NOW, skip=[due.case_id]) is None
+    due.expire(NOW)
+    views.save_mediation(due)
+    assert views.next_overdue(NOW + timedelta(seconds=1)) == later.case_id
+
+
+def test_an_agreement_is_due_for_default_when_its_due_date_is_before_the_given_day(views):
+    m = mediation(NOW + timedelta(days=15), agreement_due=date(2026, 3, 5))
+    views.save_mediation(m)
+    assert views.next_unperformed(date(2026, 3, 5)) is None
+    assert views.next_unperformed(date(2026, 3, 6)) == m.case_id
+    m.report_performance(True, NOW)
+    views.save_mediation(m)
+    assert views.next_unperformed(date(2026, 3, 6)) is None
+
+
+def test_the_roster_and_certificates_past_their_last_day(views):
+    valid, lapsed = mediator(date(2026, 12, 31)), mediator(date(2026, 3, 1))
+    other = mediator(date(2026, 12, 31), center_id="zhenanjie")
+    for m in (valid, lapsed, other):
+        views.save_mediator(m)
+    assert {r["mediator_id"] for r in views.roster("zhenanjie")} == {other.mediator_id}
+    assert views.next_certificate_to_expire(date(2026, 3, 1)) is None
+    assert views.next_certificate_to_expire(date(2026, 3, 2)) == lapsed.mediator_id
+    lapsed.expire_certificate(date(2026, 3, 2), NOW)
+    views.save_mediator(lapsed)
+    assert views.next_certificate_to_expire(date(2026, 3, 2)) is None
+    assert [r["certificate_expired"] for r in views.roster("huaguangjie") if r["mediator_id"] == lapsed.mediator_id] == [True]
+
+
+def test_early_withdrawals_and_the_case_list(views):
+    views.record_early_withdrawal("w-1", NOW)
+    views.record_early_withdrawal("w-1", NOW)
+    assert views.withdrawn_early("w-1") and not views.withdrawn_early("w-2")
+    center = "shuitashan"
+    first, second = mediation(NOW, center_id=center), mediation(NOW + timedelta(days=1), center_id=center)
+    second.fail("no agreement", NOW)
+    views.save_mediation(first)
+    views.save_mediation(second)
+    assert [r["case_id"] for r in views.mediations(center_id=center)] == [first.case_id, second.case_id]
+    assert [r["case_id"] for r in views.mediations(center_id=center, status="failed")] == [second.case_id]
+
+
+def test_a_row_claimed_by_one_sweep_is_skipped_by_another(database):
+    a, b = mediation(NOW - timedelta(days=2)), mediation(NOW - timedelta(days=1))
+    setup = connect(database)
+    with setup, setup.cursor() as cursor:
+        PostgresReadModels(cursor).save_mediation(a)
+        PostgresReadModels(cursor).save_mediation(b)
+    setup.close()
+    first, second = connect(database), connect(database)
+    try:
+        with first.cursor() as one, second.cursor() as other:
+            assert PostgresReadModels(one).next_overdue(NOW) == a.case_id
+            assert PostgresReadModels(other).next_overdue(NOW) == b.case_id
+            assert PostgresReadModels(other).next_overdue(NOW, skip=[b.case_id]) is None
+    finally:
+        first.rollback()
+        second.rollback()
+        first.close()
+        second.close()
