@@ -26,7 +26,7 @@ def test_env(**extra):
 
 
 def rabbitmqctl(*args, check=True):
-    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True, timeout=60)
+    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True, timeout=300)
 
 
 def reset_vhost():

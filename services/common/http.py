@@ -120,7 +120,14 @@ def validate(schema, body):
 
 
 class ApiEntrypoint(HttpRequestHandler):
-    """A nameko http entrypoint whose errors are JSON, with a correlation id per request."""
+    """A nameko http entrypoint whose errors are JSON, with a correlation id per request.
+
+    `ApiError`s are expected answers (401, 422, 409...), not failures: nameko logs them
+    as warnings instead of errors with a traceback.
+    """
+
+    def __init__(self, method, url, expected_exceptions=ApiError, **kwargs):
+        super().__init__(method, url, expected_exceptions=expected_exceptions, **kwargs)
 
     def handle_request(self, request):
         correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())

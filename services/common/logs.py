@@ -51,3 +51,5 @@ def configure_logging(level="INFO", stream=None):
     root.setLevel(level)
     for noisy in ("amqp", "kombu", "nameko", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # nameko logs an expected API refusal (a 422, a 409) as a warning with its traceback.
+    logging.getLogger("nameko.containers").setLevel(logging.ERROR)
