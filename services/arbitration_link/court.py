@@ -20,6 +20,7 @@ copy. What a client of CONTRACTS §4 has to do, in the order this module does it
 Referrals are docketed (or declined, `--decline-ratio`); review requests are decided by
 `--policy`. `--issue-recommendations N` sends mediation recommendation letters first.
 """
+import collections
 import json
 import os
 import random
@@ -170,6 +171,7 @@ class InstituteClient:
 
     def __init__(self, uri, court, answered, report=print):
         self.connection = kombu.Connection(uri, transport_options={"confirm_publish": True})
+        self._replies = None
         self.court = court
         self.answered = answered
         self.report = report
@@ -178,10 +180,13 @@ class InstituteClient:
     def publish(self, routing_key, body):
         """Publishes one reply and returns once the broker confirmed it."""
         contract.validate(routing_key, body)
-        producer = kombu.Producer(self.connection.default_channel, auto_declare=False)
-        producer.publish(
-            body, exchange=REPLIES_EXCHANGE, routing_key=routing_key, serializer="json",
-            content_type="application/json", delivery_mode=2, message_id=str(uuid.uuid4()),
+        if self._replies is None:
+            # A channel of its own: waiting for a confirm on the consuming channel would
+            # interleave with the deliveries arriving there.
+            self._replies = kombu.Producer(self.connection.channel(), auto_declare=False)
+        self._replies.publish(
+            body, exchange=REPLIES_EXCHANGE, routing_key=routing_key, serializer="json",  # application/json
+            delivery_mode=2, message_id=str(uuid.uuid4()),
             mandatory=True, retry=True,
         )
 
@@ -209,20 +214,28 @@ class InstituteClient:
                      **{k: v for k, v in reply.items() if k != "referral_id"}})
 
     def serve(self, once=False, idle_seconds=2.0, max_messages=None):
-        """Consumes referrals until stopped, idle (`once`) or `max_messages` are handled."""
+        """Consumes referrals until stopped, idle (`once`) or `max_messages` are handled.
+
+        Deliveries are queued by the callback and handled here, one at a time: waiting for
+        a publisher confirm reads the connection, which may deliver the next referral, and
+        handling that one inside the first would answer them out of order.
+        """
         if max_messages == 0:
             return
+        arrived = collections.deque()
         queue = kombu.Queue(REFERRALS_QUEUE, no_declare=True)
-        with kombu.Consumer(self.connection.default_channel, queues=[queue], on_message=self.on_referral,
-                            prefetch_count=10, auto_declare=False):
+        with kombu.Consumer(self.connection.default_channel, queues=[queue], on_message=arrived.append,
+                            prefetch_count=min(10, max_messages or 10), auto_declare=False):
             idle = 0.0
             while max_messages is None or self.handled < max_messages:
+                while arrived and (max_messages is None or self.handled < max_messages):
+                    self.on_referral(arrived.popleft())
+                    idle = 0.0
                 try:
                     self.connection.drain_events(timeout=0.5)
-                    idle = 0.0
                 except (socket.timeout, TimeoutError):
                     idle += 0.5
-                    if once and idle >= idle_seconds:
+                    if once and idle >= idle_seconds and not arrived:
                         return
 
     def close(self):
