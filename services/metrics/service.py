@@ -6,6 +6,7 @@ changes nothing and two instances never count twice.
 """
 import re
 
+from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, generate_latest
 from werkzeug.wrappers import Response
 
@@ -13,6 +14,7 @@ from services.common.centers import load_centers
 from services.common.config import SERVICES, database_url
 from services.common.http import NotFound, api, json_response, validate
 from services.common.messaging import inbox_handler
+from services.common.ops import ops_metrics
 from services.common.service import BaseService
 
 from .collector import CONSUMER, ProjectionLag, ReadModelCollector
@@ -23,8 +25,23 @@ from .schemas import ReportQuery
 from .settings import settings_from_env
 
 
+class ConsumerCounters(DependencyProvider):
+    """Shows the projection's consumer counters at 0 from start-up.
+
+    A counter series that first appears already above 0 (at its first error, say) has
+    no increase in Prometheus; one that was scraped at 0 does.
+    """
+
+    def setup(self):
+        service = self.container.service_name
+        metrics = ops_metrics(service)
+        for counter in (metrics.consumed, metrics.duplicates, metrics.handler_errors):
+            counter.labels(service, f"{service}.{CONSUMER}")
+
+
 class MetricsService(BaseService):
     name = "metrics"
+    consumer_counters = ConsumerCounters()
 
     def project(self, envelope):
         zone = settings_from_env().zone
