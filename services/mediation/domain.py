@@ -82,6 +82,11 @@ def deadline_from(value, received_at, tz):
     return moment(received_at) + timedelta(days=MEDIATION_DAYS)
 
 
+def certificate_valid_on(certificate_no, certificate_expires, today):
+    """A mediator certificate is valid through its expiry date (持证上岗)."""
+    return bool(certificate_no) and certificate_expires is not None and today <= certificate_expires
+
+
 def money(amount):
     return format(Decimal(amount).quantize(Decimal("0.01")), "f")
 
@@ -143,7 +148,7 @@ class Mediator(Aggregate):
         )
 
     def certified_on(self, today):
-        return bool(self.certificate_no) and self.certificate_expires is not None and today <= self.certificate_expires
+        return certificate_valid_on(self.certificate_no, self.certificate_expires, today)
 
     def expire_certificate(self, today, now):
         """Records the expiry once the last valid day has passed; False when not (yet) due."""

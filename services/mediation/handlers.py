@@ -27,6 +27,7 @@ from .domain import (
     Mediator,
     NotAllowed,
     Rejected,
+    certificate_valid_on,
     deadline_from,
     local_date,
     moment,
@@ -128,7 +129,7 @@ def mediator_view(row, settings, today):
         "name": row["name"],
         "certificate_no": row["certificate_no"],
         "certificate_expires": expires.isoformat() if expires else None,
-        "certificate_valid": bool(row["certificate_no"]) and expires is not None and today <= expires,
+        "certificate_valid": certificate_valid_on(row["certificate_no"], expires, today),
         "full_time": row["full_time"],
         "registered_at": _at(row["registered_at"], settings.tz),
     }
@@ -145,7 +146,7 @@ def register_mediator(uow, principal, body, settings):
     mediator.register(mediator_id=mediator_id, now=uow.clock.now(), **registration)
     _save_mediator(uow, mediator)
     log.info("mediator registered", extra={"center_id": mediator.center_id})
-    return {"mediator_id": mediator_id, **mediator_view(roster_row(mediator), settings, settings.today(uow.clock.now()))}
+    return _mediator_answer(uow, mediator, settings)
 
 
 @refusals_as_http
@@ -157,13 +158,13 @@ def renew_certificate(uow, principal, mediator_id, body, settings):
     renewal = validate(schemas.CertificateRenewal(), body)
     mediator.renew_certificate(now=uow.clock.now(), **renewal)
     _save_mediator(uow, mediator)
-    return mediator_view(roster_row(mediator), settings, settings.today(uow.clock.now()))
+    return _mediator_answer(uow, mediator, settings)
 
 
 def get_mediator(uow, principal, mediator_id, settings):
     mediator = _load_mediator(uow, mediator_id)
     principal.require_read(mediator.center_id)
-    return mediator_view(roster_row(mediator), settings, settings.today(uow.clock.now()))
+    return _mediator_answer(uow, mediator, settings)
 
 
 def roster(views, principal, args, settings, now):
@@ -180,6 +181,10 @@ def roster(views, principal, args, settings, now):
         "full_time": sum(1 for m in mediators if m["full_time"]),
         "certified": sum(1 for m in mediators if m["certificate_valid"]),
     }
+
+
+def _mediator_answer(uow, mediator, settings):
+    return mediator_view(roster_row(mediator), settings, settings.today(uow.clock.now()))
 
 
 def _load_mediator(uow, mediator_id):

@@ -235,6 +235,13 @@ def test_only_a_certified_mediator_of_the_cases_own_center_is_assigned(mediation
         "SELECT 1 FROM events WHERE stream_id = %s AND event_type = 'MediatorCertificateExpired'",
         f"mediator-{expired_id}"), message="the sweep records the certificate's expiry")
 
+    renewed_until = (mediation.today() + timedelta(days=730)).isoformat()
+    status, renewed = mediation.call("POST", f"/api/v1/mediators/{expired_id}/certificate",
+                                     {"certificate_no": "TJ-RENEWED", "certificate_expires": renewed_until})
+    assert (status, renewed["certificate_valid"]) == (200, True)
+    status, body = mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": expired_id})
+    assert (status, body["mediator"]["certificate_no"]) == (200, "TJ-RENEWED")
+
 
 def test_the_full_agreement_path(mediation):
     case_id = mediation.open_case()
