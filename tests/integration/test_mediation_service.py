@@ -9,7 +9,7 @@ nothing it expires or publishes reaches the other tests.
 import json
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import kombu
@@ -172,13 +172,15 @@ def mediation(tmp_path_factory):
     tap.bind(connection.default_channel).declare()
     harness = Harness(clock_file, env, tokens, connection.SimpleQueue(tap))
     service = support.ServiceProcess("mediation", env=env)
-    with service:
-        harness.url = service.url()
-        harness.service = service
-        yield harness
-    connection.release()
-    support.rabbitmqctl("delete_vhost", OWN_NAME, check=False)
-    drop_database(OWN_DATABASE_URL)
+    try:
+        with service:
+            harness.url = service.url()
+            harness.service = service
+            yield harness
+    finally:
+        connection.release()
+        support.rabbitmqctl("delete_vhost", OWN_NAME, check=False)
+        drop_database(OWN_DATABASE_URL)
 
 
 def published(harness, case_id, event_type, timeout=10):
