@@ -312,6 +312,9 @@ def run(args):
         try:
             report = snapshot(urls)
         except (psycopg2.Error, OSError, kombu.exceptions.OperationalError) as exc:
+            if time.monotonic() < deadline:
+                time.sleep(1.0)
+                continue
             print(f"tiaojie status: cannot read the stores or the broker: {type(exc).__name__}: {exc}",
                   file=sys.stderr)
             return 2

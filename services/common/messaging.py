@@ -10,7 +10,7 @@ import logging
 import kombu
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
-from nameko.messaging import Consumer
+from nameko.messaging import Consumer, QueueConsumer
 
 from .relay import events_exchange
 
@@ -64,12 +64,23 @@ def declare_queue_with_dead_letters(channel, queue):
     queue.bind(channel).declare()
 
 
+class DeadLetteringQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, except that a body it cannot decode is dead-lettered
+    (kombu's default acknowledges it, and the message would be gone without a trace)."""
+
+    def on_decode_error(self, message, exc):
+        log.error("undecodable message dead-lettered: %s (content type %r)", exc, message.content_type)
+        message.reject(requeue=False)
+
+
 class InboxEventHandler(EventHandler):
     """`@inbox_handler("intake", "CaseAccepted")`: a reliable, retrying event consumer.
 
     The method receives the envelope dict; it should record its effects through
     `ServiceStore.consume`, which makes a redelivered event a no-op.
     """
+
+    queue_consumer = DeadLetteringQueueConsumer()
 
     def __init__(self, source_service, event_type, **kwargs):
         super().__init__(

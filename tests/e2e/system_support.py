@@ -184,6 +184,7 @@ class System:
         for name in SERVICES:
             args += ["--url", f"{name}={self.url(name)}"]
         result = support.cli(*args, check=False, timeout=wait + 60)
+        assert result.stdout.strip(), f"tiaojie status printed nothing (exit {result.returncode}): {result.stderr[-3000:]}"
         report = json.loads(result.stdout)
         return result.returncode, report
 
