@@ -239,7 +239,12 @@ def test_each_service_is_served_on_its_contract_port(services):
         assert service["command"] == ["tiaojie", "serve", name]
         assert environment(service)[f"{name.upper()}_HTTP_PORT"] == str(port)
         assert service["ports"] == [f"{port}:{port}"], name
-    assert services["setup"]["command"] == ["tiaojie", "setup"]
+    setup = services["setup"]
+    assert setup["command"][:2] == ["sh", "-c"] and setup["command"][2].startswith("tiaojie setup && ")
+    granted_by = setup["command"][2].split("&& python ")[1]
+    mounted = {target: source for source, target in bind_mounts(setup)}
+    script = next(ROOT / mounted[d] / Path(granted_by).relative_to(d) for d in mounted if granted_by.startswith(d + "/"))
+    assert script.exists()
 
 
 def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
@@ -248,9 +253,15 @@ def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
         assert name in init_script
         env = environment(services[name])
         urls = {k: v for k, v in env.items() if k.endswith("DATABASE_URL")}
-        assert list(urls) == [f"{name.upper()}_DATABASE_URL"], f"{name} sees {sorted(urls)}"
-        match = re.fullmatch(r"postgresql://(\w+):([^@]+)@postgres:5432/(\w+)", urls[f"{name.upper()}_DATABASE_URL"])
-        assert match and match.group(1) == name and match.group(3) == f"tiaojie_{name}"
+        # The metrics service reads the other stores (as its own role, granted SELECT on
+        # their events by the setup container); every other service sees its own only.
+        expected = [f"{s.upper()}_DATABASE_URL" for s in SERVICES] if name == "metrics" else [f"{name.upper()}_DATABASE_URL"]
+        assert sorted(urls) == sorted(expected), f"{name} sees {sorted(urls)}"
+        for key, url in urls.items():
+            match = re.fullmatch(r"postgresql://(\w+):([^@]+)@postgres:5432/(\w+)", url)
+            database = key.removesuffix("_DATABASE_URL").lower()
+            assert match and match.group(1) == name and match.group(3) == f"tiaojie_{database}", key
+            assert match.group(2) == read_env_file(ENV_EXAMPLE)[f"{name.upper()}_DB_PASSWORD"], key
         assert env["AMQP_URI"].startswith("amqp://tiaojie:") and env["AMQP_URI"].endswith("@rabbitmq:5672/")
         assert env["TIAOJIE_TIMEZONE"] == "Asia/Shanghai"
     setup_env = environment(services["setup"])
@@ -300,6 +311,20 @@ def test_prometheus_scrapes_every_service_and_the_broker(services):
             assert host in services, f"Prometheus scrapes {target}, which no container answers"
     for pattern in config.get("rule_files", []):
         assert list((ROOT / "deploy/prometheus").glob(pattern)), f"rule file {pattern} matches nothing"
+
+
+def test_grafana_finds_its_dashboards_and_prometheus_where_compose_puts_them(services):
+    mounts = {target: ROOT / source for source, target in bind_mounts(services["grafana"])}
+    provisioning = mounts["/etc/grafana/provisioning"]
+    for provider_file in (provisioning / "dashboards").glob("*.y*ml"):
+        for provider in yaml.safe_load(provider_file.read_text())["providers"]:
+            path = provider["options"]["path"]
+            assert path in mounts, f"dashboards provisioned from {path}, which compose does not mount"
+            assert list(mounts[path].glob("*.json")), f"no dashboard in {mounts[path]}"
+    for source_file in (provisioning / "datasources").glob("*.y*ml"):
+        for source in yaml.safe_load(source_file.read_text())["datasources"]:
+            host, port = re.fullmatch(r"https?://([\w-]+):(\d+)/?", source["url"]).groups()
+            assert host in services and f"{port}:{port}" in str(services[host].get("ports")), source["url"]
 
 
 # -- the broker's definitions ------------------------------------------------------------

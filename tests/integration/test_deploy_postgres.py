@@ -2,18 +2,21 @@
 
 The init script of deploy/postgres runs as the postgres image runs it on first start;
 `tiaojie setup` then migrates every service's database as that service's own role, and
-no role reaches another service's database. The backup and restore of an event store
+no role reaches another service's database, except the metrics role reading the other
+stores' `events` (deploy/postgres/grant_projection_reads.py). The backup and restore of an event store
 follow deploy/README.md step by step (`pg_dump -Fc`, `dropdb --force`,
 `pg_restore --create`).
 """
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 import psycopg2
+import psycopg2.errors
 import pytest
 
 from services.common.clock import SystemClock
@@ -131,3 +134,25 @@ def test_an_event_store_comes_back_whole_from_its_backup(server):
     with pytest.raises(psycopg2.OperationalError, match="permission denied"):
         psycopg2.connect(server.url("intake", role="mediation")).close()
     support.cli("setup", "--skip-broker", env=setup_env(server))
+
+
+def test_the_metrics_role_reads_the_other_stores_events_and_nothing_else_of_theirs(server):
+    env = setup_env(server)
+    support.cli("setup", "--skip-broker", env=env)
+    granted = subprocess.run([sys.executable, str(support.ROOT / "deploy/postgres/grant_projection_reads.py")],
+                             env=env, capture_output=True, text=True, timeout=60)
+    assert granted.returncode == 0, granted.stderr
+    for source in ("intake", "mediation", "arbitration_link"):
+        conn = psycopg2.connect(server.url(source, role="metrics"))
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SELECT count(*) FROM events")
+            conn.rollback()
+            for statement in ("SELECT count(*) FROM inbox", "DELETE FROM events"):
+                with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn.cursor() as cur:
+                    cur.execute(statement)
+                conn.rollback()
+        finally:
+            conn.close()
+    with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+        psycopg2.connect(server.url("metrics", role="intake")).close()
