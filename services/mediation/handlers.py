@@ -406,19 +406,26 @@ def sweep(start_uow, settings):
 def _sweep_each(start_uow, claim_next, decide):
     """Works through the due items one transaction each; `decide` returns True when it recorded an event.
 
-    An item another writer changed in between (`ConcurrencyError`) is left to that writer.
+    An item another writer changed in between (`ConcurrencyError`) is left to that writer;
+    one that fails otherwise is logged and tried again on the next tick, after the others.
     """
     done, seen = 0, []
     for _ in range(SWEEP_BATCH):
+        claimed = []
         try:
             with start_uow() as uow:
                 item = claim_next(uow, seen)
                 if item is None:
                     return done
-                seen.append(item)
+                claimed.append(item)
                 done += bool(decide(uow, item))
         except ConcurrencyError as exc:
             log.info("sweep lost a race on %s; the other writer wins", exc.stream_id)
+        except Exception:
+            if not claimed:
+                raise
+            log.exception("sweep failed on %s; it is tried again on the next tick", claimed[0])
+        seen.extend(claimed)
     return done
 
 

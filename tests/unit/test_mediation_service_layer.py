@@ -239,3 +239,27 @@ def test_a_complaint_about_another_centers_case_is_422(uow, settings):
     with pytest.raises(Unprocessable), uow:
         handlers.file_complaint(uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": case_id,
                                                     "text": "slow"}, settings)
+
+
+class ReadModelsFailingFor(InMemoryReadModels):
+    """In-memory read models that cannot store one case (a fault injected for the test)."""
+
+    def __init__(self, broken_case_id, state):
+        super().__init__()
+        self.__dict__.update(state)
+        self.broken_case_id = broken_case_id
+
+    def save_mediation(self, mediation):
+        if mediation.case_id == self.broken_case_id:
+            raise RuntimeError("cannot store this case")
+        super().save_mediation(mediation)
+
+
+def test_a_case_the_sweep_cannot_handle_does_not_hold_up_the_others(uow, settings, clock):
+    open_case(uow, settings, "case-broken")
+    open_case(uow, settings, "case-fine")
+    uow.views = ReadModelsFailingFor("case-broken", uow.views.__dict__)
+    clock.advance(days=15)
+    assert handlers.sweep(uow, settings)["expired"] == 1
+    assert events_of(uow, "mediation-case-fine")[-1] == "MediationExpired"
+    assert events_of(uow, "mediation-case-broken") == ["MediationOpened"]
