@@ -62,13 +62,16 @@ def main(argv=None):
     rows, notes, failed = [], [], []
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         print(f"== {name}", flush=True)
+        began = time.perf_counter()
         try:
-            result = BENCHMARKS[name](sizes, log=lambda line: print("  " + line, flush=True))
+            result = BENCHMARKS[name](
+                sizes, log=lambda line: print(f"  [{time.perf_counter() - started:5.0f} s] {line}", flush=True))
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             traceback.print_exc()
             failed.append(name)
             rows.append(Row(f"{name}: FAILED", None, "", "", None, note=f"{type(exc).__name__}: {exc}"[:300]))
             continue
+        print(f"   ({time.perf_counter() - began:.0f} s)", flush=True)
         bench_rows, bench_notes = result
         rows += bench_rows
         notes += bench_notes

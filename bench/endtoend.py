@@ -15,6 +15,7 @@ referral (arbitration_link) → the closure counted in `tiaojie_cases_closed_tot
   (bulk SQL, relays moved past it), reporting command latency and throughput per level.
 """
 import http.client
+import os
 import json
 import random
 import threading
@@ -22,39 +23,23 @@ import time
 import uuid
 from datetime import date, timedelta
 
+from services.operations import create_token
+from services.simulate import identities
+
 from . import history
 from .common import Row, execute, percentile
-from .services import bench_env, issue_token, missing_services, peak_rss_mib, running_services, setup_namespace
+from .services import (
+    bench_env, cpu_seconds, machine_busy, missing_services, peak_rss_mib, running_services, setup_namespace, spied,
+)
 
 CENTERS = ("huaguangjie", "longshengjie")
 AGREEMENT_SHARE = 0.6
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CREDIT_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-_CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-# -- valid-looking parties (check characters per GB 11643 / GB 11714 / GB 32100) --------
-def resident_id(rng):
-    body = "650102" + f"{rng.randint(1970, 2000)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}" + f"{rng.randint(0, 999):03d}"
-    total = sum(int(c) * w for c, w in zip(body, _ID_WEIGHTS))
-    return body + "10X98765432"[total % 11]
-
-
-def credit_code(rng):
-    org = f"{rng.randint(0, 99999999):08d}"
-    check = 11 - sum(int(c) * w for c, w in zip(org, (3, 7, 9, 10, 5, 8, 4, 2))) % 11
-    org += {10: "X", 11: "0"}.get(check, str(check))
-    body = "91650102" + org
-    value = (31 - sum(_CREDIT_CHARS.index(c) * w for c, w in zip(body, _CREDIT_WEIGHTS)) % 31) % 31
-    return body + _CREDIT_CHARS[value]
 
 
 def application(center_id, rng):
     return {
         "center_id": center_id, "channel": "walk_in", "source": "self", "category": "wages",
-        "applicant": {"name": "测试工人", "id_type": "resident_id", "id_number": resident_id(rng),
-                      "phone": f"139{rng.randint(0, 99999999):08d}"},
-        "respondent": {"name": "测试有限公司", "credit_code": credit_code(rng)},
+        "applicant": identities.worker(rng, date.today()), "respondent": identities.employer(rng),
         "claims": [{"item": "unpaid wages", "amount": "12000.00"}],
         "workers_involved": 1, "description": "benchmark lifecycle",
     }
@@ -159,10 +144,16 @@ class Scraper(threading.Thread):
         super().__init__(daemon=True)
         self.client = Client(urls, tokens)
         self.interval, self.samples, self.stopping = interval, [], threading.Event()
+        self.durations = []
 
     def read(self):
+        """(when the answer arrived, received total, closed total): a change counts as
+        visible when a scrape that shows it has come back, so the scrape's own time is in."""
+        start = time.perf_counter()
         text = self.client.scrape()
-        return (time.perf_counter(), counter_sum(text, "tiaojie_cases_received_total"),
+        now = time.perf_counter()
+        self.durations.append(now - start)
+        return (now, counter_sum(text, "tiaojie_cases_received_total"),
                 counter_sum(text, "tiaojie_cases_closed_total"))
 
     def run(self):
@@ -180,11 +171,14 @@ class Scraper(threading.Thread):
         return None
 
 
-def prepare(env, processes):
-    """Tokens and one mediator per center; returns (urls, tokens, mediators)."""
-    tokens = {center: issue_token(env, "--center", center) for center in CENTERS}
-    tokens["district"] = issue_token(env, "--district")
-    urls = {name: process.url() for name, process in processes.items()}
+def issue_tokens(env):
+    tokens = {center: create_token("center", center, env=env) for center in CENTERS}
+    tokens["district"] = create_token("district", env=env)
+    return tokens
+
+
+def register_mediators(urls, tokens):
+    """One certified full-time mediator per center; returns {center_id: mediator_id}."""
     client = Client(urls, tokens)
     mediators = {}
     for center in CENTERS:
@@ -195,7 +189,7 @@ def prepare(env, processes):
         if status not in (200, 201):
             raise RuntimeError(f"mediator registration: HTTP {status} {answer}")
         mediators[center] = answer["mediator_id"]
-    return urls, tokens, mediators
+    return mediators
 
 
 def _new_lifecycle(client, mediators, rng, index):
@@ -280,7 +274,7 @@ def latency(urls, tokens, mediators, per_second, seconds):
     measured = [d for d in delays if d is not None]
     return {"p50": percentile(measured, 50), "p99": percentile(measured, 99), "samples": len(measured),
             "unseen": len(delays) - len(measured), "errors": len(lifecycles) - len(ok),
-            "scrapes": len(scraper.samples)}
+            "scrapes": len(scraper.samples), "scrape_ms": percentile([d * 1000 for d in scraper.durations], 50)}
 
 
 def referrals_present(urls, tokens, case_ids):
@@ -301,11 +295,25 @@ def prefill(env, cases, first, log=print):
 
     urls = store_urls(env)
     history.fill(urls, cases, seed="scaling", first=first)
-    for url in urls.values():
-        execute(url, "UPDATE relay_positions SET position = (SELECT COALESCE(MAX(position), 0) FROM events)")
+    for name, url in urls.items():
+        for relay in relay_names(name):
+            execute(url, "INSERT INTO relay_positions (relay, position)"
+                         " SELECT %s, COALESCE(MAX(position), 0) FROM events"
+                         " ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position", (relay,))
     counts = {name: execute(url, "SELECT count(*) FROM events")[0][0] for name, url in urls.items()}
     log(f"history now: {counts}")
     return counts
+
+
+def relay_names(service):
+    """The name of every relay a service runs (its position row is keyed by it)."""
+    from services import registry
+    from services.common.relay import events_exchange
+    from services.common.service import EventRelay
+
+    service_class = registry.service_class(service)
+    return [value.relay_name or events_exchange(service)
+            for value in vars(service_class).values() if isinstance(value, EventRelay)]
 
 
 def run(sizes, log=print):
@@ -318,9 +326,7 @@ def run(sizes, log=print):
                     "≤ 250 ms", higher_is_better=False, note=note)], []
     env = bench_env()
     setup_namespace(env)
-    # One start creates every relay's position row, so the prefill can move them all past it.
-    with running_services(env):
-        pass
+    tokens, mediators = issue_tokens(env), None
     rows, notes = [], []
     levels = sizes["scaling_levels"]
     filled, base_latency, base_rate = 0, None, None
@@ -329,8 +335,19 @@ def run(sizes, log=print):
             prefill(env, level - filled, first=filled + 1, log=log)
             filled = level
         with running_services(env) as processes:
-            urls, tokens, mediators = prepare(env, processes)
-            result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
+            urls = {name: process.url() for name, process in processes.items()}
+            mediators = mediators or register_mediators(urls, tokens)
+            cpu_before = {name: cpu_seconds(p.process.pid) for name, p in processes.items()}
+            busy_before = machine_busy()
+            if level_index == 0:
+                with spied(processes, sizes["e2e_seconds"]) as profiles:
+                    result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
+            else:
+                result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
+            busy_after = machine_busy()
+            cpu = {name: cpu_seconds(p.process.pid) - cpu_before[name] for name, p in processes.items()}
+            if level_index == 0:
+                notes.append(_cpu_account(result, cpu, busy_before, busy_after, profiles))
             missing_referrals = referrals_present(urls, tokens, result["failed_cases"][:200])
             log(f"e2e, history {level} cases: {result['rate']:.1f} lifecycles/s, {result['visible']}/"
                 f"{result['lifecycles']} visible, errors {result['error_count']} {result['errors'][:2]}, "
@@ -353,7 +370,8 @@ def run(sizes, log=print):
                                 lat[key], "ms", "target", 250.0, "p99 ≤ 250 ms", higher_is_better=False,
                                 target_ratio=1.0 if key == "p99" else None,
                                 note=f"{lat['samples']} commands seen, {lat['unseen']} unseen, "
-                                     f"{lat['errors']} failed lifecycles, {lat['scrapes']} scrapes"))
+                                     f"{lat['errors']} failed lifecycles, {lat['scrapes']} scrapes of /metrics "
+                                     f"(p50 {lat['scrape_ms'] or 0:.0f} ms each, included)"))
             for name, mib in rss.items():
                 rows.append(Row(f"peak RSS under e2e load: {name}", mib, "MiB", "", None,
                                 higher_is_better=False, note="VmHWM of its `tiaojie serve` process"))
@@ -368,6 +386,23 @@ def run(sizes, log=print):
                                 higher_is_better=False, target_ratio=0.8,
                                 note="the command whose p50 grew most"))
     return rows, notes
+
+
+def _cpu_account(result, cpu, busy_before, busy_after, profiles):
+    busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    lifecycles = max(1, result["lifecycles"])
+    lines = [
+        f"End to end, closed loop ({result['lifecycles']} lifecycles in {result['seconds']:.0f} s): the machine's "
+        f"CPUs were {100 * busy:.0f}% busy (all processes, {os.cpu_count()} CPUs). CPU per lifecycle by service: "
+        + ", ".join(f"{name} {1000 * seconds / lifecycles:.1f} ms" for name, seconds in cpu.items())
+        + f"; the four together {1000 * sum(cpu.values()) / lifecycles:.1f} ms, of "
+        f"{1000 * result['seconds'] * (os.cpu_count() or 1) / lifecycles:.1f} ms of CPU the machine had per lifecycle.",
+        "",
+    ]
+    for name, summary in profiles.items():
+        lines += [f"py-spy of the {name} process during that run (idle included: time in the eventlet hub's "
+                  "poll is waiting, not work):", "", *summary, ""]
+    return "\n".join(lines)
 
 
 def _fmt_ms(command_ms):

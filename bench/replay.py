@@ -61,7 +61,7 @@ def run_replay(env, timeout=900):
 
 def run(sizes, log=print):
     env = bench_env()
-    setup_namespace(env)
+    setup_namespace(env, broker=False)
     urls = store_urls(env)
     cases = max(1, int(sizes["replay_events"] / history.events_per_case()))
     written = history.fill(urls, cases, seed="replay")

@@ -3,6 +3,7 @@
 Each service runs in a process of its own (`tiaojie serve NAME`, as docker-compose runs
 them), so the peak RSS of each can be read from /proc.
 """
+import concurrent.futures
 import contextlib
 import os
 import subprocess
@@ -13,7 +14,7 @@ from services.common.config import SERVICES, database_url
 from services.common.db import drop_database
 from tests.support import ServiceProcess
 
-from .common import PG_SERVER, amqp_uri, fresh_vhost, namespace
+from .common import PG_SERVER, amqp_uri, namespace
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,24 +27,16 @@ def bench_env(**extra):
     return env
 
 
-def cli(env, *args, timeout=300):
-    result = subprocess.run([sys.executable, "-m", "services.cli", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
-    if result.returncode != 0:
-        raise RuntimeError(f"tiaojie {' '.join(args)} failed: {result.stdout}\n{result.stderr}")
-    return result.stdout
-
-
-def setup_namespace(env):
-    """Fresh service databases and vhost in the bench namespace, prepared by `tiaojie setup`."""
+def setup_namespace(env, broker=True):
+    """Fresh service databases in the bench namespace, prepared by `tiaojie setup` (the
+    vhost is made fresh once per run, by `python -m bench`)."""
     for name in SERVICES:
         drop_database(database_url(name, env))
-    fresh_vhost()
-    cli(env, "setup")
+    from services.operations import setup
 
-
-def issue_token(env, *flags):
-    return cli(env, "token", "issue", *flags).strip().splitlines()[-1]
+    with contextlib.redirect_stdout(sys.stderr):
+        if setup(skip_broker=not broker, env=env) != 0:
+            raise RuntimeError("tiaojie setup failed in the bench namespace")
 
 
 def missing_services():
@@ -67,11 +60,60 @@ def peak_rss_mib(pid):
 @contextlib.contextmanager
 def running_services(env, names=SERVICES):
     """Each service in its own `tiaojie serve` process; yields {name: ServiceProcess}."""
-    processes = {}
+    processes = {name: ServiceProcess(name, env=env, log_path=f"/tmp/{namespace()}-{name}.log") for name in names}
     try:
-        for name in names:
-            processes[name] = ServiceProcess(name, env=env, log_path=f"/tmp/{namespace()}-{name}.log").start(timeout=60)
+        # Started side by side: each waits for its own /ready.
+        with concurrent.futures.ThreadPoolExecutor(len(processes)) as pool:
+            for future in [pool.submit(p.start, 90) for p in processes.values()]:
+                future.result()
         yield processes
     finally:
         for process in processes.values():
-            process.stop()
+            if process.process is not None:
+                process.stop()
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds a process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy():
+    """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    return sum(values) - idle, sum(values)
+
+
+@contextlib.contextmanager
+def spied(processes, seconds):
+    """py-spy on every service process for `seconds`; yields a dict filled with summaries."""
+    from . import profile
+
+    tool = profile.py_spy()
+    summaries, running = {}, []
+    tmp = Path(f"/tmp/{namespace()}-spy")
+    tmp.mkdir(exist_ok=True)
+    if tool:
+        for name, process in processes.items():
+            output = tmp / f"{name}.txt"
+            running.append((name, output, subprocess.Popen(
+                [tool, "record", "--pid", str(process.process.pid), "--idle", "--nonblocking", "-r", "100",
+                 "-d", str(max(1, int(seconds))), "--format", "raw", "-o", str(output)],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+    try:
+        yield summaries
+    finally:
+        for name, output, spy in running:
+            try:
+                spy.wait(timeout=seconds + 30)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
+            summaries[name] = profile.summarise(profile.read_stacks(output), top=6)
