@@ -31,6 +31,7 @@ import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote, urlsplit
 
+import amqp
 import kombu
 
 from services.common.centers import load_centers
@@ -172,6 +173,7 @@ class InstituteClient:
     def __init__(self, uri, court, answered, report=print):
         self.connection = kombu.Connection(uri, transport_options={"confirm_publish": True})
         self._replies = None
+        self._unroutable = []
         self.court = court
         self.answered = answered
         self.report = report
@@ -181,14 +183,18 @@ class InstituteClient:
         """Publishes one reply and returns once the broker confirmed it."""
         contract.validate(routing_key, body)
         if self._replies is None:
-            # A channel of its own: waiting for a confirm on the consuming channel would
-            # interleave with the deliveries arriving there.
-            self._replies = kombu.Producer(self.connection.channel(), auto_declare=False)
+            # Replies on a channel of their own: the consuming one carries deliveries and acks.
+            self._replies = kombu.Producer(self.connection.channel(), auto_declare=False,
+                                           on_return=lambda exc, exchange, routing_key, message: self._unroutable.append(routing_key))
+        self._unroutable.clear()
         self._replies.publish(
             body, exchange=REPLIES_EXCHANGE, routing_key=routing_key, serializer="json",  # application/json
             delivery_mode=2, message_id=str(uuid.uuid4()),
-            mandatory=True, retry=True,
+            mandatory=True, retry=True, retry_policy={"max_retries": 3},
         )
+        if self._unroutable:
+            # `mandatory`: the broker hands back a message no queue is bound for.
+            raise RuntimeError(f"reply {routing_key} reached no queue: is tiaojie's topology declared?")
 
     def on_referral(self, message):
         message_id = message.properties.get("message_id")
@@ -258,8 +264,8 @@ def run(args):
         client.serve(once=args.once, idle_seconds=args.idle_seconds, max_messages=args.max_messages)
     except KeyboardInterrupt:
         pass
-    except kombu.exceptions.OperationalError as exc:
-        print(f"tiaojie court: cannot reach the broker as the arbitration user: {exc}", file=sys.stderr)
+    except (kombu.exceptions.OperationalError, amqp.exceptions.AMQPError, OSError) as exc:
+        print(f"tiaojie court: the broker refused or is unreachable: {exc}", file=sys.stderr)
         return 1
     finally:
         client.close()
