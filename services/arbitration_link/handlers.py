@@ -63,7 +63,14 @@ def send_waiting(uow, case_file, settings):
                 "referral %s sent after %s without every earlier mediation event",
                 referral_id, settings.assembly_grace, extra={"case_id": case_file.case_id},
             )
-        if referral.send(referral_message(referral, case_file, now), now, settings.schedule):
+        message = referral_message(referral, case_file, now)
+        problems = contract.errors(referral.type, message)
+        if problems:
+            # Never send the institute what breaks the contract; the sweep tries again.
+            log.error("referral %s not sent, its message breaks the schema: %s", referral_id, "; ".join(problems),
+                      extra={"case_id": case_file.case_id})
+            continue
+        if referral.send(message, now, settings.schedule):
             uow.save(referral)
 
 

@@ -1,5 +1,6 @@
 """arbitration_link's service layer on fakes: following cases, the sweep, replies."""
 import contextlib
+import dataclasses
 import uuid
 from datetime import timedelta
 
@@ -192,3 +193,12 @@ def test_a_recommendation_letter_becomes_one_event(link):
 def test_a_recommendation_for_an_unknown_center_is_refused(link):
     with pytest.raises(ReplyRefused):
         handlers.receive_reply(link, "recommendation.issued", letter("atlantis"), CENTERS)
+
+
+def test_a_message_that_would_break_the_schema_is_never_sent(link):
+    story = CaseStory()
+    application, *rest = story.failed_mediation()
+    broken = dataclasses.replace(application, data={**application.data, "category": "gossip"})
+    link.follow(broken, *rest)
+    assert link.sent() == []
+    assert link.referral_table.rows  # opened, and still waiting to be sent
