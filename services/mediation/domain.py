@@ -407,9 +407,10 @@ class Mediation(Aggregate):
         """The institute's decision: the agreement goes back to awaiting performance, with the result.
 
         Confirmed, it is backed by an arbitration mediation document (调解书); refused, it
-        stands as the parties' signed agreement. False when no review is pending.
+        stands as the parties' signed agreement. An agreement performed (or defaulted) while
+        under review keeps that status and gains the result. False when no review is pending.
         """
-        if self.status != UNDER_REVIEW:
+        if self.review is None or self.review["decision"] is not None:
             return False
         self._record(
             "ReviewOutcomeRecorded",
@@ -420,7 +421,8 @@ class Mediation(Aggregate):
         return True
 
     def report_performance(self, performed, now):
-        self._require(AGREEMENT, action="report the performance of")
+        """Staff report performance, also while a review is pending (paying need not wait for it)."""
+        self._require(AGREEMENT, UNDER_REVIEW, action="report the performance of")
         if performed:
             self._record("AgreementPerformed", {"performed_at": now.isoformat()}, now)
         else:
@@ -533,7 +535,8 @@ class Mediation(Aggregate):
                        "document_no": None, "reason": None, "decided_at": None}
 
     def _on_ReviewOutcomeRecorded(self, data):
-        self.status = AGREEMENT
+        if self.status == UNDER_REVIEW:
+            self.status = AGREEMENT
         self.review.update(decision=data["decision"], document_no=data.get("document_no"),
                            reason=data.get("reason"), decided_at=moment(data["decided_at"]))
 

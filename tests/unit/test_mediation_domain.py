@@ -12,6 +12,7 @@ from services.mediation.domain import (
     DEFAULTED,
     EXPIRED,
     MEDIATING,
+    PERFORMED,
     UNDER_REVIEW,
     Mediation,
     Mediator,
@@ -161,6 +162,14 @@ def test_an_unreported_agreement_defaults_after_the_due_date_and_the_grace():
     event = mediation.pending[-1]
     assert (event.event_type, event.data["reported"]) == ("AgreementDefaulted", False)
     assert mediation.status == DEFAULTED
+
+
+def test_performance_may_be_reported_while_under_review_and_the_outcome_still_recorded():
+    mediation = with_agreement()
+    mediation.request_review(NOW, TZ)
+    mediation.report_performance(True, NOW)
+    assert mediation.record_review_outcome("refused", None, "terms unclear", NOW.isoformat(), NOW)
+    assert (mediation.status, mediation.review["decision"]) == (PERFORMED, "refused")
 
 
 def test_reported_non_performance_is_a_default_reported_by_staff():

@@ -163,7 +163,7 @@ def test_the_agreement_path_to_performance(uow, settings, clock):
     assert view["status"] == "agreement" and view["agreement"]["amount"] == "8000.50"
     assert command(uow, settings, handlers.request_review, case_id, {})["status"] == "under_review"
     with pytest.raises(Conflict) as refused:
-        command(uow, settings, handlers.report_performance, case_id, {"performed": True})
+        command(uow, settings, handlers.request_review, case_id, {})
     assert refused.value.extra["status"] == "under_review"
     decided = Event(
         event_id=str(uuid.uuid4()), event_type="ReviewDecided", schema_version=1, stream_id="referral-r1",
