@@ -11,6 +11,7 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -231,6 +232,9 @@ def test_the_four_services_run_from_one_image(raw_compose, services):
     assert dockerfile.startswith("#") and "FROM python:3.11-slim" in dockerfile
     assert re.search(r"^USER (?!root)\w+", dockerfile, re.M), "the image must not run as root"
     assert "pyproject.toml" in dockerfile
+    # The image installs exactly these: every dependency is pinned.
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert dependencies and all(re.fullmatch(r"[A-Za-z0-9_.\[\]-]+==[\w.]+", d) for d in dependencies), dependencies
 
 
 def test_each_service_is_served_on_its_contract_port(services):
@@ -276,6 +280,13 @@ def test_every_variable_given_to_our_containers_is_one_the_code_reads(services):
         assert not unknown, f"{name} is given variables nothing reads: {sorted(unknown)}"
     assert set(environment(services["rabbitmq-definitions"])) == set(renderer().PASSWORD_VARIABLES.values())
     assert {"AMQP_URI", "TIAOJIE_TIMEZONE", "INTAKE_DATABASE_URL", "INTAKE_HTTP_PORT"} <= read_by_services
+
+
+def test_the_indicator_settings_default_to_what_the_metrics_service_defaults_to(services):
+    from services.metrics.settings import settings_from_env
+
+    given = environment(services["metrics"])
+    assert settings_from_env(given) == settings_from_env({"TIAOJIE_TIMEZONE": given["TIAOJIE_TIMEZONE"]})
 
 
 def test_secrets_come_from_dot_env_and_none_is_committed(raw_compose):
