@@ -96,6 +96,8 @@ def setup_env(server):
 def test_setup_migrates_each_database_as_its_own_role_and_no_role_reaches_another(server):
     result = support.cli("setup", "--skip-broker", env=setup_env(server))
     assert all(f"database ready: {name}" in result.stdout for name in SERVICES)
+    token = support.cli("token", "issue", "--center", "huaguangjie", env=setup_env(server)).stdout.split()[-1]
+    assert len(token) >= 20
     for name in SERVICES:
         with psycopg2.connect(server.url(name)) as conn, conn.cursor() as cur:
             cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'events'")
