@@ -1,10 +1,14 @@
 """What each event says about a case, a referral or a center: the projection's pure half.
 
-`facts_of(event)` turns one event into facts about one row of the read model. Every fact
-is merged into its row with a commutative, idempotent rule (the earliest of two
-timestamps, the latest deadline, ...; see `readmodel.py`), so the read model is the same
-whatever order the events arrive in and however often. A case's outcome and stage are
-not stored by events at all: the read model derives them from the facts.
+Each event type maps to facts about read-model rows (`PROJECTIONS`), each fact column
+read from the event by a `Value`. One definition serves two readers: `facts_of(event)`
+for the live consumer, and `facts_sql(target)`, the same facts computed by PostgreSQL
+from a stored events table, for the bulk replay.
+
+Every fact is merged into its row with a commutative, idempotent rule (the earliest of
+two timestamps, the latest deadline, ...; see `readmodel.py`), so the read model is the
+same whatever order the events arrive in and however often. A case's outcome and stage
+are not told by events at all: the read model derives them from the facts.
 """
 import dataclasses
 from datetime import date, datetime, time, timedelta
@@ -60,171 +64,209 @@ class Fact:
     columns: dict
 
 
-def facts_of(event, zone):
-    """The facts one event contributes (an empty list for events that change no indicator)."""
-    project = _PROJECTIONS.get(event.event_type)
-    if project is None:
-        return []
-    return [fact for fact in project(event, event.data, _Reader(event, zone)) if fact.key]
+# -- how a value is read from an event, in Python and in SQL --------------------------
+def _quote(text):
+    return "'" + text.replace("'", "''") + "'"
 
 
-class _Reader:
-    """Reads event data fields, falling back to the envelope's `occurred_at` for times."""
+class Value:
+    def python(self, event, zone):  # pragma: no cover - abstract
+        raise NotImplementedError
 
-    def __init__(self, event, zone):
-        self.event = event
-        self.zone = zone
+    def sql(self):  # pragma: no cover - abstract
+        """A text expression over an `events` row (`%(zone)s`: the district's zone)."""
+        raise NotImplementedError
 
-    def case_id(self):
-        return self.event.case_id or self.event.data.get("case_id")
 
-    def center_id(self):
-        return self.event.center_id or self.event.data.get("center_id")
+@dataclasses.dataclass(frozen=True)
+class Field(Value):
+    """A field of the event data."""
 
-    def at(self, key):
-        occurred_at = self.event.occurred_at  # text where only the database reads it again (replay)
-        return self.event.data.get(key) or (occurred_at if isinstance(occurred_at, str) else occurred_at.isoformat())
+    key: str
 
-    def deadline(self, key):
-        """A deadline as an instant: a bare date lasts until the end of that day, locally."""
-        value = self.event.data.get(key)
+    def python(self, event, zone):
+        return event.data.get(self.key)
+
+    def sql(self):
+        return f"(data->>{_quote(self.key)})"
+
+
+@dataclasses.dataclass(frozen=True)
+class Moment(Value):
+    """A time in the event data, or when the event occurred if it has none."""
+
+    key: str
+
+    def python(self, event, zone):
+        occurred_at = event.occurred_at
+        return event.data.get(self.key) or (occurred_at if isinstance(occurred_at, str) else occurred_at.isoformat())
+
+    def sql(self):
+        return f"COALESCE(NULLIF(data->>{_quote(self.key)}, ''), occurred_at::text)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Deadline(Value):
+    """A deadline as an instant: a bare date lasts until the end of that day, locally."""
+
+    key: str
+
+    def python(self, event, zone):
+        value = event.data.get(self.key)
         if not value:
             return None
         if isinstance(value, str) and len(value) == 10:
             day = date.fromisoformat(value) + timedelta(days=1)
-            return datetime.combine(day, time(0), tzinfo=self.zone).isoformat()
+            return datetime.combine(day, time(0), tzinfo=zone).isoformat()
         return value
 
-
-def _case(read, **columns):
-    columns["center_id"] = read.center_id()
-    return Fact(CASE, read.case_id(), {k: v for k, v in columns.items() if v is not None})
-
-
-def _case_profile(data):
-    """What intake knows of a case, carried again by the later events."""
-    return {
-        "category": data.get("category"),
-        "workers_involved": data.get("workers_involved"),
-        "collective": data.get("collective"),
-        "claimed_total": data.get("claimed_total"),
-    }
+    def sql(self):
+        raw = f"NULLIF(data->>{_quote(self.key)}, '')"
+        return (f"CASE WHEN length({raw}) = 10"
+                f" THEN ((({raw})::date + 1)::timestamp AT TIME ZONE %(zone)s)::text ELSE {raw} END")
 
 
-def _center_fact(kind, fact_id, read, at, score=None):
-    key = f"{kind}:{fact_id}" if fact_id else None
-    columns = {"kind": kind, "center_id": read.center_id(), "at": at, "score": score}
-    return Fact(CENTER_FACT, key, {k: v for k, v in columns.items() if v is not None})
+@dataclasses.dataclass(frozen=True)
+class Const(Value):
+    value: object
+
+    def python(self, event, zone):
+        return self.value
+
+    def sql(self):
+        return _quote(str(self.value).lower() if isinstance(self.value, bool) else str(self.value))
 
 
-def _referral(read, **columns):
-    columns.update(case_id=read.case_id(), center_id=read.center_id())
-    return Fact(REFERRAL, read.event.data.get("referral_id"), {k: v for k, v in columns.items() if v is not None})
+class CaseId(Value):
+    def python(self, event, zone):
+        return event.case_id or event.data.get("case_id")
+
+    def sql(self):
+        return "COALESCE(case_id, data->>'case_id')"
 
 
-def _application_received(event, data, read):
-    yield _case(
-        read,
-        source=data.get("source"),
-        channel=data.get("channel"),
-        received_at=read.at("received_at"),
-        deadline=read.deadline("mediation_deadline"),
-        **_case_profile(data),
-    )
+class CenterId(Value):
+    def python(self, event, zone):
+        return event.center_id or event.data.get("center_id")
+
+    def sql(self):
+        return "COALESCE(center_id, data->>'center_id')"
 
 
-def _case_accepted(event, data, read):
-    yield _case(
-        read,
-        source=data.get("source"),
-        received_at=data.get("received_at"),
-        accepted_at=read.at("accepted_at"),
-        deadline=read.deadline("mediation_deadline"),
-        **_case_profile(data),
-    )
+@dataclasses.dataclass(frozen=True)
+class Prefixed(Value):
+    """A center fact's key: its kind and the id of what it records."""
+
+    kind: str
+    field: str = None  # None: the event's own id
+
+    def python(self, event, zone):
+        found = event.data.get(self.field) if self.field else event.event_id
+        return f"{self.kind}:{found}" if found else None
+
+    def sql(self):
+        found = f"(data->>{_quote(self.field)})" if self.field else "event_id::text"
+        return f"({_quote(self.kind + ':')} || {found})"
 
 
-def _mediation_opened(event, data, read):
-    yield _case(
-        read,
-        received_at=data.get("received_at"),
-        accepted_at=read.at("accepted_at"),
-        deadline=read.deadline("deadline"),
-        **_case_profile(data),
-    )
+@dataclasses.dataclass(frozen=True)
+class FactRule:
+    """An event type's fact about one target row."""
+
+    target: str
+    key: Value
+    columns: dict
+
+    def fact(self, event, zone):
+        key = self.key.python(event, zone)
+        if not key:
+            return None
+        values = {name: value.python(event, zone) for name, value in self.columns.items()}
+        values["center_id"] = CenterId().python(event, zone)
+        return Fact(self.target, key, {k: v for k, v in values.items() if v is not None})
 
 
-def _agreement_reached(event, data, read):
-    yield _case(
-        read,
-        agreement_at=read.at("signed_at"),
-        agreed_amount=data.get("amount"),
-        closure_on_time=data.get("on_time"),
-        deadline=read.deadline("deadline"),
-    )
+def case(**columns):
+    return FactRule(CASE, CaseId(), columns)
 
 
-def _mediation_failed(event, data, read):
-    yield _case(read, failed_at=read.at("failed_at"), closure_on_time=data.get("on_time"),
-                deadline=read.deadline("deadline"))
+def referral(**columns):
+    return FactRule(REFERRAL, Field("referral_id"), {"case_id": CaseId(), **columns})
 
 
-def _mediation_expired(event, data, read):
-    yield _case(read, expired_at=read.at("expired_at"), closure_on_time=False, deadline=read.deadline("deadline"))
+def center_fact(kind, id_field, at, score=None):
+    columns = {"kind": Const(kind), "at": Moment(at)}
+    if score:
+        columns["score"] = Field(score)
+    return FactRule(CENTER_FACT, Prefixed(kind, id_field), columns)
 
 
-def _review_outcome(event, data, read):
-    yield _case(read, review_decided_at=read.at("decided_at"), review_decision=data.get("decision"))
+# What intake knows of a case, carried again by the later events.
+PROFILE = {name: Field(name) for name in ("category", "workers_involved", "collective", "claimed_total")}
 
-
-def _referral_opened(event, data, read):
-    yield _referral(read, kind=data.get("type"), reason=data.get("reason"), opened_at=read.at("opened_at"))
-
-
-def _referral_sent(event, data, read):
-    sent_at = read.at("sent_at")
-    yield _referral(read, kind=data.get("type"), first_sent_at=sent_at, last_sent_at=sent_at,
-                    sends=data.get("send_number"))
-
-
-def _review_decided(event, data, read):
-    decided_at = read.at("decided_at")
-    yield _referral(read, kind="review_request", decided_at=decided_at, decision=data.get("decision"))
-    if read.case_id():
-        yield _case(read, review_decided_at=decided_at, review_decision=data.get("decision"))
-
-
-def _simple_case_fact(column, key):
-    def project(event, data, read):
-        yield _case(read, **{column: read.at(key)})
-
-    return project
-
-
-_PROJECTIONS = {
-    "ConsultationRecorded": lambda e, d, r: [_center_fact("consultation", d.get("consultation_id"), r,
-                                                          r.at("recorded_at"))],
-    "ApplicationReceived": _application_received,
-    "CaseAccepted": _case_accepted,
-    "CaseNotAccepted": _simple_case_fact("not_accepted_at", "decided_at"),
-    "ApplicationWithdrawn": _simple_case_fact("intake_withdrawn_at", "withdrawn_at"),
-    "MediationOpened": _mediation_opened,
-    "MediationExtended": lambda e, d, r: [_case(r, deadline=r.deadline("deadline"))],
-    "AgreementReached": _agreement_reached,
-    "MediationFailed": _mediation_failed,
-    "MediationExpired": _mediation_expired,
-    "MediationWithdrawn": _simple_case_fact("mediation_withdrawn_at", "withdrawn_at"),
-    "ReviewRequested": _simple_case_fact("review_requested_at", "requested_at"),
-    "ReviewOutcomeRecorded": _review_outcome,
-    "AgreementPerformed": _simple_case_fact("performed_at", "performed_at"),
-    "AgreementDefaulted": _simple_case_fact("defaulted_at", "defaulted_at"),
-    "SurveyRecorded": lambda e, d, r: [_center_fact("survey", e.event_id, r, r.at("recorded_at"), d.get("score"))],
-    "ComplaintFiled": lambda e, d, r: [_center_fact("complaint", d.get("complaint_id"), r, r.at("filed_at"))],
-    "ReferralOpened": _referral_opened,
-    "ReferralSent": _referral_sent,
-    "ReferralDocketed": lambda e, d, r: [_referral(r, docketed_at=r.at("docketed_at"))],
-    "ReferralDeclined": lambda e, d, r: [_referral(r, declined_at=r.at("declined_at"))],
-    "ReviewDecided": _review_decided,
-    "RecommendationReceived": lambda e, d, r: [_center_fact("recommendation", d.get("recommendation_id"), r,
-                                                            r.at("issued_at"))],
+PROJECTIONS = {
+    "ConsultationRecorded": [center_fact("consultation", "consultation_id", "recorded_at")],
+    "ApplicationReceived": [case(source=Field("source"), channel=Field("channel"), received_at=Moment("received_at"),
+                                 deadline=Deadline("mediation_deadline"), **PROFILE)],
+    "CaseAccepted": [case(source=Field("source"), received_at=Field("received_at"), accepted_at=Moment("accepted_at"),
+                          deadline=Deadline("mediation_deadline"), **PROFILE)],
+    "CaseNotAccepted": [case(not_accepted_at=Moment("decided_at"))],
+    "ApplicationWithdrawn": [case(intake_withdrawn_at=Moment("withdrawn_at"))],
+    "MediationOpened": [case(received_at=Field("received_at"), accepted_at=Moment("accepted_at"),
+                             deadline=Deadline("deadline"), **PROFILE)],
+    "MediationExtended": [case(deadline=Deadline("deadline"))],
+    "AgreementReached": [case(agreement_at=Moment("signed_at"), agreed_amount=Field("amount"),
+                              closure_on_time=Field("on_time"), deadline=Deadline("deadline"))],
+    "MediationFailed": [case(failed_at=Moment("failed_at"), closure_on_time=Field("on_time"),
+                             deadline=Deadline("deadline"))],
+    "MediationExpired": [case(expired_at=Moment("expired_at"), closure_on_time=Const(False),
+                              deadline=Deadline("deadline"))],
+    "MediationWithdrawn": [case(mediation_withdrawn_at=Moment("withdrawn_at"))],
+    "ReviewRequested": [case(review_requested_at=Moment("requested_at"))],
+    "ReviewOutcomeRecorded": [case(review_decided_at=Moment("decided_at"), review_decision=Field("decision"))],
+    "AgreementPerformed": [case(performed_at=Moment("performed_at"))],
+    "AgreementDefaulted": [case(defaulted_at=Moment("defaulted_at"))],
+    "SurveyRecorded": [center_fact("survey", None, "recorded_at", score="score")],
+    "ComplaintFiled": [center_fact("complaint", "complaint_id", "filed_at")],
+    "ReferralOpened": [referral(kind=Field("type"), reason=Field("reason"), opened_at=Moment("opened_at"))],
+    "ReferralSent": [referral(kind=Field("type"), first_sent_at=Moment("sent_at"), last_sent_at=Moment("sent_at"),
+                              sends=Field("send_number"))],
+    "ReferralDocketed": [referral(docketed_at=Moment("docketed_at"))],
+    "ReferralDeclined": [referral(declined_at=Moment("declined_at"))],
+    "ReviewDecided": [referral(kind=Const("review_request"), decided_at=Moment("decided_at"),
+                               decision=Field("decision")),
+                      case(review_decided_at=Moment("decided_at"), review_decision=Field("decision"))],
+    "RecommendationReceived": [center_fact("recommendation", "recommendation_id", "issued_at")],
 }
+# Roster, assignment and session events change no indicator: they are consumed (the
+# inbox records them) and tell the read model nothing.
+
+
+def facts_of(event, zone):
+    """The facts one event contributes (none for events that change no indicator)."""
+    facts = (rule.fact(event, zone) for rule in PROJECTIONS.get(event.event_type, ()))
+    return [fact for fact in facts if fact is not None]
+
+
+def facts_sql(target, columns):
+    """A SELECT of `key, <columns...>` (text) for every fact about `target` rows in an
+    events table: what `facts_of` computes, by the database. Parameters: `zone`,
+    `after`, `upto` (positions) and `types` (event types to leave out)."""
+    rules = [(event_type, rule) for event_type, rules in PROJECTIONS.items()
+             for rule in rules if rule.target == target]
+
+    def by_type(pick):
+        branches = [f"WHEN {_quote(event_type)} THEN {value.sql()}"
+                    for event_type, rule in rules if (value := pick(rule)) is not None]
+        return f"CASE event_type {' '.join(branches)} END" if branches else "NULL"
+
+    selected = [by_type(lambda rule: rule.key) + " AS key"]
+    for column in columns:
+        if column == "center_id":
+            selected.append(CenterId().sql())
+        else:
+            selected.append(by_type(lambda rule, column=column: rule.columns.get(column)))
+    types = ", ".join(_quote(event_type) for event_type, _ in rules)
+    return (f"SELECT * FROM (SELECT {', '.join(selected)} FROM events"
+            f" WHERE position > %(after)s AND position <= %(upto)s AND event_type IN ({types})"
+            f" AND NOT event_type = ANY(%(python_types)s)) facts WHERE key IS NOT NULL")

@@ -21,6 +21,7 @@ from .collector import CONSUMER, ProjectionLag, ReadModelCollector
 from .projection import CONSUMED_EVENTS, facts_of
 from .readmodel import apply_facts
 from .report import center_report, report_csv
+from .report_page import render_report_page
 from .schemas import ReportQuery
 from .settings import settings_from_env
 
@@ -83,6 +84,18 @@ class MetricsService(BaseService):
             "target": settings.target,
             "centers": rows,
         })
+
+    @api("GET", "/report")
+    def report_page(self, request):
+        """The leadership view as one printable HTML page: aggregates only, open like /metrics."""
+        settings = settings_from_env()
+        centers = load_centers()
+        now = self.store.clock.now()
+        year = settings.local_year(now)
+        rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year))
+        page = render_report_page(rows, {c.center_id for c in centers if c.demonstration}, year,
+                                  settings.target, settings.milestone(year), now.astimezone(settings.zone))
+        return Response(page, status=200, mimetype="text/html")
 
 
 def _handler(source, event_type):

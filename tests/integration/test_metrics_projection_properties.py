@@ -18,12 +18,14 @@ from services.common.centers import load_centers
 from services.common.clock import FixedClock
 from services.common.config import database_url
 from services.common.db import Database, drop_database, ensure_database, migrate
-from services.common.envelope import Event
+from services.common.envelope import Event, NewEvent
+from services.common.eventstore import ANY_VERSION, PostgresEventStore
 from services.common.schema import COMMON_MIGRATIONS
 from services.common.unit_of_work import unit_of_work
 from services.metrics.collector import CONSUMER, ReadModelCollector
 from services.metrics.projection import facts_of
 from services.metrics.readmodel import apply_facts, snapshot
+from services.metrics.replay import Rebuild
 from services.metrics.schema import MIGRATIONS
 from services.metrics.settings import IndicatorSettings
 
@@ -108,9 +110,9 @@ class History:
         mediation("SessionHeld", r + timedelta(days=1), held_at=iso(r + timedelta(days=1)), summary="heard both")
         if path in ("mediating",):
             return case_id
-        if path == "extended":
+        if path == "extended":  # the new deadline as a bare date: it lasts to the end of that day
             mediation("MediationExtended", r + timedelta(days=2), days=10, previous_deadline=iso(deadline),
-                      deadline=iso(deadline + timedelta(days=10)), extended_at=iso(r + timedelta(days=2)))
+                      deadline=(deadline + timedelta(days=10)).date().isoformat(), extended_at=iso(r + timedelta(days=2)))
             return case_id
         if path.startswith(("agreement", "review")):
             signed = r + timedelta(days=3)
@@ -171,6 +173,7 @@ def read_model_database():
     ensure_database(url)
     migrate(url, COMMON_MIGRATIONS + MIGRATIONS)
     database = Database(url)
+    database.url = url
     yield database
     database.close()
     drop_database(url)
@@ -197,7 +200,7 @@ def observe(database):
 
 def reset(database):
     with database.transaction() as cursor:
-        cursor.execute("TRUNCATE metrics_cases, metrics_referrals, metrics_center_facts, inbox, inbox_streams")
+        cursor.execute("TRUNCATE metrics_cases, metrics_referrals, metrics_center_facts, inbox, inbox_streams, events")
 
 
 @st.composite
@@ -258,3 +261,20 @@ def test_a_closed_case_counts_once_however_often_its_closure_arrives(read_model_
     assert 'tiaojie_cases_closed_total{center="huaguangjie",outcome="failed"} 1.0' in metrics
     assert 'tiaojie_success_rate{center="huaguangjie",period="year"} 0.0' in metrics
     assert 'tiaojie_referrals_pending{kind="referral"} 1.0' in metrics
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                   HealthCheck.too_slow])
+@given(histories())
+def test_the_replay_computes_in_sql_exactly_what_the_live_consumer_applies(read_model_database, events):
+    reset(read_model_database)
+    with read_model_database.transaction() as cursor:  # one database is both the store and the read model here
+        store = PostgresEventStore(cursor, FixedClock(NOW))
+        for e in events:
+            store.append(e.stream_id, ANY_VERSION, [NewEvent(e.event_type, e.data, e.case_id, e.center_id,
+                                                             e.occurred_at, e.event_id)])
+    consume_all(read_model_database, events)
+    live = observe(read_model_database)
+
+    Rebuild(read_model_database.url, {"store": read_model_database.url}, SETTINGS.zone, batch_size=7).run()
+    assert observe(read_model_database) == live
