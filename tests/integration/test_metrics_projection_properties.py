@@ -278,3 +278,36 @@ def test_the_replay_computes_in_sql_exactly_what_the_live_consumer_applies(read_
 
     Rebuild(read_model_database.url, {"store": read_model_database.url}, SETTINGS.zone, batch_size=7).run()
     assert observe(read_model_database) == live
+
+
+def test_the_replay_reads_events_that_need_an_upcaster_as_the_live_consumer_sees_them(read_model_database):
+    from services.common import envelope
+
+    history = History()
+    history.case("qifang", NOW - timedelta(days=3), "failed")
+    old_shape = History()  # an older ComplaintFiled that named its time `filed_on`
+    complaint = old_shape.record("complaint-k1", "ComplaintFiled", {"complaint_id": "k1", "center_id": "qifang",
+                                                                     "text": "slow", "filed_on": iso(NOW)},
+                                 NOW - timedelta(days=1), None, "qifang")
+
+    def upcast_filed_on(data):
+        data["filed_at"] = data.pop("filed_on")
+        return data
+
+    reset(read_model_database)
+    with read_model_database.transaction() as cursor:
+        store = PostgresEventStore(cursor, FixedClock(NOW))
+        for e in history.events + [complaint]:
+            store.append(e.stream_id, ANY_VERSION, [NewEvent(e.event_type, e.data, e.case_id, e.center_id,
+                                                             e.occurred_at, e.event_id, schema_version=1)])
+    envelope.register_upcaster("ComplaintFiled", 1)(upcast_filed_on)
+    try:
+        consume_all(read_model_database, history.events + [envelope.upcast(complaint)])
+        live = observe(read_model_database)
+        Rebuild(read_model_database.url, {"store": read_model_database.url}, SETTINGS.zone).run()
+        assert observe(read_model_database) == live
+    finally:
+        del envelope._upcasters[("ComplaintFiled", 1)]
+        del envelope._current_versions["ComplaintFiled"]
+    [fact] = [r for r in live[0]["metrics_center_facts"] if r["kind"] == "complaint"]
+    assert fact["at"] == NOW
