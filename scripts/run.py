@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
 
+import psycopg2  # noqa: E402
+
 from services.common.centers import load_centers  # noqa: E402
 from services.common.config import SERVICES, amqp_uri, database_url, http_port  # noqa: E402
 
@@ -33,8 +35,6 @@ SEED = os.environ.get("TIAOJIE_DEMO_SEED", "2026")
 
 
 def check_postgres():
-    import psycopg2
-
     url = database_url("postgres").rsplit("/", 1)[0] + "/postgres"
     try:
         psycopg2.connect(url, connect_timeout=3).close()
@@ -158,6 +158,9 @@ def main():
     clock_file = RUN_DIR / "clock"
     clock_file.write_text("0")
     env = dict(os.environ, TIAOJIE_CLOCK_FILE=str(clock_file), PYTHONUNBUFFERED="1")
+    # A worker holds at most one database connection: ten each keeps the four services well
+    # inside PostgreSQL's default 100 connections.
+    env.setdefault("TIAOJIE_MAX_WORKERS", "10")
 
     if subprocess.call([*TIAOJIE, "setup"], cwd=ROOT, env=env) != 0:
         return 1
@@ -174,16 +177,20 @@ def main():
         if problem:
             print(problem, file=sys.stderr)
             return 1
-        if importlib.util.find_spec("services.arbitration_link.court"):
-            children.start("court", ["court", "--policy", "random", "--confirm-ratio", "0.85",
-                                     "--decline-ratio", "0.03", "--seed", SEED, "--issue-recommendations", "3",
-                                     "--state", str(RUN_DIR / "court.sqlite")], log="court")
-        tokens, token_path = issue_tokens()
+        try:
+            tokens, token_path = issue_tokens()
+        except psycopg2.Error as exc:
+            print(f"cannot issue the demo tokens: {str(exc).strip()}", file=sys.stderr)
+            return 1
         simulate = ["simulate", "--token-file", str(token_path), "--clock-file", str(clock_file),
                     "--intake-url", service_url("intake"), "--mediation-url", service_url("mediation"),
                     "--rate", LIVE_RATE, "--seed", SEED]
         if store_is_empty(tokens):
             simulate += ["--from", date.today().replace(month=1, day=1).isoformat()]
+        if importlib.util.find_spec("services.arbitration_link.court"):
+            children.start("court", ["court", "--policy", "random", "--confirm-ratio", "0.85",
+                                     "--decline-ratio", "0.03", "--seed", SEED, "--issue-recommendations", "3",
+                                     "--state", str(RUN_DIR / "court.sqlite")], log="court")
         if {"intake", "mediation"} <= set(names):
             children.start("simulate", simulate)
         print_where_to_look(names, token_path)

@@ -62,6 +62,11 @@ class Database:
             if broken or conn.closed:
                 with contextlib.suppress(Exception):
                     conn.close()
+                if broken:
+                    # The server dropped this connection; it has likely dropped the idle ones
+                    # too (a restart, `pg_terminate_backend`). Handing those out one by one
+                    # would fail each next transaction, and burn a message's deliveries.
+                    self.close()
             else:
                 with self._lock:
                     self._idle.append(conn)

@@ -27,6 +27,9 @@ from .unit_of_work import KeyReuse, unit_of_work
 
 log = logging.getLogger(__name__)
 
+DATABASE_RETRY_PAUSE_SECONDS = 1.0
+
+
 class StoreAccess:
     """What a worker sees of `ServiceStore`."""
 
@@ -93,10 +96,14 @@ class StoreAccess:
                     metrics.duplicates.labels(self.service_name, consumer).inc()
                     return None
                 result = effect(uow, event, previous)
-        except Exception:
+        except Exception as exc:
             metrics.handler_errors.labels(self.service_name, consumer).inc()
             log.exception("consumer %s failed", consumer, extra={"event_id": envelope.get("event_id")
                                                                  if isinstance(envelope, dict) else None})
+            if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
+                # The database, not the message, failed: hold the message a moment before it
+                # is redelivered, so a short outage does not use up its delivery limit.
+                time.sleep(DATABASE_RETRY_PAUSE_SECONDS)
             raise
         finally:
             correlation_id_var.reset(token)

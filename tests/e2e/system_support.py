@@ -28,7 +28,8 @@ class System:
         self.clock_file = str(self.workdir / "clock")
         FileOffsetClock.move(self.clock_file, 0)
         self.clock_offset = 0.0
-        self.env = {"TIAOJIE_CLOCK_FILE": self.clock_file, "TIAOJIE_LOG_LEVEL": "WARNING"}
+        # Eight workers a service keep the four processes well inside PostgreSQL's connections.
+        self.env = {"TIAOJIE_CLOCK_FILE": self.clock_file, "TIAOJIE_LOG_LEVEL": "WARNING", "TIAOJIE_MAX_WORKERS": "8"}
         self.processes = {name: support.ServiceProcess(name, env=self.env) for name in SERVICES}
         self.court = None
         self.rng = random.Random(f"{support.NAMESPACE}-system")
@@ -39,7 +40,24 @@ class System:
         for process in self.processes.values():
             process.start()
         self.start_court()
+        self.settle()
         return self
+
+    def settle(self, timeout=90):
+        """Waits until what earlier tests of the session left in the stores and queues has
+        flowed through, so the deltas a test measures are its own."""
+        from services import status
+
+        queues = [q for q in status.queue_names(SERVICES) if q.startswith("evt-")]
+
+        def drained():
+            backlog = status.relay_backlog(SERVICES)
+            depths = status.queue_depths(queues)
+            return (all(n == 0 for relays in backlog.values() for n in relays.values())
+                    and all(not q.get("messages") for q in depths.values()))
+
+        support.wait_for(drained, timeout=timeout, interval=0.5, message="the pipeline drained")
+        time.sleep(1.0)
 
     def start_court(self):
         self.court_log = open(self.workdir / "court.log", "ab")

@@ -5,6 +5,7 @@ queue or answered). Each is bounded in time and leaves the system running again.
 """
 import json
 import os
+import subprocess
 import time
 
 import kombu
@@ -63,8 +64,10 @@ def test_the_broker_restarted_under_load_loses_nothing(system):
             support.rabbitmqctl("stop_app")
             time.sleep(2)
         finally:
-            support.rabbitmqctl("start_app")
-            support.rabbitmqctl("await_startup")
+            # Recovering every quorum queue can take a while on a busy node.
+            subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True, timeout=300)
+            subprocess.run(["rabbitmqctl", "-q", "await_startup", "--timeout", "300"], check=True,
+                           capture_output=True, timeout=310)
     else:
         # On a shared development broker, only this namespace's connections are cut, so the
         # other developers' tests keep their broker; CI restarts the application.

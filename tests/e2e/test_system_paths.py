@@ -67,5 +67,12 @@ def test_a_recommendation_letter_opens_a_new_case(system):
     system.wait_for_change(center, before, {"received/arbitration_recommendation": 1, "open/received": 1})
 
 
+def test_the_report_page_shows_each_center_against_the_target(system):
+    status, page, headers = support.http("GET", system.url("metrics") + "/report")
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert page.count("<svg") == 2 and "华光街街道办事处 ★" in page
+    assert "苇湖梁片区管委会" in page and "100.0%" in page   # the agreement path's center: 1 of 1
+
+
 def test_the_paths_leave_the_stores_and_projections_reconciled(system):
     assert_reconciled(system)
