@@ -91,26 +91,33 @@ class Rebuild:
         self.sql_types = sorted(CONSUMED_TYPES - set(self.python_types))
 
     def run(self, progress=False):
-        migrate(self.target_url, COMMON_MIGRATIONS + MIGRATIONS)
+        try:
+            migrate(self.target_url, COMMON_MIGRATIONS + MIGRATIONS)
+        except psycopg2.OperationalError as exc:
+            raise ReplayError(f"cannot open the metrics database (has `tiaojie setup` run?): {exc}".strip()) from None
         # COPY needs a blocking connection: no green waiting while the replay runs.
         callback = psycopg2.extensions.get_wait_callback()
         psycopg2.extensions.set_wait_callback(None)
         try:
             with contextlib.closing(psycopg2.connect(self.target_url)) as target:
+                with target.cursor() as cur:  # room to fold and index in memory
+                    cur.execute("SET work_mem = '128MB'; SET maintenance_work_mem = '256MB'")
                 self._lock_out_other_replays(target)
                 self._create_tables(target)
                 with self._progress_bar(progress) as bar:
                     started = time.perf_counter()
                     while self._pass(target, bar) >= self.catch_up_threshold:
                         pass
+                    staged = time.perf_counter()
                     self._fold(target)
                     with target.cursor() as cur:
                         cur.execute(f"ALTER TABLE inbox{SUFFIX} ADD PRIMARY KEY (consumer, event_id)")
                     target.commit()
                     folded = time.perf_counter()
                     self._switch_over(target, bar)
-                    log.info("replay metrics: %d events staged and folded in %.1f s, switched in %.1f s",
-                             sum(self.counts.values()), folded - started, time.perf_counter() - folded)
+                    log.info("replay metrics: %d events staged in %.1f s, folded in %.1f s, switched in %.1f s",
+                             sum(self.counts.values()), staged - started, folded - staged,
+                             time.perf_counter() - folded)
         finally:
             psycopg2.extensions.set_wait_callback(callback)
         return dict(self.counts)
@@ -250,7 +257,10 @@ class Rebuild:
     def _switch_over(self, target, bar):
         names = self._live_tables()
         with target.cursor() as cur:
-            cur.execute(f"LOCK TABLE {', '.join(names)} IN ACCESS EXCLUSIVE MODE")
+            # The inbox first, as a consumer's transaction starts with it: then no
+            # consumer holds one table while waiting for another this one holds.
+            order = list(INBOX_TABLES) + [table.name for table in TABLES]
+            cur.execute(f"LOCK TABLE {', '.join(order)} IN ACCESS EXCLUSIVE MODE")
         self._pass(target, bar, commit=False)
         self._fold(target)
         with target.cursor() as cur:
@@ -273,4 +283,5 @@ class Rebuild:
 
     @staticmethod
     def _live_tables():
+        """The read model's tables, then the inbox's."""
         return [table.name for table in TABLES] + list(INBOX_TABLES)

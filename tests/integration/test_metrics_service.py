@@ -8,13 +8,12 @@ events never reach it), and a clock moved to June 2031 (a year nobody else uses)
 """
 import json
 import math
-import os
 import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
-import time
 import urllib.parse
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -478,6 +477,33 @@ def test_replay_rebuilds_exactly_the_live_read_model_and_the_service_carries_on(
     support.wait_for(lambda: "tiaojie_events_duplicate_total" in pipeline.scrape(), timeout=30,
                      message="the replayed event skipped")
     assert pipeline.series()['tiaojie_cases_received_total{center="huaguangjie",source="self"}'] == 5
+
+
+def test_a_replay_while_events_flow_misses_none_and_counts_none_twice(pipeline):
+    received = 'tiaojie_cases_received_total{center="qifang",source="self"}'
+    before = pipeline.series()[received]
+    # One position per step, so that the replay is still running while cases arrive.
+    replay = subprocess.Popen([sys.executable, "-m", "services.cli", "replay", "metrics", "--batch-size", "1",
+                               "--no-progress"], cwd=support.ROOT, env=support.test_env(**pipeline.env),
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    arrived = 0
+    try:
+        while replay.poll() is None:
+            history = History()
+            history.case("qifang", NOW - timedelta(hours=1), "received")
+            pipeline.append(history.events)
+            pipeline.relay()
+            arrived += 1
+    finally:
+        output, _ = replay.communicate(timeout=120)
+    assert replay.returncode == 0, output
+    assert arrived >= 2
+    support.wait_for(lambda: pipeline.series()[received] == before + arrived
+                     and pipeline.series()["tiaojie_projection_lag_seconds"] == 0, timeout=30,
+                     message="every arrival counted once")
+    live = read_model(pipeline)
+    support.cli("replay", "metrics", "--no-progress", env=support.test_env(**pipeline.env))
+    assert read_model(pipeline) == live
 
 
 def test_the_values_survive_a_restart(pipeline):
