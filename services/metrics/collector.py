@@ -157,9 +157,10 @@ class ProjectionLag:
             readable += 1
             if not tail:
                 continue
-            cursor.execute(
-                "SELECT event_id::text AS event_id FROM inbox WHERE consumer = %s AND event_id = ANY(%s::uuid[])",
-                (INBOX_CONSUMER, [event_id for event_id, _ in tail]),
+            cursor.execute(  # one index probe per event of the tail
+                "SELECT id::text AS event_id FROM unnest(%s::uuid[]) AS tail(id)"
+                " WHERE EXISTS (SELECT 1 FROM inbox WHERE consumer = %s AND event_id = tail.id)",
+                ([event_id for event_id, _ in tail], INBOX_CONSUMER),
             )
             applied = {r["event_id"] for r in cursor.fetchall()}
             for event_id, recorded_at in tail:

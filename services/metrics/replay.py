@@ -280,6 +280,9 @@ class Rebuild:
                     if f"{name}{SUFFIX}" in index:
                         cur.execute(f"ALTER INDEX {index} RENAME TO {index.replace(name + SUFFIX, name)}")
         target.commit()
+        with target.cursor() as cur:  # statistics of the new tables, for the planner
+            cur.execute(f"ANALYZE {', '.join(names)}")
+        target.commit()
 
     @staticmethod
     def _live_tables():
