@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from . import append, endtoend, relay, replay, report
-from .common import Row, fresh_vhost
+from .common import Row
 
 FULL = {
     "append_single": 2000,
@@ -58,7 +58,6 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = dict(QUICK if args.quick else FULL)
     started = time.perf_counter()
-    fresh_vhost()
     rows, notes, failed = [], [], []
     for name in [n.strip() for n in args.only.split(",") if n.strip()]:
         print(f"== {name}", flush=True)

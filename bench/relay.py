@@ -17,7 +17,7 @@ from services.common.relay import Relay, envelope_route, events_exchange
 from services.common.schema import COMMON_MIGRATIONS
 
 from . import history, profile
-from .common import Row, amqp_uri, execute, fresh_database, median_rate
+from .common import Row, amqp_uri, execute, fresh_database, fresh_vhost, median_rate
 
 SERVICE = "benchrelay"
 QUEUE = "bench.relay.sink"
@@ -67,6 +67,7 @@ def raw(envelopes):
 
 
 def run(sizes, log=print):
+    fresh_vhost()
     url = fresh_database("relay", COMMON_MIGRATIONS)
     history.fill({"intake": url}, sizes["relay_cases"])
     count = execute(url, "SELECT count(*) FROM events")[0][0]

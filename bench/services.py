@@ -17,19 +17,23 @@ from tests.support import ServiceProcess
 from .common import PG_SERVER, amqp_uri, namespace
 
 ROOT = Path(__file__).resolve().parent.parent
+# Workers per service (each may hold a database connection): four services at the default
+# 20 would take 80 of the shared server's 100 connections, and the first run of the
+# bench met "too many clients" beside the other engineers' test sessions.
+MAX_WORKERS = int(os.environ.get("TIAOJIE_BENCH_MAX_WORKERS", "10"))
 
 
 def bench_env(**extra):
     env = dict(os.environ)
     env.update(DATABASE_URL=f"{PG_SERVER}/{namespace()}", AMQP_URI=amqp_uri(), PYTHONUNBUFFERED="1",
-               TIAOJIE_LOG_LEVEL="WARNING")
+               TIAOJIE_LOG_LEVEL="WARNING", TIAOJIE_MAX_WORKERS=str(MAX_WORKERS))
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def setup_namespace(env, broker=True):
-    """Fresh service databases in the bench namespace, prepared by `tiaojie setup` (the
-    vhost is made fresh once per run, by `python -m bench`)."""
+    """Fresh service databases in the bench namespace, prepared by `tiaojie setup`
+    (with `broker`, into the vhost `<ns>`, which must exist)."""
     for name in SERVICES:
         drop_database(database_url(name, env))
     from services.operations import setup
