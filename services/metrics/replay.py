@@ -47,6 +47,7 @@ SUFFIX = "_rebuild"
 STAGING = "_staging"
 RETIRED = "_retired"
 PROJECTIONS = ("metrics",)
+MAX_CATCH_UP_PASSES = 10
 
 
 def add_arguments(parser):
@@ -106,8 +107,9 @@ class Rebuild:
                 self._create_tables(target)
                 with self._progress_bar(progress) as bar:
                     started = time.perf_counter()
-                    while self._pass(target, bar) >= self.catch_up_threshold:
-                        pass
+                    for _ in range(MAX_CATCH_UP_PASSES):  # then the rest under the lock, however much
+                        if self._pass(target, bar) < self.catch_up_threshold:
+                            break
                     staged = time.perf_counter()
                     self._fold(target)
                     with target.cursor() as cur:

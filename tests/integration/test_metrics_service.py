@@ -357,6 +357,9 @@ def deployed_expressions():
 
 def test_every_dashboard_and_rule_expression_returns_the_expected_value_in_prometheus(pipeline):
     assert deployed_expressions() == set(EXPECTED_PROMQL)
+    # Enough history that extrapolating an increase by up to one scrape stays within `rise`.
+    support.wait_for(lambda: pipeline.query("count_over_time(tiaojie_success_rate_target[1h]) >= 12"), timeout=30,
+                     message="a dozen scrapes")
     # Let Prometheus scrape the final values and evaluate the rules on them.
     last = pipeline.query('timestamp(up{job="metrics"})')[0]["value"][1]
     support.wait_for(lambda: float(pipeline.query('timestamp(up{job="metrics"})')[0]["value"][1]) > float(last) + 2,
