@@ -42,6 +42,8 @@ def add_arguments(parser):
     parser.add_argument("--duration", type=float, help="stop receiving live cases after this many seconds")
     parser.add_argument("--day-seconds", type=float, default=2.0, help="how long a simulated day lasts live")
     parser.add_argument("--concurrency", type=int, default=16, help="cases worked on at once while back-filling")
+    parser.add_argument("--centers", type=lambda text: [c for c in text.split(",") if c],
+                        help="only these centers (comma-separated ids); default: every center")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -59,6 +61,12 @@ def load_tokens(path, centers):
 def run(args):
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     centers = load_centers()
+    if args.centers:
+        unknown = set(args.centers) - {c.center_id for c in centers}
+        if unknown:
+            print(f"simulate: unknown centers: {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        centers = [c for c in centers if c.center_id in args.centers]
     zone_name = timezone_name()
     tokens = load_tokens(args.token_file, centers)
     clock = SystemClock()
