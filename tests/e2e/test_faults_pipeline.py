@@ -12,7 +12,8 @@ import kombu
 import psycopg2
 import pytest
 
-from services.common.config import database_url
+from services.common.config import SERVICES, database_url
+from services.common.db import database_name
 from services.common.messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
 from services.mediation.service import MediationService
 from tests import support
@@ -80,13 +81,14 @@ def test_the_broker_restarted_under_load_loses_nothing(system):
 
 def test_database_connections_cut_under_load_lose_nothing(system):
     load = _stream(system, seed=23)
+    databases = [database_name(database_url(name)) for name in SERVICES]
     for _ in range(3):
         conn = psycopg2.connect(database_url("intake").rsplit("/", 1)[0] + "/postgres")
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
                 cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                            " WHERE datname LIKE %s AND pid <> pg_backend_pid()", (f"{support.NAMESPACE}\\_%",))
+                            " WHERE datname = ANY(%s) AND pid <> pg_backend_pid()", (databases,))
                 assert cur.fetchone()[0] > 0
         finally:
             conn.close()
