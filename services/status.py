@@ -1,5 +1,6 @@
 """`tiaojie status`: the pipeline's health, the leadership table, and a reconciliation of
-the event stores against the projections; exits non-zero on any mismatch.
+the event stores against the projections. Exits 1 on a mismatch or a service not ready,
+2 when the stores or the broker cannot be read; `--json` prints everything as one object.
 
 - health: `/health` and `/ready` of each service;
 - relay backlog: per relay, the newest event's position minus the relay's position;
