@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 
 import kombu
 import psycopg2
@@ -172,4 +173,30 @@ def test_a_duplicate_flood_has_one_effect_each(system):
                      interval=0.5, message="every copy seen and skipped")
     system.wait_for_change(center, before, expected)
     assert system.mediation_case(case_id)["status"] == "agreement"
+    assert_reconciled(system)
+
+
+def test_status_reports_an_event_the_projections_never_saw(system):
+    """The reconciliation is not vacuous: an event stored but never published (as a lost
+    outbox would leave it) is a mismatch, and status exits non-zero."""
+    case_id = str(uuid.uuid4())
+    conn = psycopg2.connect(database_url("intake"))
+    try:
+        with conn, conn.cursor() as cur:   # one transaction: the relay never sees it pending
+            cur.execute(
+                "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, case_id,"
+                " center_id, occurred_at, recorded_at, correlation_id, data)"
+                " VALUES (%s, %s, 1, 'ApplicationReceived', 1, %s, 'zhenanjie', now(), now(), %s, %s)"
+                " RETURNING position",
+                (str(uuid.uuid4()), f"case-{case_id}", case_id, case_id,
+                 json.dumps({"case_id": case_id, "center_id": "zhenanjie", "source": "self"})))
+            cur.execute("UPDATE relay_positions SET position = GREATEST(position, %s)", (cur.fetchone()[0],))
+        code, report = system.status(wait=0)
+        failed = {c["check"] for c in report["reconciliation"] if not c["ok"]}
+        assert code == 1 and not report["ok"]
+        assert {"events delivered to metrics", "cases received (intake store = metrics)"} <= failed
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM events WHERE case_id = %s", (case_id,))
+        conn.close()
     assert_reconciled(system)
