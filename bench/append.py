@@ -277,15 +277,17 @@ def _order_writer(args):
 
 
 def _kernel_writer(args):
-    url, _, seconds = args
-    database = Database(url, max_connections=1)
-    store = EventStore(database, SystemClock())
+    """The kernel's append (`order == "kernel"`) or the one-round-trip prototype ("one_trip")."""
+    url, order, seconds = args
+    database, clock = Database(url, max_connections=1), SystemClock()
+    store_class = OneTripEventStore if order == "one_trip" else PostgresEventStore
     count = 0
     deadline = time.perf_counter() + seconds
     try:
         while time.perf_counter() < deadline:
             event = _new_event(count)
-            store.append(f"case-{event.case_id}", 0, [event])
+            with database.transaction() as cur:
+                store_class(cur, clock).append(f"case-{event.case_id}", 0, [event])
             count += 1
     finally:
         database.close()
@@ -294,7 +296,7 @@ def _kernel_writer(args):
 
 def concurrent_appends(url, order, writers, seconds):
     """Appends per second with `writers` processes appending for `seconds` each."""
-    worker = _kernel_writer if order == "kernel" else _order_writer
+    worker = _kernel_writer if order in ("kernel", "one_trip") else _order_writer
     with multiprocessing.get_context("fork").Pool(writers) as pool:
         counts = pool.map(worker, [(url, order, seconds)] * writers)
     return sum(counts) / seconds
@@ -388,13 +390,18 @@ def run_order(sizes, log=print):
         lock_rate = concurrent_appends(url, "lock", writers, seconds)
         hwm_rate = concurrent_appends(url, "hwm", writers, seconds)
         kernel_rate = concurrent_appends(url, "kernel", writers, seconds)
-        log(f"order, {writers} writer(s): lock {lock_rate:.0f}/s hwm {hwm_rate:.0f}/s kernel {kernel_rate:.0f}/s")
+        one_trip_rate = concurrent_appends(url, "one_trip", writers, seconds)
+        log(f"order, {writers} writer(s): lock {lock_rate:.0f}/s hwm {hwm_rate:.0f}/s kernel {kernel_rate:.0f}/s"
+            f" one-trip prototype {one_trip_rate:.0f}/s")
         rows.append(Row(f"global order: advisory lock to commit, {writers} writer(s)", lock_rate, "appends/s",
                         "high-water mark over in-flight xids (xid8 column, no lock)", hwm_rate,
                         note="bare SQL, identical but for the order mechanism"))
         rows.append(Row(f"kernel EventStore.append, {writers} writer(s)", kernel_rate, "appends/s",
                         "same, high-water mark (bare SQL)", hwm_rate,
                         note="the kernel's full append (dedup and version checks)"))
+        rows.append(Row(f"prototype one-round-trip append, {writers} writer(s)", one_trip_rate, "appends/s",
+                        "same, high-water mark (bare SQL)", hwm_rate,
+                        note="the kernel's lock held over one round trip instead of five"))
     locked = read_rate(url, "lock")
     hwm = read_rate(url, "hwm")
     rows.append(Row("global order, reader side: position order", median_rate([locked]), "events/s",

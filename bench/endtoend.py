@@ -29,7 +29,7 @@ from services.simulate import identities
 from . import history
 from .common import Row, execute, fresh_vhost, percentile
 from .services import (
-    bench_env, cpu_seconds, machine_busy, missing_services, peak_rss_mib, running_services, setup_namespace, spied,
+    bench_env, cpu_by_process_group, cpu_seconds, cpu_spent, machine_busy, missing_services, peak_rss_mib, running_services, setup_namespace, spied,
 )
 
 CENTERS = ("huaguangjie", "longshengjie")
@@ -344,16 +344,16 @@ def run(sizes, log=print):
             urls = {name: process.url() for name, process in processes.items()}
             mediators = mediators or register_mediators(urls, tokens)
             cpu_before = {name: cpu_seconds(p.process.pid) for name, p in processes.items()}
-            busy_before = machine_busy()
+            others_before, busy_before = cpu_by_process_group(), machine_busy()
             if level_index == 0:
                 with spied(processes, sizes["e2e_seconds"]) as profiles:
                     result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
             else:
                 result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
-            busy_after = machine_busy()
+            busy_after, others = machine_busy(), cpu_spent(others_before, cpu_by_process_group())
             cpu = {name: cpu_seconds(p.process.pid) - cpu_before[name] for name, p in processes.items()}
             if level_index == 0:
-                notes.append(_cpu_account(result, cpu, busy_before, busy_after, profiles))
+                notes.append(_cpu_account(result, cpu, others, busy_before, busy_after, profiles))
             missing_referrals = referrals_present(urls, tokens, result["failed_cases"][:200])
             log(f"e2e, history {level} cases: {result['rate']:.1f} lifecycles/s, {result['visible']}/"
                 f"{result['lifecycles']} visible, errors {result['error_count']} {result['errors'][:2]}, "
@@ -395,15 +395,21 @@ def run(sizes, log=print):
     return rows, notes
 
 
-def _cpu_account(result, cpu, busy_before, busy_after, profiles):
+def _cpu_account(result, cpu, others, busy_before, busy_after, profiles):
     busy = (busy_after[0] - busy_before[0]) / max(1, busy_after[1] - busy_before[1])
+    busy_seconds = (busy_after[0] - busy_before[0]) / os.sysconf("SC_CLK_TCK")
     lifecycles = max(1, result["lifecycles"])
+    accounted = sum(cpu.values()) + sum(others.values())
     lines = [
         f"End to end, closed loop ({result['lifecycles']} lifecycles in {result['seconds']:.0f} s): the machine's "
         f"CPUs were {100 * busy:.0f}% busy (all processes, {os.cpu_count()} CPUs). CPU per lifecycle by service: "
         + ", ".join(f"{name} {1000 * seconds / lifecycles:.1f} ms" for name, seconds in cpu.items())
         + f"; the four together {1000 * sum(cpu.values()) / lifecycles:.1f} ms, of "
         f"{1000 * result['seconds'] * (os.cpu_count() or 1) / lifecycles:.1f} ms of CPU the machine had per lifecycle.",
+        "Beside them, per lifecycle: "
+        + ", ".join(f"{group} {1000 * seconds / lifecycles:.1f} ms" for group, seconds in others.items())
+        + f"; everything else on the machine (other sessions' work included) "
+        f"{1000 * max(0.0, busy_seconds - accounted) / lifecycles:.1f} ms.",
         "",
     ]
     for name, summary in profiles.items():

@@ -87,6 +87,34 @@ def cpu_seconds(pid):
         return 0.0
 
 
+def cpu_by_process_group():
+    """CPU seconds so far of the processes the end-to-end load runs through, beyond the
+    services: PostgreSQL backends of the bench's databases, the broker, this process."""
+    groups = {"postgresql (bench backends)": {}, "rabbitmq (whole broker)": {}}
+    marker = f" {namespace()}_"
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if cmdline.startswith("postgres:") and marker in cmdline:
+            groups["postgresql (bench backends)"][entry] = cpu_seconds(entry)
+        elif "beam.smp" in cmdline and "rabbit boot" in cmdline:
+            groups["rabbitmq (whole broker)"][entry] = cpu_seconds(entry)
+    groups["bench client (this process)"] = {"self": sum(os.times()[:2])}
+    return groups
+
+
+def cpu_spent(before, after):
+    """Per group, CPU seconds between two `cpu_by_process_group()` snapshots (processes
+    that ended in between are missed; ones that started count whole)."""
+    return {group: sum(value - before.get(group, {}).get(pid, 0.0) for pid, value in pids.items())
+            for group, pids in after.items()}
+
+
 def machine_busy():
     """(busy, total) jiffies of all CPUs since boot, from /proc/stat."""
     with open("/proc/stat") as f:
