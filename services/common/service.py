@@ -27,7 +27,9 @@ from .unit_of_work import KeyReuse, unit_of_work
 
 log = logging.getLogger(__name__)
 
-DATABASE_RETRY_PAUSE_SECONDS = 1.0
+# How long a consumer whose database failed waits for it to answer again before the
+# message goes back to the queue: each redelivery uses one of its `x-delivery-limit`.
+DATABASE_OUTAGE_WAIT_SECONDS = 30.0
 
 
 class StoreAccess:
@@ -101,9 +103,9 @@ class StoreAccess:
             log.exception("consumer %s failed", consumer, extra={"event_id": envelope.get("event_id")
                                                                  if isinstance(envelope, dict) else None})
             if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
-                # The database, not the message, failed: hold the message a moment before it
-                # is redelivered, so a short outage does not use up its delivery limit.
-                time.sleep(DATABASE_RETRY_PAUSE_SECONDS)
+                # The database, not the message, failed: hold the message until the database
+                # answers again, so an outage does not use up its deliveries and dead-letter it.
+                self._wait_for_database(DATABASE_OUTAGE_WAIT_SECONDS)
             raise
         finally:
             correlation_id_var.reset(token)
@@ -112,6 +114,20 @@ class StoreAccess:
             max(0.0, (self.clock.now() - event.recorded_at).total_seconds())
         )
         return result
+
+
+    def _wait_for_database(self, timeout):
+        deadline = time.monotonic() + timeout
+        pause = 0.5
+        while True:
+            time.sleep(pause)
+            try:
+                self.database.ping()
+                return True
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                if time.monotonic() + pause > deadline:
+                    return False
+                pause = min(pause * 2, 5.0)
 
 
 def _jsonable(value):
