@@ -52,13 +52,15 @@ class System:
 
         queues = [q for q in status.queue_names(SERVICES) if q.startswith("evt-")]
 
-        def drained():
-            backlog = status.relay_backlog(SERVICES)
-            depths = status.queue_depths(queues)
-            return (all(n == 0 for relays in backlog.values() for n in relays.values())
-                    and all(not q.get("messages") for q in depths.values()))
-
-        support.wait_for(drained, timeout=timeout, interval=0.5, message="the pipeline drained")
+        deadline = time.monotonic() + timeout
+        while True:
+            backlog = {relay: n for relays in status.relay_backlog(SERVICES).values()
+                       for relay, n in relays.items() if n > 0}
+            waiting = {queue: q["messages"] for queue, q in status.queue_depths(queues).items() if q.get("messages")}
+            if not backlog and not waiting:
+                break
+            assert time.monotonic() < deadline, f"not drained after {timeout}s: relays {backlog}, queues {waiting}"
+            time.sleep(0.5)
         time.sleep(1.0)
 
     def start_court(self):
