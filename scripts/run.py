@@ -41,8 +41,10 @@ def check_postgres():
         return None
     except psycopg2.Error as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        clusters = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+        version = clusters[-1] if clusters else "15"
         return (f"PostgreSQL is not reachable at {url.split('@')[-1]} ({reason}).\n"
-                "  Start it with `pg_ctlcluster 15 main start` (Debian), or `docker compose up -d postgres`.")
+                f"  Start it with `pg_ctlcluster {version} main start` (Debian), or `docker compose up -d postgres`.")
 
 
 def check_rabbitmq():
@@ -194,7 +196,11 @@ def main():
         if {"intake", "mediation"} <= set(names):
             children.start("simulate", simulate)
         print_where_to_look(names, token_path)
+        simulate_reported = False
         while not stopping:
+            if not simulate_reported and any(n == "simulate" for n, _ in children.exited()):
+                simulate_reported = True
+                print("the simulator stopped; the services keep running (Ctrl-C stops them)", flush=True)
             exited = [(n, rc) for n, rc in children.exited() if n != "simulate"]
             if exited:
                 print("stopped by itself: " + ", ".join(f"{n} (exit {rc})" for n, rc in exited), file=sys.stderr)

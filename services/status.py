@@ -339,7 +339,7 @@ def print_report(report):
         print(f"  {name:17} {state:14} {s['url']}")
     print("relay backlog (events committed, not yet published)")
     for name, relays in report["relay_backlog"].items():
-        print(f"  {name:17} " + ", ".join(f"{r} {n}" for r, n in relays.items()))
+        print(f"  {name:17} " + (", ".join(f"{r} {n}" for r, n in relays.items()) or "(publishes nothing)"))
     print("queues (ready / dead letters)")
     for queue, q in report["queues"].items():
         if q.get("messages") or q.get("dead") or queue.startswith("arbitration."):
