@@ -29,7 +29,7 @@ from services.simulate import identities
 from . import history
 from .common import Row, execute, fresh_vhost, percentile
 from .services import (
-    bench_env, cpu_by_process_group, cpu_seconds, cpu_spent, machine_busy, missing_services, peak_rss_mib, running_services, setup_namespace, spied,
+    DatabaseWaits, bench_env, cpu_by_process_group, cpu_seconds, cpu_spent, machine_busy, missing_services, peak_rss_mib, running_services, setup_namespace, spied,
 )
 
 CENTERS = ("huaguangjie", "longshengjie")
@@ -346,7 +346,7 @@ def run(sizes, log=print):
             cpu_before = {name: cpu_seconds(p.process.pid) for name, p in processes.items()}
             others_before, busy_before = cpu_by_process_group(), machine_busy()
             if level_index == 0:
-                with spied(processes, sizes["e2e_seconds"]) as profiles:
+                with spied(processes, sizes["e2e_seconds"]) as profiles, DatabaseWaits() as waits:
                     result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
             else:
                 result = throughput(urls, tokens, mediators, sizes["e2e_seconds"], sizes["e2e_clients"])
@@ -354,6 +354,10 @@ def run(sizes, log=print):
             cpu = {name: cpu_seconds(p.process.pid) - cpu_before[name] for name, p in processes.items()}
             if level_index == 0:
                 notes.append(_cpu_account(result, cpu, others, busy_before, busy_after, profiles))
+                notes.append("\n".join(["What the bench databases' backends were doing during that run "
+                                         "(Lock:advisory = waiting for the append lock; 'idle in transaction' = "
+                                         "a transaction open while the service works or waits for CPU):", "",
+                                         *waits.summary(), ""]))
             missing_referrals = referrals_present(urls, tokens, result["failed_cases"][:200])
             log(f"e2e, history {level} cases: {result['rate']:.1f} lifecycles/s, {result['visible']}/"
                 f"{result['lifecycles']} visible, errors {result['error_count']} {result['errors'][:2]}, "

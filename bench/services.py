@@ -149,3 +149,56 @@ def spied(processes, seconds):
                 spy.kill()
                 spy.wait()
             summaries[name] = profile.summarise(profile.read_stacks(output), top=6)
+
+
+class DatabaseWaits:
+    """Samples what the bench databases' busy backends are doing (pg_stat_activity), ten
+    times a second: the database side of the profile (lock waits, I/O, client reads)."""
+
+    def __init__(self, interval=0.1):
+        import collections
+        import threading
+
+        self.interval, self.counts, self.samples = interval, collections.Counter(), 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psycopg2
+
+        conn = psycopg2.connect(f"{PG_SERVER}/postgres")
+        conn.autocommit = True
+        try:
+            with conn.cursor() as cur:
+                while not self._stop.is_set():
+                    cur.execute(
+                        "SELECT regexp_replace(datname, %s, ''), CASE WHEN state = 'active'"
+                        " THEN COALESCE(wait_event_type || ':' || wait_event, 'CPU') ELSE state END,"
+                        " count(*) FROM pg_stat_activity WHERE datname LIKE %s"
+                        " AND state IN ('active', 'idle in transaction')"
+                        " AND pid <> pg_backend_pid() GROUP BY 1, 2",
+                        (f"^{namespace()}_", f"{namespace()}\\_%"),
+                    )
+                    for database, wait, count in cur.fetchall():
+                        self.counts[(database, wait)] += count
+                    self.samples += 1
+                    self._stop.wait(self.interval)
+        finally:
+            conn.close()
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def summary(self, top=8):
+        """Markdown lines: average busy backends per (database, wait), the most first."""
+        if not self.samples:
+            return ["(no samples)"]
+        lines = [f"- {self.samples} samples of pg_stat_activity; average active backends by database and wait:"]
+        for (database, wait), count in self.counts.most_common(top):
+            lines.append(f"  - {count / self.samples:.2f} {database} {wait}")
+        return lines
