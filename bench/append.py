@@ -20,14 +20,11 @@ import psycopg2.extras
 
 from services.common.clock import SystemClock
 from services.common.db import Database
-from services.common.envelope import NewEvent, current_schema_version, dumps
-from services.common.eventstore import (
-    _APPEND_LOCK_SQL, _COLUMNS, ANY_VERSION, EVENT_MIGRATIONS, NOTIFY_CHANNEL, EventStore, PostgresEventStore,
-    row_to_event,
-)
+from services.common.envelope import NewEvent, dumps
+from services.common.eventstore import EVENT_MIGRATIONS, EventStore, PostgresEventStore
 
 from . import profile
-from .common import Row, database_url, fresh_database, median_rate, timed
+from .common import Row, fresh_database, median_rate, timed
 
 CENTERS = ("huaguangjie", "longshengjie", "qifang", "weihuliang")
 _RAW_INSERT = (
@@ -93,61 +90,6 @@ def _new_event(index):
 
 
 # -- one event per append -------------------------------------------------------------
-class OneTripEventStore(PostgresEventStore):
-    """A prototype, measured beside the kernel: its append in ONE round trip when the caller
-    knows the stream's version (every command does), the kernel's own path otherwise.
-
-    Lock, notify and a guarded INSERT go as one multi-statement string; the INSERT writes
-    nothing if the stream moved or an event is already stored, and then the kernel's
-    append runs to sort out which (same result, same errors).
-    """
-
-    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
-        events = list(events)
-        if expected_version is ANY_VERSION or not events:
-            return super().append(stream_id, expected_version, events, correlation_id, causation_id)
-        now = self.clock.now()
-        correlation_id = correlation_id or events[0].event_id
-        rows = [
-            (e.event_id, stream_id, expected_version + offset, e.event_type,
-             e.schema_version or current_schema_version(e.event_type), e.case_id, e.center_id,
-             e.occurred_at or now, now, correlation_id, causation_id, dumps(e.data))
-            for offset, e in enumerate(events, start=1)
-        ]
-        values = ",".join(
-            self.cursor.mogrify("(%s::uuid, %s, %s, %s, %s, %s, %s, %s::timestamptz, %s::timestamptz, %s, %s,"
-                                " %s::jsonb)", row).decode() for row in rows
-        )
-        self.cursor.execute(
-            f"{_APPEND_LOCK_SQL}; SELECT pg_notify('{NOTIFY_CHANNEL}', '');"
-            " INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, case_id,"
-            " center_id, occurred_at, recorded_at, correlation_id, causation_id, data)"
-            f" SELECT * FROM (VALUES {values}) AS v"
-            " WHERE (SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE stream_id = %s) = %s"
-            " AND NOT EXISTS (SELECT 1 FROM events WHERE event_id = ANY(%s::uuid[]))"
-            f" RETURNING {_COLUMNS}",
-            (stream_id, expected_version, [e.event_id for e in events]),
-        )
-        returned = self.cursor.fetchall()
-        if len(returned) == len(events):
-            return [row_to_event(r) for r in returned]
-        return super().append(stream_id, expected_version, events, correlation_id, causation_id)
-
-
-def one_trip_single(url, count):
-    database = Database(url, max_connections=1)
-    clock = SystemClock()
-    try:
-        start = time.perf_counter()
-        for i in range(count):
-            event = _new_event(i)
-            with database.transaction() as cur:
-                OneTripEventStore(cur, clock).append(f"case-{event.case_id}", 0, [event])
-        return count, time.perf_counter() - start
-    finally:
-        database.close()
-
-
 def ours_single(url, count):
     database = Database(url, max_connections=1)
     store = EventStore(database, SystemClock())
@@ -277,17 +219,16 @@ def _order_writer(args):
 
 
 def _kernel_writer(args):
-    """The kernel's append (`order == "kernel"`) or the one-round-trip prototype ("one_trip")."""
+    """The kernel's append, one event per transaction."""
     url, order, seconds = args
     database, clock = Database(url, max_connections=1), SystemClock()
-    store_class = OneTripEventStore if order == "one_trip" else PostgresEventStore
     count = 0
     deadline = time.perf_counter() + seconds
     try:
         while time.perf_counter() < deadline:
             event = _new_event(count)
             with database.transaction() as cur:
-                store_class(cur, clock).append(f"case-{event.case_id}", 0, [event])
+                PostgresEventStore(cur, clock).append(f"case-{event.case_id}", 0, [event])
             count += 1
     finally:
         database.close()
@@ -296,7 +237,7 @@ def _kernel_writer(args):
 
 def concurrent_appends(url, order, writers, seconds):
     """Appends per second with `writers` processes appending for `seconds` each."""
-    worker = _kernel_writer if order in ("kernel", "one_trip") else _order_writer
+    worker = _kernel_writer if order == "kernel" else _order_writer
     with multiprocessing.get_context("fork").Pool(writers) as pool:
         counts = pool.map(worker, [(url, order, seconds)] * writers)
     return sum(counts) / seconds
@@ -336,7 +277,7 @@ def run(sizes, log=print):
     rows = []
     try:
         count, rounds = sizes["append_single"], sizes["rounds"]
-        ours, raw, lib, one_trip = [], [], [], []
+        ours, raw, lib = [], [], []
         # Warm up each path once (connections, plans), then interleave the rounds so a
         # noisy neighbour hurts all three alike.
         ours_single(ours_url, 20), raw_single(raw_url, 20)
@@ -345,7 +286,6 @@ def run(sizes, log=print):
         for _ in range(rounds):
             ours.append(ours_single(ours_url, count))
             raw.append(raw_single(raw_url, count))
-            one_trip.append(one_trip_single(ours_url, count))
             if recorder:
                 lib.append(eventsourcing_single(recorder, count))
         ours_rate, raw_rate = median_rate(ours), median_rate(raw)
@@ -356,12 +296,6 @@ def run(sizes, log=print):
                         note="" if recorder else "eventsourcing not installed (pip install -e '.[bench]')"))
         rows.append(Row("append, 1 event per commit", ours_rate, "events/s",
                         "raw psycopg2 INSERT + commit", raw_rate, "≥ 0.7×", target_ratio=0.7))
-        one_trip_rate = median_rate(one_trip)
-        log(f"append 1/commit, one-round-trip prototype: {one_trip_rate:.0f}/s")
-        rows.append(Row("prototype (bench/append.py): kernel append in one round trip", one_trip_rate, "events/s",
-                        "raw psycopg2 INSERT + commit", raw_rate, "≥ 0.7×",
-                        note="OneTripEventStore: lock, notify and a guarded INSERT sent as one string; "
-                             f"{one_trip_rate / lib_rate:.2f}× eventsourcing" if lib_rate else "OneTripEventStore"))
 
         batches, size = sizes["append_batches"], 100
         ours_b, raw_b = [], []
@@ -390,18 +324,13 @@ def run_order(sizes, log=print):
         lock_rate = concurrent_appends(url, "lock", writers, seconds)
         hwm_rate = concurrent_appends(url, "hwm", writers, seconds)
         kernel_rate = concurrent_appends(url, "kernel", writers, seconds)
-        one_trip_rate = concurrent_appends(url, "one_trip", writers, seconds)
-        log(f"order, {writers} writer(s): lock {lock_rate:.0f}/s hwm {hwm_rate:.0f}/s kernel {kernel_rate:.0f}/s"
-            f" one-trip prototype {one_trip_rate:.0f}/s")
+        log(f"order, {writers} writer(s): lock {lock_rate:.0f}/s hwm {hwm_rate:.0f}/s kernel {kernel_rate:.0f}/s")
         rows.append(Row(f"global order: advisory lock to commit, {writers} writer(s)", lock_rate, "appends/s",
                         "high-water mark over in-flight xids (xid8 column, no lock)", hwm_rate,
                         note="bare SQL, identical but for the order mechanism"))
         rows.append(Row(f"kernel EventStore.append, {writers} writer(s)", kernel_rate, "appends/s",
                         "same, high-water mark (bare SQL)", hwm_rate,
                         note="the kernel's full append (dedup and version checks)"))
-        rows.append(Row(f"prototype one-round-trip append, {writers} writer(s)", one_trip_rate, "appends/s",
-                        "same, high-water mark (bare SQL)", hwm_rate,
-                        note="the kernel's lock held over one round trip instead of five"))
     locked = read_rate(url, "lock")
     hwm = read_rate(url, "hwm")
     rows.append(Row("global order, reader side: position order", median_rate([locked]), "events/s",

@@ -1,6 +1,5 @@
 """The relay against the real PostgreSQL and RabbitMQ: nothing committed is ever lost."""
 import json
-import subprocess
 import threading
 import time
 import uuid
