@@ -34,14 +34,15 @@ def make_green():
 class Database:
     """A pool of connections to one database; `transaction()` is the unit of work's core."""
 
-    def __init__(self, url, max_connections=10):
+    def __init__(self, url, max_connections=10, connect_timeout=10):
         self.url = url
+        self.connect_timeout = connect_timeout
         self._idle = []
         self._slots = threading.BoundedSemaphore(max_connections)
         self._lock = threading.Lock()
 
     def _connect(self):
-        conn = psycopg2.connect(self.url)
+        conn = psycopg2.connect(self.url, connect_timeout=self.connect_timeout)
         conn.autocommit = False
         return conn
 

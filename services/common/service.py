@@ -194,12 +194,18 @@ class EventRelay(DependencyProvider):
 
 
 class _PipelineCollector:
-    """Relay backlog and queue depths, read when scraped."""
+    """Relay backlog and queue depths, read when scraped and kept for a few seconds.
 
-    def __init__(self, service_name, service_class, database_url, amqp_uri):
+    A reading costs a database connection and two passive declares per consumer queue;
+    scrapes closer together than `max_age` seconds get the last one.
+    """
+
+    def __init__(self, service_name, service_class, database_url, amqp_uri, max_age=5.0):
         self.service_name = service_name
         self.database_url = database_url
         self.amqp_uri = amqp_uri
+        self.max_age = max_age
+        self._reading = (float("-inf"), [])
         self.queues = [
             consumer_queue_name(source, event_type, service_name, method)
             for source, event_type, method in inbox_handlers(service_class)
@@ -209,6 +215,13 @@ class _PipelineCollector:
         return []
 
     def collect(self):
+        taken_at, families = self._reading
+        if time.monotonic() - taken_at > self.max_age:
+            families = list(self._read())
+            self._reading = (time.monotonic(), families)
+        return families
+
+    def _read(self):
         backlog = GaugeMetricFamily(
             "tiaojie_relay_backlog_events", "Committed events not yet published", labels=["service", "relay"]
         )

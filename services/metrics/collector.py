@@ -4,10 +4,13 @@ Nothing is counted in memory: every value is an SQL aggregate over the read mode
 scrape time, so it survives restarts, agrees with the database, and two instances
 report the same numbers.
 """
+import functools
 import logging
 
 import psycopg2
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from services.common.db import Database
 
 from .projection import CONSUMED_TYPES
 
@@ -144,13 +147,15 @@ class ProjectionLag:
     def __init__(self, source_urls, window=1000):
         self.source_urls = source_urls
         self.window = window
+        # One kept connection per store: connecting on every scrape cost more than the query.
+        self._sources = {service: Database(url, max_connections=1, connect_timeout=2) for service, url in source_urls.items()}
 
     def seconds(self, cursor, now):
         """The lag in seconds, or NaN when no event store could be read (unknown)."""
         oldest, readable = None, 0
         for service, url in self.source_urls.items():
             try:
-                tail = self._tail(url)
+                tail = self._tail(self._sources[service])
             except psycopg2.Error as exc:
                 log.debug("cannot read the %s event store: %s", service, exc)
                 continue
@@ -170,18 +175,21 @@ class ProjectionLag:
             return float("nan")
         return max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
 
-    def _tail(self, url):
-        conn = psycopg2.connect(url, connect_timeout=2)
-        try:
-            with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT event_id::text, recorded_at FROM events WHERE event_type = ANY(%s)"
-                    " ORDER BY position DESC LIMIT %s",
-                    (sorted(CONSUMED_TYPES), self.window),
-                )
-                return cur.fetchall()
-        finally:
-            conn.close()
+    def _tail(self, source):
+        with source.transaction() as cur:
+            cur.execute(
+                "SELECT event_id::text, recorded_at FROM events WHERE event_type = ANY(%s)"
+                " ORDER BY position DESC LIMIT %s",
+                (sorted(CONSUMED_TYPES), self.window),
+            )
+            return [(row["event_id"], row["recorded_at"]) for row in cur.fetchall()]
+
+
+@functools.lru_cache(maxsize=4)
+def projection_lag(sources):
+    """The `ProjectionLag` over `sources` (a tuple of (service, url)), made once per process
+    so its connections are kept between scrapes."""
+    return ProjectionLag(dict(sources))
 
 
 class ReadModelCollector:

@@ -17,7 +17,7 @@ from services.common.messaging import inbox_handler
 from services.common.ops import ops_metrics
 from services.common.service import BaseService
 
-from .collector import CONSUMER, ProjectionLag, ReadModelCollector
+from .collector import CONSUMER, ReadModelCollector, projection_lag
 from .projection import CONSUMED_EVENTS, facts_of
 from .readmodel import apply_facts
 from .report import center_report, report_csv
@@ -50,9 +50,9 @@ class MetricsService(BaseService):
 
     def extra_metrics(self):
         registry = CollectorRegistry()
-        sources = {name: database_url(name) for name in SERVICES if name != self.name}
+        sources = tuple((name, database_url(name)) for name in SERVICES if name != self.name)
         registry.register(ReadModelCollector(
-            self.store.database, self.store.clock, settings_from_env(), load_centers(), ProjectionLag(sources)
+            self.store.database, self.store.clock, settings_from_env(), load_centers(), projection_lag(sources)
         ))
         return generate_latest(registry)
 
