@@ -195,8 +195,9 @@ def _load_mediator(uow, mediator_id):
 
 
 def _save_mediator(uow, mediator):
-    uow.save(mediator)
+    # The append goes last: it takes the store's append lock, held until commit.
     uow.views.save_mediator(mediator)
+    uow.save(mediator)
 
 
 def _is_uuid(value):
@@ -219,8 +220,9 @@ def _mediation_for_write(uow, principal, case_id):
 
 
 def _save_mediation(uow, mediation):
-    uow.save(mediation)
+    # The append goes last: it takes the store's append lock, held until commit.
     uow.views.save_mediation(mediation)
+    uow.save(mediation)
 
 
 def case_command(use_case):
