@@ -42,6 +42,13 @@ def effects(container, where=""):
         conn.close()
 
 
+def first_dead_letter(dead_queue):
+    """The body of the next message in a dead-letter queue, or None."""
+    with support.amqp_connection() as conn:
+        message = kombu.Queue(dead_queue).bind(conn.default_channel).get(no_ack=True)
+        return json.loads(message.body) if message else None
+
+
 @pytest.fixture
 def sink(container_factory_with_db):
     return container_factory_with_db(SinkService, SINK_MIGRATIONS, DELIVERY_LIMIT=2)
@@ -81,13 +88,8 @@ def test_a_handler_that_always_raises_dead_letters_the_message_and_others_keep_f
     publish(*fine)
     support.wait_for(lambda: len(effects(sink)) == 5, message="the healthy events applied")
     dead_queue = consumer_queue_name(SOURCE, "ThingBroke", "kernelsink", "on_thing_broke") + ".dead"
-
-    def dead_letters():
-        with support.amqp_connection() as conn:
-            message = kombu.Queue(dead_queue).bind(conn.default_channel).get(no_ack=True)
-            return json.loads(message.body) if message else None
-
-    dead = support.wait_for(dead_letters, timeout=30, message="the poison message in the dead-letter queue")
+    dead = support.wait_for(lambda: first_dead_letter(dead_queue), timeout=30,
+                            message="the poison message in the dead-letter queue")
     assert dead["event_id"] == poison["event_id"]
 
 
@@ -96,12 +98,7 @@ def test_an_invalid_envelope_is_dead_lettered_not_applied(sink):
     del broken["event_id"]
     publish(broken)
     dead_queue = consumer_queue_name(SOURCE, "ThingHappened", "kernelsink", "on_thing_happened") + ".dead"
-
-    def dead_letters():
-        with support.amqp_connection() as conn:
-            message = kombu.Queue(dead_queue).bind(conn.default_channel).get(no_ack=True)
-            return json.loads(message.body) if message else None
-
-    dead = support.wait_for(dead_letters, timeout=30, message="the invalid envelope dead-lettered")
+    dead = support.wait_for(lambda: first_dead_letter(dead_queue), timeout=30,
+                            message="the invalid envelope dead-lettered")
     assert dead["stream_id"] == "thing-broken"
     assert effects(sink, "WHERE stream_id = 'thing-broken'") == []
