@@ -18,6 +18,7 @@ def fresh_database(infrastructure, request):
     database = Database(url)
     yield url, database
     database.close()
+    drop_database(url)
 
 
 @pytest.fixture
@@ -34,10 +35,12 @@ def container_factory_with_db(infrastructure):
         ensure_database(config["DATABASE_URL"])
         migrate(config["DATABASE_URL"], COMMON_MIGRATIONS + list(extra_migrations))
         container = ServiceContainer(service_class, config)
-        started.append(container)
+        started.append((container, config["DATABASE_URL"]))
         container.start()
         return container
 
     yield make
-    for container in started:
+    for container, _ in started:
         container.kill()
+    for _, url in started:
+        drop_database(url)
