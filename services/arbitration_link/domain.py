@@ -16,6 +16,7 @@ import uuid
 from datetime import datetime, timedelta
 
 from services.common.eventstore import Aggregate
+from services.events import MEDIATION_NON_CASE_EVENTS, PUBLISHED_EVENTS
 
 REFERRAL = "referral"
 REVIEW_REQUEST = "review_request"
@@ -32,21 +33,7 @@ TRIGGERS = {
 
 # The events a case file is folded from, by the service that publishes them.
 INTAKE_CASE_EVENTS = ("ApplicationReceived", "CaseAccepted", "CaseNotAccepted", "ApplicationWithdrawn")
-MEDIATION_CASE_EVENTS = (
-    "MediationOpened",
-    "MediatorAssigned",
-    "SessionHeld",
-    "MediationExtended",
-    "AgreementReached",
-    "MediationFailed",
-    "MediationExpired",
-    "MediationWithdrawn",
-    "ReviewRequested",
-    "ReviewOutcomeRecorded",
-    "AgreementPerformed",
-    "AgreementDefaulted",
-    "SurveyRecorded",
-)
+MEDIATION_CASE_EVENTS = tuple(t for t in PUBLISHED_EVENTS["mediation"] if t not in MEDIATION_NON_CASE_EVENTS)
 
 # The application fields a referral carries, as intake's ApplicationReceived names them.
 APPLICATION_FIELDS = (

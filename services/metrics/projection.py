@@ -13,43 +13,10 @@ are not told by events at all: the read model derives them from the facts.
 import dataclasses
 from datetime import date, datetime, time, timedelta
 
-# Every event type the metrics service consumes, by publishing service (docs/EVENTS.md).
-CONSUMED_EVENTS = {
-    "intake": (
-        "ConsultationRecorded",
-        "ApplicationReceived",
-        "CaseAccepted",
-        "CaseNotAccepted",
-        "ApplicationWithdrawn",
-    ),
-    "mediation": (
-        "MediatorRegistered",
-        "MediatorCertificateRenewed",
-        "MediatorCertificateExpired",
-        "MediationOpened",
-        "MediatorAssigned",
-        "SessionHeld",
-        "MediationExtended",
-        "AgreementReached",
-        "MediationFailed",
-        "MediationExpired",
-        "MediationWithdrawn",
-        "ReviewRequested",
-        "ReviewOutcomeRecorded",
-        "AgreementPerformed",
-        "AgreementDefaulted",
-        "SurveyRecorded",
-        "ComplaintFiled",
-    ),
-    "arbitration_link": (
-        "ReferralOpened",
-        "ReferralSent",
-        "ReferralDocketed",
-        "ReferralDeclined",
-        "ReviewDecided",
-        "RecommendationReceived",
-    ),
-}
+from services.events import PUBLISHED_EVENTS
+
+# The metrics service consumes every event type of every service.
+CONSUMED_EVENTS = PUBLISHED_EVENTS
 CONSUMED_TYPES = frozenset(t for types in CONSUMED_EVENTS.values() for t in types)
 
 CASE, REFERRAL, CENTER_FACT = "case", "referral", "center_fact"

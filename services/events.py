@@ -1,0 +1,45 @@
+"""The event types each service publishes: the contract between our own services.
+
+docs/EVENTS.md describes the data of each; consumers take their lists from here.
+"""
+PUBLISHED_EVENTS = {
+    "intake": (
+        "ConsultationRecorded",
+        "ApplicationReceived",
+        "CaseAccepted",
+        "CaseNotAccepted",
+        "ApplicationWithdrawn",
+    ),
+    "mediation": (
+        "MediatorRegistered",
+        "MediatorCertificateRenewed",
+        "MediatorCertificateExpired",
+        "MediationOpened",
+        "MediatorAssigned",
+        "SessionHeld",
+        "MediationExtended",
+        "AgreementReached",
+        "MediationFailed",
+        "MediationExpired",
+        "MediationWithdrawn",
+        "ReviewRequested",
+        "ReviewOutcomeRecorded",
+        "AgreementPerformed",
+        "AgreementDefaulted",
+        "SurveyRecorded",
+        "ComplaintFiled",
+    ),
+    "arbitration_link": (
+        "ReferralOpened",
+        "ReferralSent",
+        "ReferralDocketed",
+        "ReferralDeclined",
+        "ReviewDecided",
+        "RecommendationReceived",
+    ),
+}
+
+# Mediation's events about the roster and complaints, not about one case's mediation.
+MEDIATION_NON_CASE_EVENTS = frozenset(
+    {"MediatorRegistered", "MediatorCertificateRenewed", "MediatorCertificateExpired", "ComplaintFiled"}
+)
