@@ -7,6 +7,7 @@
 Everything runs in the bench namespace (`TIAOJIE_BENCH_NS`, default `tj_bench`): its own
 databases and broker vhost, recreated per run.
 """
+
 import argparse
 import sys
 import time
@@ -64,7 +65,8 @@ def main(argv=None):
         began = time.perf_counter()
         try:
             result = BENCHMARKS[name](
-                sizes, log=lambda line: print(f"  [{time.perf_counter() - started:5.0f} s] {line}", flush=True))
+                sizes, log=lambda line: print(f"  [{time.perf_counter() - started:5.0f} s] {line}", flush=True)
+            )
         except Exception as exc:  # noqa: BLE001 - one broken benchmark must not hide the others
             traceback.print_exc()
             failed.append(name)

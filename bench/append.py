@@ -9,10 +9,11 @@
   only rows of transactions older than the oldest one in flight. Both appends are timed
   with 1 and 4 concurrent writers (processes), as bare SQL that differs only in that.
 """
+
 import multiprocessing
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import psycopg2
@@ -67,7 +68,7 @@ _LOCKED_READ_SQL = "SELECT position, event_id, data FROM events_locked WHERE pos
 
 def case_accepted(case_id, center_id):
     """A realistic `CaseAccepted` payload (docs/EVENTS.md)."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     return {
         "case_id": case_id,
         "case_number": f"HG-2026-{case_id[:6]}",
@@ -113,7 +114,7 @@ def raw_single(url, count):
             start = time.perf_counter()
             for i in range(count):
                 event = _new_event(i)
-                now = datetime.now(timezone.utc)
+                now = datetime.now(UTC)
                 cur.execute(_RAW_INSERT, _raw_row(event, f"case-{event.case_id}", 1, now))
                 conn.commit()
             return count, time.perf_counter() - start
@@ -123,8 +124,18 @@ def raw_single(url, count):
 
 def _raw_row(event, stream_id, version, now):
     return (
-        event.event_id, stream_id, version, event.event_type, 1, event.case_id, event.center_id,
-        now, now, event.event_id, None, dumps(event.data),
+        event.event_id,
+        stream_id,
+        version,
+        event.event_type,
+        1,
+        event.case_id,
+        event.center_id,
+        now,
+        now,
+        event.event_id,
+        None,
+        dumps(event.data),
     )
 
 
@@ -135,8 +146,12 @@ def eventsourcing_recorder(url):
 
     parts = urlsplit(url)
     datastore = PostgresDatastore(
-        dbname=parts.path.lstrip("/"), host=parts.hostname, port=parts.port or 5432,
-        user=parts.username or "postgres", password=parts.password or "", pool_size=1,
+        dbname=parts.path.lstrip("/"),
+        host=parts.hostname,
+        port=parts.port or 5432,
+        user=parts.username or "postgres",
+        password=parts.password or "",
+        pool_size=1,
     )
     recorder = PostgresApplicationRecorder(datastore)
     recorder.create_table()
@@ -176,10 +191,12 @@ def raw_batch(url, batches, size):
         with conn.cursor() as cur:
             start = time.perf_counter()
             for events in prepared:
-                stream_id, now = f"case-{uuid.uuid4()}", datetime.now(timezone.utc)
+                stream_id, now = f"case-{uuid.uuid4()}", datetime.now(UTC)
                 rows = [_raw_row(e, stream_id, v, now) for v, e in enumerate(events, start=1)]
                 psycopg2.extras.execute_values(
-                    cur, _RAW_INSERT.split(" VALUES ")[0] + " VALUES %s", rows,
+                    cur,
+                    _RAW_INSERT.split(" VALUES ")[0] + " VALUES %s",
+                    rows,
                     template="(%s::uuid, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)",
                 )
                 conn.commit()
@@ -203,12 +220,14 @@ def _order_writer(args):
                     cur.execute("SELECT pg_advisory_xact_lock(hashtext('tiaojie:append'))")
                     cur.execute(
                         "INSERT INTO events_locked (event_id, stream_id, stream_version, event_type, data)"
-                        " VALUES (%s::uuid, %s, 1, %s, %s::jsonb)", row,
+                        " VALUES (%s::uuid, %s, 1, %s, %s::jsonb)",
+                        row,
                     )
                 else:
                     cur.execute(
                         "INSERT INTO events_hwm (event_id, stream_id, stream_version, event_type, data)"
-                        " VALUES (%s::uuid, %s, 1, %s, %s::jsonb)", row,
+                        " VALUES (%s::uuid, %s, 1, %s, %s::jsonb)",
+                        row,
                     )
                 cur.execute("SELECT pg_notify('tiaojie_events', '')")
                 conn.commit()
@@ -291,11 +310,29 @@ def run(sizes, log=print):
         ours_rate, raw_rate = median_rate(ours), median_rate(raw)
         lib_rate = median_rate(lib) if lib else None
         log(f"append 1/commit: ours {ours_rate:.0f}/s raw {raw_rate:.0f}/s eventsourcing {lib_rate or 0:.0f}/s")
-        rows.append(Row("append, 1 event per commit", ours_rate, "events/s",
-                        "eventsourcing 9.5.6 PostgresApplicationRecorder", lib_rate, "≥ 2.0×", target_ratio=2.0,
-                        note="" if recorder else "eventsourcing not installed (pip install -e '.[bench]')"))
-        rows.append(Row("append, 1 event per commit", ours_rate, "events/s",
-                        "raw psycopg2 INSERT + commit", raw_rate, "≥ 0.7×", target_ratio=0.7))
+        rows.append(
+            Row(
+                "append, 1 event per commit",
+                ours_rate,
+                "events/s",
+                "eventsourcing 9.5.6 PostgresApplicationRecorder",
+                lib_rate,
+                "≥ 2.0×",
+                target_ratio=2.0,
+                note="" if recorder else "eventsourcing not installed (pip install -e '.[bench]')",
+            )
+        )
+        rows.append(
+            Row(
+                "append, 1 event per commit",
+                ours_rate,
+                "events/s",
+                "raw psycopg2 INSERT + commit",
+                raw_rate,
+                "≥ 0.7×",
+                target_ratio=0.7,
+            )
+        )
 
         batches, size = sizes["append_batches"], 100
         ours_b, raw_b = [], []
@@ -304,11 +341,24 @@ def run(sizes, log=print):
             raw_b.append(raw_batch(raw_url, batches, size))
         ours_rate, raw_rate = median_rate(ours_b), median_rate(raw_b)
         log(f"append 100/commit: ours {ours_rate:.0f}/s raw {raw_rate:.0f}/s")
-        rows.append(Row("append, 100 events per commit", ours_rate, "events/s",
-                        "raw psycopg2 execute_values + commit", raw_rate, "≥ 0.7×", target_ratio=0.7))
+        rows.append(
+            Row(
+                "append, 100 events per commit",
+                ours_rate,
+                "events/s",
+                "raw psycopg2 execute_values + commit",
+                raw_rate,
+                "≥ 0.7×",
+                target_ratio=0.7,
+            )
+        )
         _, lines = profile.profile_call(ours_single, ours_url, count)
-        notes = ["Profile of our append, 1 event per commit (cProfile; the C calls are the round trips):",
-                 "", *lines, ""]
+        notes = [
+            "Profile of our append, 1 event per commit (cProfile; the C calls are the round trips):",
+            "",
+            *lines,
+            "",
+        ]
     finally:
         if datastore is not None:
             datastore.close()
@@ -325,15 +375,36 @@ def run_order(sizes, log=print):
         hwm_rate = concurrent_appends(url, "hwm", writers, seconds)
         kernel_rate = concurrent_appends(url, "kernel", writers, seconds)
         log(f"order, {writers} writer(s): lock {lock_rate:.0f}/s hwm {hwm_rate:.0f}/s kernel {kernel_rate:.0f}/s")
-        rows.append(Row(f"global order: advisory lock to commit, {writers} writer(s)", lock_rate, "appends/s",
-                        "high-water mark over in-flight xids (xid8 column, no lock)", hwm_rate,
-                        note="bare SQL, identical but for the order mechanism"))
-        rows.append(Row(f"kernel EventStore.append, {writers} writer(s)", kernel_rate, "appends/s",
-                        "same, high-water mark (bare SQL)", hwm_rate,
-                        note="the kernel's full append (dedup and version checks)"))
+        rows.append(
+            Row(
+                f"global order: advisory lock to commit, {writers} writer(s)",
+                lock_rate,
+                "appends/s",
+                "high-water mark over in-flight xids (xid8 column, no lock)",
+                hwm_rate,
+                note="bare SQL, identical but for the order mechanism",
+            )
+        )
+        rows.append(
+            Row(
+                f"kernel EventStore.append, {writers} writer(s)",
+                kernel_rate,
+                "appends/s",
+                "same, high-water mark (bare SQL)",
+                hwm_rate,
+                note="the kernel's full append (dedup and version checks)",
+            )
+        )
     locked = read_rate(url, "lock")
     hwm = read_rate(url, "hwm")
-    rows.append(Row("global order, reader side: position order", median_rate([locked]), "events/s",
-                    "high-water-mark reader (xid8 < pg_snapshot_xmin)", median_rate([hwm]),
-                    note="500-row pages over the rows the writers left"))
+    rows.append(
+        Row(
+            "global order, reader side: position order",
+            median_rate([locked]),
+            "events/s",
+            "high-water-mark reader (xid8 < pg_snapshot_xmin)",
+            median_rate([hwm]),
+            note="500-row pages over the rows the writers left",
+        )
+    )
     return rows

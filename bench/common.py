@@ -4,6 +4,7 @@ The bench works in a namespace of its own (`TIAOJIE_BENCH_NS`, default `tj_bench
 databases `<ns>_<name>` and the broker vhost `<ns>`, dropped and recreated per run, so
 nothing it does touches the tests' or the demo's data.
 """
+
 import dataclasses
 import os
 import statistics

@@ -14,9 +14,10 @@ referral (arbitration_link) → the closure counted in `tiaojie_cases_closed_tot
 - Scaling: the same with 1,000 / 100,000 / 1,000,000 cases of history in the stores
   (bulk SQL, relays moved past it), reporting command latency and throughput per level.
 """
+
 import http.client
-import os
 import json
+import os
 import random
 import threading
 import time
@@ -29,7 +30,17 @@ from services.simulate import identities
 from . import history
 from .common import Row, execute, fresh_vhost, percentile
 from .services import (
-    DatabaseWaits, bench_env, cpu_by_process_group, cpu_seconds, cpu_spent, machine_busy, missing_services, peak_rss_mib, running_services, setup_namespace, spied,
+    DatabaseWaits,
+    bench_env,
+    cpu_by_process_group,
+    cpu_seconds,
+    cpu_spent,
+    machine_busy,
+    missing_services,
+    peak_rss_mib,
+    running_services,
+    setup_namespace,
+    spied,
 )
 
 CENTERS = ("huaguangjie", "longshengjie")
@@ -38,10 +49,15 @@ AGREEMENT_SHARE = 0.6
 
 def application(center_id, rng):
     return {
-        "center_id": center_id, "channel": "walk_in", "source": "self", "category": "wages",
-        "applicant": identities.worker(rng, date.today()), "respondent": identities.employer(rng),
+        "center_id": center_id,
+        "channel": "walk_in",
+        "source": "self",
+        "category": "wages",
+        "applicant": identities.worker(rng, date.today()),
+        "respondent": identities.employer(rng),
         "claims": [{"item": "unpaid wages", "amount": "12000.00"}],
-        "workers_involved": 1, "description": "benchmark lifecycle",
+        "workers_involved": 1,
+        "description": "benchmark lifecycle",
     }
 
 
@@ -54,8 +70,11 @@ class Client:
 
     def call(self, service, method, path, body=None, center=None):
         host_port = self.urls[service].split("//", 1)[1]
-        headers = {"Authorization": f"Bearer {self.tokens[center or CENTERS[0]]}",
-                   "Content-Type": "application/json", "Idempotency-Key": str(uuid.uuid4())}
+        headers = {
+            "Authorization": f"Bearer {self.tokens[center or CENTERS[0]]}",
+            "Content-Type": "application/json",
+            "Idempotency-Key": str(uuid.uuid4()),
+        }
         payload = json.dumps(body) if body is not None else None
         for attempt in range(3):
             conn = self.connections.get(service)
@@ -106,19 +125,26 @@ class Lifecycle:
     def run(self):
         try:
             created, self.received_sent = self._command(
-                "register", "intake", "/api/v1/cases", application(self.center_id, self.rng))
+                "register", "intake", "/api/v1/cases", application(self.center_id, self.rng)
+            )
             self.case_id = created["case_id"]
             self._command("accept", "intake", f"/api/v1/cases/{self.case_id}/acceptance", {"decision": "accept"})
             self._assign()
             if self.agreement:
                 due = (date.today() + timedelta(days=30)).isoformat()
                 _, self.closed_sent = self._command(
-                    "agreement", "mediation", f"/api/v1/cases/{self.case_id}/agreement",
-                    {"terms": "pay the wages owed", "amount": "12000.00", "performance_due": due})
+                    "agreement",
+                    "mediation",
+                    f"/api/v1/cases/{self.case_id}/agreement",
+                    {"terms": "pay the wages owed", "amount": "12000.00", "performance_due": due},
+                )
             else:
                 _, self.closed_sent = self._command(
-                    "failure", "mediation", f"/api/v1/cases/{self.case_id}/failure",
-                    {"reason": "no agreement on the amount"})
+                    "failure",
+                    "mediation",
+                    f"/api/v1/cases/{self.case_id}/failure",
+                    {"reason": "no agreement on the amount"},
+                )
         except Exception as exc:  # noqa: BLE001 - counted, reported
             self.error = repr(exc)
 
@@ -130,8 +156,12 @@ class Lifecycle:
             self.assign_attempts += 1
             sent = time.perf_counter()
             status, answer = self.client.call(
-                "mediation", "POST", f"/api/v1/cases/{self.case_id}/assignment",
-                {"mediator_id": self.mediator_id}, center=self.center_id)
+                "mediation",
+                "POST",
+                f"/api/v1/cases/{self.case_id}/assignment",
+                {"mediator_id": self.mediator_id},
+                center=self.center_id,
+            )
             if status in (200, 201):
                 self.commands.append(("assign", sent, time.perf_counter()))
                 return
@@ -157,8 +187,7 @@ class Scraper(threading.Thread):
         text = self.client.scrape()
         now = time.perf_counter()
         self.durations.append(now - start)
-        return (now, counter_sum(text, "tiaojie_cases_received_total"),
-                counter_sum(text, "tiaojie_cases_closed_total"))
+        return (now, counter_sum(text, "tiaojie_cases_received_total"), counter_sum(text, "tiaojie_cases_closed_total"))
 
     def run(self):
         while not self.stopping.is_set():
@@ -186,10 +215,19 @@ def register_mediators(urls, tokens):
     client = Client(urls, tokens)
     mediators = {}
     for center in CENTERS:
-        status, answer = client.call("mediation", "POST", "/api/v1/mediators", {
-            "center_id": center, "name": "测试调解员", "certificate_no": f"TJ-{uuid.uuid4().hex[:8]}",
-            "certificate_expires": (date.today() + timedelta(days=3650)).isoformat(), "full_time": True,
-        }, center=center)
+        status, answer = client.call(
+            "mediation",
+            "POST",
+            "/api/v1/mediators",
+            {
+                "center_id": center,
+                "name": "测试调解员",
+                "certificate_no": f"TJ-{uuid.uuid4().hex[:8]}",
+                "certificate_expires": (date.today() + timedelta(days=3650)).isoformat(),
+                "full_time": True,
+            },
+            center=center,
+        )
         if status not in (200, 201):
             raise RuntimeError(f"mediator registration: HTTP {status} {answer}")
         mediators[center] = answer["mediator_id"]
@@ -234,11 +272,16 @@ def throughput(urls, tokens, mediators, seconds, clients, settle=60):
         time.sleep(0.05)
     finished = time.perf_counter()
     return {
-        "lifecycles": len(completed), "errors": [lc.error for lc in done if lc.error][:5],
-        "error_count": sum(1 for lc in done if lc.error), "seconds": finished - start,
-        "visible": closed - closed_before, "rate": (closed - closed_before) / (finished - start),
-        "command_ms": {step: percentile([(a - s) * 1000 for lc in completed for st, s, a in lc.commands if st == step], 50)
-                       for step in ("register", "accept", "assign", "agreement", "failure")},
+        "lifecycles": len(completed),
+        "errors": [lc.error for lc in done if lc.error][:5],
+        "error_count": sum(1 for lc in done if lc.error),
+        "seconds": finished - start,
+        "visible": closed - closed_before,
+        "rate": (closed - closed_before) / (finished - start),
+        "command_ms": {
+            step: percentile([(a - s) * 1000 for lc in completed for st, s, a in lc.commands if st == step], 50)
+            for step in ("register", "accept", "assign", "agreement", "failure")
+        },
         "failed_cases": [lc.case_id for lc in completed if not lc.agreement],
         "assign_attempts": sum(lc.assign_attempts for lc in completed) / max(1, len(completed)),
     }
@@ -277,17 +320,24 @@ def latency(urls, tokens, mediators, per_second, seconds):
             seen = scraper.first_at_least(index, column + rank, after=sent)
             delays.append(None if seen is None else (seen - sent) * 1000)
     measured = [d for d in delays if d is not None]
-    return {"p50": percentile(measured, 50), "p99": percentile(measured, 99), "samples": len(measured),
-            "unseen": len(delays) - len(measured), "errors": len(lifecycles) - len(ok),
-            "scrapes": len(scraper.samples), "scrape_ms": percentile([d * 1000 for d in scraper.durations], 50)}
+    return {
+        "p50": percentile(measured, 50),
+        "p99": percentile(measured, 99),
+        "samples": len(measured),
+        "unseen": len(delays) - len(measured),
+        "errors": len(lifecycles) - len(ok),
+        "scrapes": len(scraper.samples),
+        "scrape_ms": percentile([d * 1000 for d in scraper.durations], 50),
+    }
 
 
 def referrals_present(urls, tokens, case_ids):
     client = Client(urls, tokens)
     missing = 0
     for case_id in case_ids:
-        status, answer = client.call("arbitration_link", "GET", f"/api/v1/referrals?case_id={case_id}",
-                                     center="district")
+        status, answer = client.call(
+            "arbitration_link", "GET", f"/api/v1/referrals?case_id={case_id}", center="district"
+        )
         items = answer.get("referrals", answer.get("items", [])) if isinstance(answer, dict) else answer
         if status != 200 or not items:
             missing += 1
@@ -302,9 +352,13 @@ def prefill(env, cases, first, log=print):
     history.fill(urls, cases, seed="scaling", first=first)
     for name, url in urls.items():
         for relay in relay_names(name):
-            execute(url, "INSERT INTO relay_positions (relay, position)"
-                         " SELECT %s, COALESCE(MAX(position), 0) FROM events"
-                         " ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position", (relay,))
+            execute(
+                url,
+                "INSERT INTO relay_positions (relay, position)"
+                " SELECT %s, COALESCE(MAX(position), 0) FROM events"
+                " ON CONFLICT (relay) DO UPDATE SET position = EXCLUDED.position",
+                (relay,),
+            )
     counts = {name: execute(url, "SELECT count(*) FROM events")[0][0] for name, url in urls.items()}
     log(f"history now: {counts}")
     return counts
@@ -317,18 +371,30 @@ def relay_names(service):
     from services.common.service import EventRelay
 
     service_class = registry.service_class(service)
-    return [value.relay_name or events_exchange(service)
-            for value in vars(service_class).values() if isinstance(value, EventRelay)]
+    return [
+        value.relay_name or events_exchange(service)
+        for value in vars(service_class).values()
+        if isinstance(value, EventRelay)
+    ]
 
 
 def run(sizes, log=print):
     missing = missing_services()
     if missing:
         note = f"NOT RUN: services missing from the tree: {', '.join(missing)}"
-        return [Row("end to end: lifecycles/s (closed loop)", None, "lifecycles/s", "target", 100.0,
-                    "≥ 100/s", note=note),
-                Row("end to end: p99 command → /metrics at 20 lifecycles/s", None, "ms", "target", 250.0,
-                    "≤ 250 ms", higher_is_better=False, note=note)], []
+        return [
+            Row("end to end: lifecycles/s (closed loop)", None, "lifecycles/s", "target", 100.0, "≥ 100/s", note=note),
+            Row(
+                "end to end: p99 command → /metrics at 20 lifecycles/s",
+                None,
+                "ms",
+                "target",
+                250.0,
+                "≤ 250 ms",
+                higher_is_better=False,
+                note=note,
+            ),
+        ], []
     env = bench_env()
     fresh_vhost()
     setup_namespace(env)
@@ -354,48 +420,106 @@ def run(sizes, log=print):
             cpu = {name: cpu_seconds(p.process.pid) - cpu_before[name] for name, p in processes.items()}
             if level_index == 0:
                 notes.append(_cpu_account(result, cpu, others, busy_before, busy_after, profiles))
-                notes.append("\n".join(["What the bench databases' backends were doing during that run "
-                                         "(Lock:advisory = waiting for the append lock; 'idle in transaction' = "
-                                         "a transaction open while the service works or waits for CPU):", "",
-                                         *waits.summary(), ""]))
+                notes.append(
+                    "\n".join(
+                        [
+                            "What the bench databases' backends were doing during that run "
+                            "(Lock:advisory = waiting for the append lock; 'idle in transaction' = "
+                            "a transaction open while the service works or waits for CPU):",
+                            "",
+                            *waits.summary(),
+                            "",
+                        ]
+                    )
+                )
             missing_referrals = referrals_present(urls, tokens, result["failed_cases"][:200])
-            log(f"e2e, history {level} cases: {result['rate']:.1f} lifecycles/s, {result['visible']}/"
+            log(
+                f"e2e, history {level} cases: {result['rate']:.1f} lifecycles/s, {result['visible']}/"
                 f"{result['lifecycles']} visible, errors {result['error_count']} {result['errors'][:2]}, "
-                f"commands p50 {result['command_ms']}")
+                f"commands p50 {result['command_ms']}"
+            )
             if level_index == 0:
                 lat = latency(urls, tokens, mediators, sizes["latency_rate"], sizes["latency_seconds"])
                 log(f"latency at {sizes['latency_rate']}/s: {lat}")
                 rss = {name: peak_rss_mib(p.process.pid) for name, p in processes.items()}
         lost = result["lifecycles"] - result["visible"]
-        note = (f"{result['lifecycles']} lifecycles by {sizes['e2e_clients']} clients in {result['seconds']:.0f} s; "
-                f"lost {max(0, lost)}; errors {result['error_count']}; referrals missing {missing_referrals}; "
-                f"command p50 ms {_fmt_ms(result['command_ms'])}; "
-                f"{result['assign_attempts']:.1f} assignment attempts per case (404 until mediation has it)")
+        note = (
+            f"{result['lifecycles']} lifecycles by {sizes['e2e_clients']} clients in {result['seconds']:.0f} s; "
+            f"lost {max(0, lost)}; errors {result['error_count']}; referrals missing {missing_referrals}; "
+            f"command p50 ms {_fmt_ms(result['command_ms'])}; "
+            f"{result['assign_attempts']:.1f} assignment attempts per case (404 until mediation has it)"
+        )
         if level_index == 0:
             base_rate = result["rate"]
             base_latency = result["command_ms"]
-            rows.append(Row(f"end to end: lifecycles/s (history {level:,} cases)", result["rate"], "lifecycles/s",
-                            "target", 100.0, "≥ 100/s", target_ratio=1.0, note=note))
+            rows.append(
+                Row(
+                    f"end to end: lifecycles/s (history {level:,} cases)",
+                    result["rate"],
+                    "lifecycles/s",
+                    "target",
+                    100.0,
+                    "≥ 100/s",
+                    target_ratio=1.0,
+                    note=note,
+                )
+            )
             for label, key in (("p50", "p50"), ("p99", "p99")):
-                rows.append(Row(f"end to end: {label} command → /metrics at {sizes['latency_rate']} lifecycles/s",
-                                lat[key], "ms", "target", 250.0, "p99 ≤ 250 ms", higher_is_better=False,
-                                target_ratio=1.0 if key == "p99" else None,
-                                note=f"{lat['samples']} commands seen, {lat['unseen']} unseen, "
-                                     f"{lat['errors']} failed lifecycles, {lat['scrapes']} scrapes of /metrics "
-                                     f"(p50 {lat['scrape_ms'] or 0:.0f} ms each, included)"))
+                rows.append(
+                    Row(
+                        f"end to end: {label} command → /metrics at {sizes['latency_rate']} lifecycles/s",
+                        lat[key],
+                        "ms",
+                        "target",
+                        250.0,
+                        "p99 ≤ 250 ms",
+                        higher_is_better=False,
+                        target_ratio=1.0 if key == "p99" else None,
+                        note=f"{lat['samples']} commands seen, {lat['unseen']} unseen, "
+                        f"{lat['errors']} failed lifecycles, {lat['scrapes']} scrapes of /metrics "
+                        f"(p50 {lat['scrape_ms'] or 0:.0f} ms each, included)",
+                    )
+                )
             for name, mib in rss.items():
-                rows.append(Row(f"peak RSS under e2e load: {name}", mib, "MiB", "", None,
-                                higher_is_better=False, note="VmHWM of its `tiaojie serve` process"))
+                rows.append(
+                    Row(
+                        f"peak RSS under e2e load: {name}",
+                        mib,
+                        "MiB",
+                        "",
+                        None,
+                        higher_is_better=False,
+                        note="VmHWM of its `tiaojie serve` process",
+                    )
+                )
         else:
-            rows.append(Row(f"scaling: lifecycles/s with {level:,} cases of history", result["rate"],
-                            "lifecycles/s", f"same, {levels[0]:,} cases", base_rate, "no decline",
-                            target_ratio=0.8, note=note))
+            rows.append(
+                Row(
+                    f"scaling: lifecycles/s with {level:,} cases of history",
+                    result["rate"],
+                    "lifecycles/s",
+                    f"same, {levels[0]:,} cases",
+                    base_rate,
+                    "no decline",
+                    target_ratio=0.8,
+                    note=note,
+                )
+            )
             slow = _slowest_growth(base_latency, result["command_ms"])
             if slow:
-                rows.append(Row(f"scaling: command p50 with {level:,} cases of history ({slow[0]})", slow[2],
-                                "ms", f"same, {levels[0]:,} cases", slow[1], "no growth",
-                                higher_is_better=False, target_ratio=0.8,
-                                note="the command whose p50 grew most"))
+                rows.append(
+                    Row(
+                        f"scaling: command p50 with {level:,} cases of history ({slow[0]})",
+                        slow[2],
+                        "ms",
+                        f"same, {levels[0]:,} cases",
+                        slow[1],
+                        "no growth",
+                        higher_is_better=False,
+                        target_ratio=0.8,
+                        note="the command whose p50 grew most",
+                    )
+                )
     return rows, notes
 
 
@@ -417,8 +541,13 @@ def _cpu_account(result, cpu, others, busy_before, busy_after, profiles):
         "",
     ]
     for name, summary in profiles.items():
-        lines += [f"py-spy of the {name} process during that run (idle included: time in the eventlet hub's "
-                  "poll is waiting, not work):", "", *summary, ""]
+        lines += [
+            f"py-spy of the {name} process during that run (idle included: time in the eventlet hub's "
+            "poll is waiting, not work):",
+            "",
+            *summary,
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -8,6 +8,7 @@ failures, expiries, defaults, non-acceptances and reviews become referrals with 
 arbitration link, which are sent and answered. About 7 events per case.
 Rows go in in the order they happened, so positions interleave across cases.
 """
+
 import psycopg2
 
 from services.common.centers import load_centers
@@ -64,7 +65,9 @@ def _intake_sql(cte):
     r = "received_at"
     d = f"{r} + interval '1 day'"
     deadline = _date(f"{r} + interval '15 days'")
-    return cte + f"""
+    return (
+        cte
+        + f"""
     SELECT 'case-' || case_id AS stream_id, 1 AS stream_version, 'ApplicationReceived' AS event_type,
       case_id, center_id, {r} AS occurred_at, jsonb_build_object(
         'case_id', case_id, 'case_number', case_number, 'center_id', center_id, 'channel', 'walk_in',
@@ -94,6 +97,7 @@ def _intake_sql(cte):
         'withdrawn_at', {_ts(d)}, 'status_before', 'received')
     FROM cases WHERE decision >= {_NOT_ACCEPTED}
     """
+    )
 
 
 def _mediation_sql(cte):
@@ -111,7 +115,9 @@ def _mediation_sql(cte):
         "jsonb_build_object('terms', 'pay the wages owed', 'amount', claimed::text,"
         f" 'performance_due', {_date(after)}, 'signed_at', {_ts(closed)})"
     )
-    return cte + f""",
+    return (
+        cte
+        + f""",
     mediated AS (SELECT * FROM cases WHERE decision < {_ACCEPTED})
     SELECT 'mediation-' || case_id AS stream_id, 1 AS stream_version, 'MediationOpened' AS event_type,
       case_id, center_id, {opened} AS occurred_at, jsonb_build_object({base},
@@ -160,11 +166,14 @@ def _mediation_sql(cte):
       {base}, 'requested_at', {_ts(review)}, 'agreement', {agreement})
     FROM mediated WHERE outcome < {_AGREEMENT} AND aftermath >= {_DEFAULTED}
     """
+    )
 
 
 def _referrals_sql(cte):
     """Referral streams for the cases that leave mediation for arbitration, and review requests."""
-    return cte + f""",
+    return (
+        cte
+        + f""",
     referred AS (
       SELECT *, received_at + interval '1 day' AS opened_at, 'not_accepted' AS reason, 'referral' AS kind
         FROM cases WHERE decision >= {_ACCEPTED} AND decision < {_NOT_ACCEPTED}
@@ -185,7 +194,7 @@ def _referrals_sql(cte):
     SELECT 'referral-' || referral_id AS stream_id, 1 AS stream_version, 'ReferralOpened' AS event_type,
       case_id, center_id, opened_at AS occurred_at, jsonb_strip_nulls(jsonb_build_object(
         'referral_id', referral_id, 'case_id', case_id, 'center_id', center_id, 'type', kind,
-        'reason', reason, 'opened_at', {_ts('opened_at')})) AS data
+        'reason', reason, 'opened_at', {_ts("opened_at")})) AS data
     FROM referred
     UNION ALL
     SELECT 'referral-' || referral_id, 2, 'ReferralSent', case_id, center_id,
@@ -207,6 +216,7 @@ def _referrals_sql(cte):
         'document_no', 'DOC-' || g, 'decided_at', {_ts("opened_at + interval '5 days'")})
     FROM referred WHERE kind = 'review_request'
     """
+    )
 
 
 def _mediators_sql(seed):
@@ -234,19 +244,25 @@ def _insert(url, seed, select_sql):
         with conn, conn.cursor() as cur:
             cur.execute("SET LOCAL work_mem = '256MB'")
             cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
-            cur.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
-                        " WHERE conrelid = 'events'::regclass AND contype = 'u'")
+            cur.execute(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+                " WHERE conrelid = 'events'::regclass AND contype = 'u'"
+            )
             constraints = cur.fetchall()
-            cur.execute("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
-                        " AND tablename = 'events' AND indexname NOT IN"
-                        " (SELECT conname FROM pg_constraint WHERE conrelid = 'events'::regclass)")
+            cur.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename = 'events' AND indexname NOT IN"
+                " (SELECT conname FROM pg_constraint WHERE conrelid = 'events'::regclass)"
+            )
             indexes = cur.fetchall()
             for name, _ in constraints:
                 cur.execute(f'ALTER TABLE events DROP CONSTRAINT "{name}"')
             for name, _ in indexes:
                 cur.execute(f'DROP INDEX "{name}"')
             # No parameters: the SQL is ours, and `%` stays a modulo.
-            cur.execute(_INSERT.format(seed=seed) + select_sql + ") AS h ORDER BY occurred_at, stream_id, stream_version")
+            cur.execute(
+                _INSERT.format(seed=seed) + select_sql + ") AS h ORDER BY occurred_at, stream_id, stream_version"
+            )
             inserted = cur.rowcount
             for name, definition in constraints:
                 cur.execute(f'ALTER TABLE events ADD CONSTRAINT "{name}" {definition}')

@@ -4,6 +4,7 @@
 collapsed stacks; `summarise(stacks)` turns them into the functions that hold the most
 samples, by self time and by inclusive time, as markdown bullet lines.
 """
+
 import collections
 import os
 import re
@@ -98,6 +99,7 @@ def run_spied(command, env, cwd, timeout):
     """Runs `command` under py-spy; returns (CompletedProcess, summary lines)."""
     with tempfile.TemporaryDirectory() as tmp:
         output = os.path.join(tmp, "stacks.txt")
-        result = subprocess.run(spy_command(command, output), env=env, cwd=cwd, capture_output=True,
-                                text=True, timeout=timeout)
+        result = subprocess.run(
+            spy_command(command, output), env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+        )
         return result, summarise(read_stacks(output)) if py_spy() else ["(py-spy not installed)"]

@@ -6,6 +6,7 @@ baseline publishes the same envelopes, already in memory, with kombu: persistent
 no confirms, i.e. the broker's ceiling for this message size. Both publish to the same
 topic exchange, bound to one quorum queue like the services' consumer queues.
 """
+
 import time
 
 import kombu
@@ -25,8 +26,9 @@ QUEUE = "bench.relay.sink"
 
 def _declare_sink(connection):
     exchange = kombu.Exchange(events_exchange(SERVICE), type="topic", durable=True)
-    queue = kombu.Queue(QUEUE, exchange=exchange, routing_key="#", durable=True,
-                        queue_arguments={"x-queue-type": "quorum"})
+    queue = kombu.Queue(
+        QUEUE, exchange=exchange, routing_key="#", durable=True, queue_arguments={"x-queue-type": "quorum"}
+    )
     channel = connection.channel()
     queue.bind(channel).declare()
     return exchange, queue, channel
@@ -58,8 +60,11 @@ def raw(envelopes):
         start = time.perf_counter()
         for envelope in envelopes:
             producer.publish(
-                envelope, routing_key=envelope["event_type"], delivery_mode=2,
-                message_id=envelope["event_id"], type=envelope["event_type"],
+                envelope,
+                routing_key=envelope["event_type"],
+                delivery_mode=2,
+                message_id=envelope["event_id"],
+                type=envelope["event_type"],
                 headers={"schema_version": envelope["schema_version"]},
             )
         seconds = time.perf_counter() - start
@@ -87,7 +92,15 @@ def run(sizes, log=print):
     ours_rate, raw_rate = median_rate(ours_rounds), median_rate(raw_rounds)
     log(f"relay: ours {ours_rate:.0f}/s raw kombu {raw_rate:.0f}/s ({count} events)")
     notes = ["Profile of the relay publishing the same history (cProfile):", "", *lines, ""]
-    return [Row("relay: store → broker, publisher confirms", ours_rate, "events/s",
-                "raw kombu publish, persistent, no confirms", raw_rate, "≥ 0.5×", target_ratio=0.5,
-                note=f"{count} events, batches of 500, one quorum queue bound")], notes
-
+    return [
+        Row(
+            "relay: store → broker, publisher confirms",
+            ours_rate,
+            "events/s",
+            "raw kombu publish, persistent, no confirms",
+            raw_rate,
+            "≥ 0.5×",
+            target_ratio=0.5,
+            note=f"{count} events, batches of 500, one quorum queue bound",
+        )
+    ], notes

@@ -5,8 +5,7 @@ arbitration_link stores; the replay runs as the operator would run it (the CLI, 
 own process, under py-spy so the account of where its time goes comes from the same
 run). The baseline reads the same rows, every column, through a psycopg2 named cursor.
 """
-import os
-import subprocess
+
 import sys
 import time
 
@@ -72,24 +71,50 @@ def run(sizes, log=print):
     log(f"raw server-side cursor: {raw_rate:.0f} rows/s")
     rows, notes = [], []
     if not replay_available():
-        rows.append(Row("projection replay (tiaojie replay metrics)", None, "events/s",
-                        "raw server-side cursor, same rows", raw_rate, "≥ 0.3×", target_ratio=0.3,
-                        note="NOT RUN: services/metrics/replay.py is not in the tree yet"))
+        rows.append(
+            Row(
+                "projection replay (tiaojie replay metrics)",
+                None,
+                "events/s",
+                "raw server-side cursor, same rows",
+                raw_rate,
+                "≥ 0.3×",
+                target_ratio=0.3,
+                note="NOT RUN: services/metrics/replay.py is not in the tree yet",
+            )
+        )
         return rows, notes
     seconds, result, profile_lines = run_replay(env)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout)[-800:]
-        rows.append(Row("projection replay (tiaojie replay metrics)", None, "events/s",
-                        "raw server-side cursor, same rows", raw_rate, "≥ 0.3×", target_ratio=0.3,
-                        note=f"FAILED (exit {result.returncode})"))
+        rows.append(
+            Row(
+                "projection replay (tiaojie replay metrics)",
+                None,
+                "events/s",
+                "raw server-side cursor, same rows",
+                raw_rate,
+                "≥ 0.3×",
+                target_ratio=0.3,
+                note=f"FAILED (exit {result.returncode})",
+            )
+        )
         notes.append(f"`tiaojie replay metrics` failed:\n\n```\n{tail}\n```")
         return rows, notes
     ours_rate = rate(count, seconds)
     log(f"replay metrics: {count} events in {seconds:.1f} s = {ours_rate:.0f}/s")
-    rows.append(Row("projection replay (tiaojie replay metrics)", ours_rate, "events/s",
-                    "raw server-side cursor, same rows", raw_rate, "≥ 0.3×", target_ratio=0.3,
-                    note=f"{count} events in {seconds:.1f} s (target: 1M in < 60 s); whole CLI process, "
-                         "under py-spy --nonblocking"))
-    notes.append("Profile of `tiaojie replay metrics` (py-spy, idle samples included):\n\n"
-                 + "\n".join(profile_lines))
+    rows.append(
+        Row(
+            "projection replay (tiaojie replay metrics)",
+            ours_rate,
+            "events/s",
+            "raw server-side cursor, same rows",
+            raw_rate,
+            "≥ 0.3×",
+            target_ratio=0.3,
+            note=f"{count} events in {seconds:.1f} s (target: 1M in < 60 s); whole CLI process, "
+            "under py-spy --nonblocking",
+        )
+    )
+    notes.append("Profile of `tiaojie replay metrics` (py-spy, idle samples included):\n\n" + "\n".join(profile_lines))
     return rows, notes

@@ -1,4 +1,5 @@
 """The results table and bench/RESULTS.md: every row beside its baseline, with the machine and the date."""
+
 import datetime
 import os
 import platform
@@ -96,7 +97,7 @@ def slowest(rows):
 
 def render(rows, notes, sizes, seconds, quick):
     info = machine()
-    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     out = [
         "# Benchmarks",
         "",
@@ -118,8 +119,10 @@ def render(rows, notes, sizes, seconds, quick):
     worst = slowest(rows)
     out += ["", "## What bounds the slowest row", ""]
     if worst is not None:
-        out.append(f"Furthest below its target: **{worst.benchmark}** ({worst.ratio:.2f}× against "
-                   f"{worst.baseline_name}; target {worst.target}).")
+        out.append(
+            f"Furthest below its target: **{worst.benchmark}** ({worst.ratio:.2f}× against "
+            f"{worst.baseline_name}; target {worst.target})."
+        )
         out.append("")
     out += notes or ["(no profiles were taken)"]
     out += ["", "## Sizes", "", "```", *(f"{k} = {v}" for k, v in sizes.items()), "```", ""]

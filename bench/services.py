@@ -3,6 +3,7 @@
 Each service runs in a process of its own (`tiaojie serve NAME`, as docker-compose runs
 them), so the peak RSS of each can be read from /proc.
 """
+
 import concurrent.futures
 import contextlib
 import os
@@ -25,8 +26,13 @@ MAX_WORKERS = int(os.environ.get("TIAOJIE_BENCH_MAX_WORKERS", "10"))
 
 def bench_env(**extra):
     env = dict(os.environ)
-    env.update(DATABASE_URL=f"{PG_SERVER}/{namespace()}", AMQP_URI=amqp_uri(), PYTHONUNBUFFERED="1",
-               TIAOJIE_LOG_LEVEL="WARNING", TIAOJIE_MAX_WORKERS=str(MAX_WORKERS))
+    env.update(
+        DATABASE_URL=f"{PG_SERVER}/{namespace()}",
+        AMQP_URI=amqp_uri(),
+        PYTHONUNBUFFERED="1",
+        TIAOJIE_LOG_LEVEL="WARNING",
+        TIAOJIE_MAX_WORKERS=str(MAX_WORKERS),
+    )
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -111,8 +117,10 @@ def cpu_by_process_group():
 def cpu_spent(before, after):
     """Per group, CPU seconds between two `cpu_by_process_group()` snapshots (processes
     that ended in between are missed; ones that started count whole)."""
-    return {group: sum(value - before.get(group, {}).get(pid, 0.0) for pid, value in pids.items())
-            for group, pids in after.items()}
+    return {
+        group: sum(value - before.get(group, {}).get(pid, 0.0) for pid, value in pids.items())
+        for group, pids in after.items()
+    }
 
 
 def machine_busy():
@@ -135,10 +143,32 @@ def spied(processes, seconds):
     if tool:
         for name, process in processes.items():
             output = tmp / f"{name}.txt"
-            running.append((name, output, subprocess.Popen(
-                [tool, "record", "--pid", str(process.process.pid), "--idle", "--nonblocking", "-r", "100",
-                 "-d", str(max(1, int(seconds))), "--format", "raw", "-o", str(output)],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+            running.append(
+                (
+                    name,
+                    output,
+                    subprocess.Popen(
+                        [
+                            tool,
+                            "record",
+                            "--pid",
+                            str(process.process.pid),
+                            "--idle",
+                            "--nonblocking",
+                            "-r",
+                            "100",
+                            "-d",
+                            str(max(1, int(seconds))),
+                            "--format",
+                            "raw",
+                            "-o",
+                            str(output),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    ),
+                )
+            )
     try:
         yield summaries
     finally:

@@ -6,6 +6,7 @@ arbitration institute (`tiaojie court`), issues demo tokens into `run/tokens.jso
 starts `tiaojie simulate`: on a fresh store it back-fills this year first, on the services'
 shared clock (`run/clock`), then runs live. Ctrl-C or SIGTERM stops everything, in order.
 """
+
 import importlib.util
 import json
 import os
@@ -43,8 +44,10 @@ def check_postgres():
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         clusters = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
         version = clusters[-1] if clusters else "15"
-        return (f"PostgreSQL is not reachable at {url.split('@')[-1]} ({reason}).\n"
-                f"  Start it with `pg_ctlcluster {version} main start` (Debian), or `docker compose up -d postgres`.")
+        return (
+            f"PostgreSQL is not reachable at {url.split('@')[-1]} ({reason}).\n"
+            f"  Start it with `pg_ctlcluster {version} main start` (Debian), or `docker compose up -d postgres`."
+        )
 
 
 def check_rabbitmq():
@@ -56,8 +59,10 @@ def check_rabbitmq():
             conn.ensure_connection(max_retries=1, timeout=3)
         return None
     except Exception as exc:  # noqa: BLE001 - any failure means: not reachable
-        return (f"RabbitMQ is not reachable at {uri.split('@')[-1]} ({type(exc).__name__}: {exc}).\n"
-                "  Start it with `rabbitmq-server -detached`, or `docker compose up -d rabbitmq`.")
+        return (
+            f"RabbitMQ is not reachable at {uri.split('@')[-1]} ({type(exc).__name__}: {exc}).\n"
+            "  Start it with `rabbitmq-server -detached`, or `docker compose up -d rabbitmq`."
+        )
 
 
 def service_url(name):
@@ -121,8 +126,14 @@ class Children:
 
     def start(self, name, args, log=None):
         out = open(RUN_DIR / "logs" / f"{log}.log", "ab") if log else None
-        process = subprocess.Popen([*TIAOJIE, *args], cwd=ROOT, env=self.env, stdout=out or None,
-                                   stderr=subprocess.STDOUT if out else None, start_new_session=True)
+        process = subprocess.Popen(
+            [*TIAOJIE, *args],
+            cwd=ROOT,
+            env=self.env,
+            stdout=out or None,
+            stderr=subprocess.STDOUT if out else None,
+            start_new_session=True,
+        )
         self.started.append((name, process))
         return process
 
@@ -184,15 +195,43 @@ def main():
         except psycopg2.Error as exc:
             print(f"cannot issue the demo tokens: {str(exc).strip()}", file=sys.stderr)
             return 1
-        simulate = ["simulate", "--token-file", str(token_path), "--clock-file", str(clock_file),
-                    "--intake-url", service_url("intake"), "--mediation-url", service_url("mediation"),
-                    "--rate", LIVE_RATE, "--seed", SEED]
+        simulate = [
+            "simulate",
+            "--token-file",
+            str(token_path),
+            "--clock-file",
+            str(clock_file),
+            "--intake-url",
+            service_url("intake"),
+            "--mediation-url",
+            service_url("mediation"),
+            "--rate",
+            LIVE_RATE,
+            "--seed",
+            SEED,
+        ]
         if store_is_empty(tokens):
             simulate += ["--from", date.today().replace(month=1, day=1).isoformat()]
         if importlib.util.find_spec("services.arbitration_link.court"):
-            children.start("court", ["court", "--policy", "random", "--confirm-ratio", "0.85",
-                                     "--decline-ratio", "0.03", "--seed", SEED, "--issue-recommendations", "3",
-                                     "--state", str(RUN_DIR / "court.sqlite")], log="court")
+            children.start(
+                "court",
+                [
+                    "court",
+                    "--policy",
+                    "random",
+                    "--confirm-ratio",
+                    "0.85",
+                    "--decline-ratio",
+                    "0.03",
+                    "--seed",
+                    SEED,
+                    "--issue-recommendations",
+                    "3",
+                    "--state",
+                    str(RUN_DIR / "court.sqlite"),
+                ],
+                log="court",
+            )
         if {"intake", "mediation"} <= set(names):
             children.start("simulate", simulate)
         print_where_to_look(names, token_path)
@@ -220,7 +259,7 @@ def print_where_to_look(names, token_path):
     if "metrics" in names:
         print(f"\n  dashboard metrics  {service_url('metrics')}/metrics")
         print(f"  leadership report  {service_url('metrics')}/report")
-    print(f"\n  staff tokens       {token_path.relative_to(ROOT)}  (curl -H \"Authorization: Bearer <token>\" ...)")
+    print(f'\n  staff tokens       {token_path.relative_to(ROOT)}  (curl -H "Authorization: Bearer <token>" ...)')
     print("  pipeline status    .venv/bin/tiaojie status")
     print("  logs               run/logs/")
     print("  Grafana            `docker compose up` runs Prometheus and Grafana with the dashboards")

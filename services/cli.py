@@ -3,6 +3,7 @@
 eventlet is monkey-patched before anything else is imported: the services, and the
 clients the other subcommands use, run on green threads.
 """
+
 import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
@@ -33,7 +34,9 @@ def _parser():
     setup.add_argument("--skip-broker", action="store_true", help="only the databases")
 
     serve = sub.add_parser("serve", help="run services in the foreground until SIGTERM")
-    serve.add_argument("services", nargs="+", metavar="SERVICE", help="intake, mediation, arbitration_link, metrics or all")
+    serve.add_argument(
+        "services", nargs="+", metavar="SERVICE", help="intake, mediation, arbitration_link, metrics or all"
+    )
 
     token = sub.add_parser("token", help="staff tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)

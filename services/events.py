@@ -2,6 +2,7 @@
 
 docs/EVENTS.md describes the data of each; consumers take their lists from here.
 """
+
 PUBLISHED_EVENTS = {
     "intake": (
         "ConsultationRecorded",

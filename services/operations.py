@@ -1,4 +1,5 @@
 """`tiaojie setup` and `tiaojie token issue`: idempotent preparation of the stores and broker."""
+
 import logging
 import os
 import sys

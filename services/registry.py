@@ -5,6 +5,7 @@
 - `topology.py` may define `declare(channel, env)` and `declare_users(env)` for broker
   objects beyond the events exchange and consumer queues.
 """
+
 import importlib
 
 from services.common.config import SERVICES

@@ -3,6 +3,7 @@
 Each service gets a container with its own config (its own HTTP port and database), so
 `serve all` runs the four side by side; docker-compose runs one per container.
 """
+
 import errno
 import logging
 import os

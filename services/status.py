@@ -13,6 +13,7 @@ the event stores against the projections. Exits 1 on a mismatch or a service not
   accepted case opened in mediation; every failure, expiry, default and refusal referred,
   every review request sent; every referral answered or waiting on `arbitration.referrals`.
 """
+
 import collections
 import json
 import sys
@@ -39,20 +40,36 @@ CLOSURES = (
     ("not_accepted", {"CaseNotAccepted"}),
 )
 # What the arbitration link must refer to the institute, and as what.
-REFERRED = {"MediationFailed": "referral", "MediationExpired": "referral", "AgreementDefaulted": "referral",
-            "CaseNotAccepted": "referral", "ReviewRequested": "review_request"}
+REFERRED = {
+    "MediationFailed": "referral",
+    "MediationExpired": "referral",
+    "AgreementDefaulted": "referral",
+    "CaseNotAccepted": "referral",
+    "ReviewRequested": "review_request",
+}
 ANSWERS = ("ReferralDocketed", "ReferralDeclined", "ReviewDecided")
 
 
 def add_arguments(parser):
-    parser.add_argument("--url", action="append", default=[], metavar="SERVICE=URL",
-                        help="where a service answers (default http://localhost:<its port>)")
+    parser.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        metavar="SERVICE=URL",
+        help="where a service answers (default http://localhost:<its port>)",
+    )
     parser.add_argument("--json", action="store_true", help="everything as one JSON object")
-    parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
-                        help="retry the reconciliation until it matches or this time is up")
+    parser.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="retry the reconciliation until it matches or this time is up",
+    )
 
 
 # -- reading ---------------------------------------------------------------------------------
+
 
 def _get(url, timeout=3):
     try:
@@ -78,8 +95,12 @@ def health(urls):
     for name, url in urls.items():
         status, _ = _get(url + "/health")
         ready, reason = _get(url + "/ready")
-        report[name] = {"url": url, "health": status == 200, "ready": ready == 200,
-                        **({} if ready == 200 else {"reason": reason[:200]})}
+        report[name] = {
+            "url": url,
+            "health": status == 200,
+            "ready": ready == 200,
+            **({} if ready == 200 else {"reason": reason[:200]}),
+        }
     return report
 
 
@@ -97,8 +118,11 @@ def relay_backlog(names):
     backlog = {}
     for name in names:
         try:
-            rows = _query(name, "SELECT r.relay, COALESCE((SELECT MAX(position) FROM events), 0) - r.position"
-                                " FROM relay_positions r ORDER BY r.relay")
+            rows = _query(
+                name,
+                "SELECT r.relay, COALESCE((SELECT MAX(position) FROM events), 0) - r.position"
+                " FROM relay_positions r ORDER BY r.relay",
+            )
             backlog[name] = {relay: int(n) for relay, n in rows}
         except psycopg2.Error as exc:
             backlog[name] = {"error": type(exc).__name__}
@@ -150,7 +174,7 @@ def consumer_lag(metrics):
     for samples in metrics.values():
         for labels, value in samples.get("tiaojie_consumer_lag_seconds", []):
             lag[labels.get("consumer", "?")] = round(value, 3)
-    for labels, value in metrics.get("metrics", {}).get("tiaojie_projection_lag_seconds", []):
+    for _labels, value in metrics.get("metrics", {}).get("tiaojie_projection_lag_seconds", []):
         lag["metrics projection"] = round(value, 3)
     return lag
 
@@ -163,32 +187,54 @@ def leadership(metrics):
     closed = collections.Counter()
     for labels, value in samples.get("tiaojie_cases_closed_total", []):
         closed[labels["center"]] += value
-    rates = {labels["center"]: value for labels, value in samples.get("tiaojie_success_rate", [])
-             if labels.get("period") == "year"}
+    rates = {
+        labels["center"]: value
+        for labels, value in samples.get("tiaojie_success_rate", [])
+        if labels.get("period") == "year"
+    }
     target = next((v for _, v in samples.get("tiaojie_success_rate_target", [])), 0.6)
     rows = []
     for center in load_centers():
         rate = rates.get(center.center_id)
-        rows.append({"center": center.center_id, "name": center.name, "demonstration": center.demonstration,
-                     "received": int(received[center.center_id]), "closed": int(closed[center.center_id]),
-                     "success_rate_year": rate, "meets_target": None if rate is None else rate >= target})
-    ratio = next((v for labels, v in samples.get("tiaojie_centers_meeting_target_ratio", [])
-                  if labels.get("period") == "year"), None)
+        rows.append(
+            {
+                "center": center.center_id,
+                "name": center.name,
+                "demonstration": center.demonstration,
+                "received": int(received[center.center_id]),
+                "closed": int(closed[center.center_id]),
+                "success_rate_year": rate,
+                "meets_target": None if rate is None else rate >= target,
+            }
+        )
+    ratio = next(
+        (v for labels, v in samples.get("tiaojie_centers_meeting_target_ratio", []) if labels.get("period") == "year"),
+        None,
+    )
     goal = next((v for _, v in samples.get("tiaojie_centers_meeting_target_goal", [])), None)
     return {"target": target, "centers_meeting_target_ratio": ratio, "goal": goal, "centers": rows}
 
 
 # -- reconciling -------------------------------------------------------------------------------
 
+
 def _events(name, types):
     """`(event_id, event_type, case_id, center_id, data->>'type')` of `types` in a service's store."""
-    return _query(name, "SELECT event_id::text, event_type, case_id, center_id, data->>'type' FROM events"
-                        " WHERE event_type = ANY(%s)", (list(types),))
+    return _query(
+        name,
+        "SELECT event_id::text, event_type, case_id, center_id, data->>'type' FROM events WHERE event_type = ANY(%s)",
+        (list(types),),
+    )
 
 
 def _check(name, expected, actual, detail=None):
-    return {"check": name, "expected": expected, "actual": actual, "ok": expected == actual,
-            **({"detail": detail} if detail else {})}
+    return {
+        "check": name,
+        "expected": expected,
+        "actual": actual,
+        "ok": expected == actual,
+        **({"detail": detail} if detail else {}),
+    }
 
 
 def reconcile(names, metrics, queues):
@@ -206,8 +252,14 @@ def reconcile(names, metrics, queues):
                 expected |= {row[0] for row in _events(source, types)}
         seen = {row[0] for row in _query(name, "SELECT DISTINCT event_id::text FROM inbox")}
         missing = expected - seen
-        checks.append(_check(f"events delivered to {name}", len(expected), len(expected) - len(missing),
-                             sorted(missing)[:5] if missing else None))
+        checks.append(
+            _check(
+                f"events delivered to {name}",
+                len(expected),
+                len(expected) - len(missing),
+                sorted(missing)[:5] if missing else None,
+            )
+        )
 
     if "intake" in names and "metrics" in names:
         samples = metrics.get("metrics", {})
@@ -215,8 +267,13 @@ def reconcile(names, metrics, queues):
         projected = collections.Counter()
         for labels, value in samples.get("tiaojie_cases_received_total", []):
             projected[labels["center"]] += int(value)
-        checks.append(_check("cases received (intake store = metrics)", dict(sorted(received.items())),
-                             {c: n for c, n in sorted(projected.items()) if n}))
+        checks.append(
+            _check(
+                "cases received (intake store = metrics)",
+                dict(sorted(received.items())),
+                {c: n for c, n in sorted(projected.items()) if n},
+            )
+        )
         if "mediation" in names:
             types = set().union(*(t for _, t in CLOSURES))
             by_case = collections.defaultdict(set)
@@ -233,16 +290,23 @@ def reconcile(names, metrics, queues):
             for labels, value in samples.get("tiaojie_cases_closed_total", []):
                 if value:
                     closed[f"{labels['center']}/{labels['outcome']}"] += int(value)
-            checks.append(_check("cases closed (stores = metrics)", dict(sorted(outcomes.items())),
-                                 dict(sorted(closed.items()))))
+            checks.append(
+                _check("cases closed (stores = metrics)", dict(sorted(outcomes.items())), dict(sorted(closed.items())))
+            )
 
     if "intake" in names and "mediation" in names:
         accepted = {r[2] for r in _events("intake", {"CaseAccepted"})}
         withdrawn = {r[2] for r in _events("intake", {"ApplicationWithdrawn"})}
         opened = {r[2] for r in _events("mediation", {"MediationOpened"})}
         lost = (accepted - withdrawn) - opened
-        checks.append(_check("accepted cases opened in mediation", len(accepted - withdrawn),
-                             len((accepted - withdrawn) & opened), sorted(lost)[:5] if lost else None))
+        checks.append(
+            _check(
+                "accepted cases opened in mediation",
+                len(accepted - withdrawn),
+                len((accepted - withdrawn) & opened),
+                sorted(lost)[:5] if lost else None,
+            )
+        )
 
     if "arbitration_link" in names and {"intake", "mediation"} <= set(names):
         checks += _reconcile_referrals(metrics, queues)
@@ -251,31 +315,54 @@ def reconcile(names, metrics, queues):
 
 def _reconcile_referrals(metrics, queues):
     due = set()
-    for source, types in (("intake", {"CaseNotAccepted"}),
-                          ("mediation", {"MediationFailed", "MediationExpired", "AgreementDefaulted",
-                                         "ReviewRequested"})):
+    for source, types in (
+        ("intake", {"CaseNotAccepted"}),
+        ("mediation", {"MediationFailed", "MediationExpired", "AgreementDefaulted", "ReviewRequested"}),
+    ):
         for _, event_type, case_id, _, _ in _events(source, types):
             due.add((case_id, REFERRED[event_type]))
     link = _events("arbitration_link", {"ReferralOpened", "ReferralSent", *ANSWERS})
     opened = {(case_id, kind) for _, t, case_id, _, kind in link if t == "ReferralOpened"}
-    checks = [_check("closures referred to arbitration", len(due), len(due & opened),
-                     sorted(due - opened)[:5] if due - opened else None)]
-    referral_ids = _query("arbitration_link", "SELECT DISTINCT data->>'referral_id', event_type FROM events"
-                                              " WHERE event_type = ANY(%s)",
-                          (["ReferralOpened", "ReferralSent", *ANSWERS],))
+    checks = [
+        _check(
+            "closures referred to arbitration",
+            len(due),
+            len(due & opened),
+            sorted(due - opened)[:5] if due - opened else None,
+        )
+    ]
+    referral_ids = _query(
+        "arbitration_link",
+        "SELECT DISTINCT data->>'referral_id', event_type FROM events WHERE event_type = ANY(%s)",
+        (["ReferralOpened", "ReferralSent", *ANSWERS],),
+    )
     by_type = collections.defaultdict(set)
     for referral_id, event_type in referral_ids:
         by_type[event_type].add(referral_id)
     answered = set().union(*(by_type[t] for t in ANSWERS))
     unanswered = by_type["ReferralSent"] - answered
-    checks.append(_check("referrals opened and sent", len(by_type["ReferralOpened"]),
-                         len(by_type["ReferralOpened"] & by_type["ReferralSent"])))
+    checks.append(
+        _check(
+            "referrals opened and sent",
+            len(by_type["ReferralOpened"]),
+            len(by_type["ReferralOpened"] & by_type["ReferralSent"]),
+        )
+    )
     queue = queues.get("arbitration.referrals", {})
     waiting = (queue.get("messages") or 0) + (len(unanswered) if queue.get("consumers") else 0)
-    checks.append({"check": "referrals answered or on arbitration.referrals", "expected": len(unanswered),
-                   "actual": min(len(unanswered), waiting), "ok": len(unanswered) <= waiting,
-                   "detail": {"unanswered": len(unanswered), "queued": queue.get("messages"),
-                              "institute_consumers": queue.get("consumers")}})
+    checks.append(
+        {
+            "check": "referrals answered or on arbitration.referrals",
+            "expected": len(unanswered),
+            "actual": min(len(unanswered), waiting),
+            "ok": len(unanswered) <= waiting,
+            "detail": {
+                "unanswered": len(unanswered),
+                "queued": queue.get("messages"),
+                "institute_consumers": queue.get("consumers"),
+            },
+        }
+    )
     pending = sum(int(v) for _, v in metrics.get("metrics", {}).get("tiaojie_referrals_pending", []))
     if "metrics" in metrics and metrics["metrics"]:
         checks.append(_check("referrals pending (link store = metrics)", len(unanswered), pending))
@@ -283,6 +370,7 @@ def _reconcile_referrals(metrics, queues):
 
 
 # -- the command -------------------------------------------------------------------------------
+
 
 def snapshot(urls):
     names = [n for n in urls if n in registry.available_services()]
@@ -316,8 +404,7 @@ def run(args):
             if time.monotonic() < deadline:
                 time.sleep(1.0)
                 continue
-            print(f"tiaojie status: cannot read the stores or the broker: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+            print(f"tiaojie status: cannot read the stores or the broker: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
         healthy = all(s["ready"] for s in report["services"].values())
         ok = healthy and all(c["ok"] for c in report["reconciliation"])
@@ -359,7 +446,9 @@ def print_report(report):
         print(f"  {mark}{row['center']:14} {shown}  received {row['received']:5}  closed {row['closed']:5}{star}")
     if lead["centers_meeting_target_ratio"] is not None:
         goal = f" (milestone {lead['goal']:.0%})" if lead["goal"] is not None else ""
-        print(f"  centers meeting the target: {lead['centers_meeting_target_ratio']:.0%}{goal}   * demonstration center")
+        print(
+            f"  centers meeting the target: {lead['centers_meeting_target_ratio']:.0%}{goal}   * demonstration center"
+        )
     print("reconciliation")
     for check in report["reconciliation"]:
         state = "OK      " if check["ok"] else "MISMATCH"

@@ -1,4 +1,5 @@
 """Test configuration. eventlet is patched before anything else imports (nameko's helpers need it)."""
+
 import warnings
 
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")

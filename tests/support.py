@@ -1,4 +1,5 @@
 """Test support: the test namespace (database prefix and broker vhost), service processes."""
+
 import json
 import os
 import signal
@@ -96,7 +97,10 @@ class ServiceProcess:
         self._log = open(self.log_path, "wb")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", *self.services],
-            cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         for service in self.services:
@@ -148,7 +152,11 @@ def cli(*args, env=None, check=True, timeout=120):
     """Runs `tiaojie ARGS` with the test environment; returns the CompletedProcess."""
     result = subprocess.run(
         [sys.executable, "-m", "services.cli", *args],
-        cwd=ROOT, env=env or test_env(), capture_output=True, text=True, timeout=timeout,
+        cwd=ROOT,
+        env=env or test_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     if check and result.returncode != 0:
         raise AssertionError(f"tiaojie {' '.join(args)} failed: {result.stdout}\n{result.stderr}")

@@ -6,6 +6,7 @@ and arbitration_link. Run by the `setup` container after `tiaojie setup` has cre
 tables, as each database's owner (the `<SERVICE>_DATABASE_URL` of the environment); the
 role that gets the reads is the one in `METRICS_DATABASE_URL`. Safe to run again.
 """
+
 import os
 import sys
 from urllib.parse import unquote, urlsplit
@@ -26,8 +27,11 @@ def grant_reads(env):
             with conn, conn.cursor() as cur:
                 cur.execute("SELECT current_database()")
                 [database] = cur.fetchone()
-                cur.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
-                    sql.Identifier(database), sql.Identifier(reader)))
+                cur.execute(
+                    sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                        sql.Identifier(database), sql.Identifier(reader)
+                    )
+                )
                 cur.execute(sql.SQL("GRANT SELECT ON TABLE events TO {}").format(sql.Identifier(reader)))
         finally:
             conn.close()

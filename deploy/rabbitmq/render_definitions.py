@@ -7,6 +7,7 @@ each password as RabbitMQ's salted SHA-256 hash (`rabbit_password_hashing_sha256
 
     python render_definitions.py TEMPLATE OUTPUT
 """
+
 import base64
 import hashlib
 import json
@@ -43,7 +44,9 @@ def render(definitions, env):
         if not password:
             problems.append(f"{user['name']}: set {variable}" if variable else f"{user['name']}: no password variable")
             continue
-        users.append(dict(user, password_hash=password_hash(password), hashing_algorithm="rabbit_password_hashing_sha256"))
+        users.append(
+            dict(user, password_hash=password_hash(password), hashing_algorithm="rabbit_password_hashing_sha256")
+        )
     if problems:
         raise ValueError("broker users without a password: " + "; ".join(problems))
     return dict(definitions, users=users)

@@ -20,15 +20,15 @@ copy. What a client of CONTRACTS §4 has to do, in the order this module does it
 Referrals are docketed (or declined, `--decline-ratio`); review requests are decided by
 `--policy`. `--issue-recommendations N` sends mediation recommendation letters first.
 """
+
 import collections
 import json
 import os
 import random
-import socket
 import sqlite3
 import sys
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlsplit
 
 import amqp
@@ -50,22 +50,46 @@ CATEGORIES_AND_CLAIMS = (
 
 
 def add_arguments(parser):
-    parser.add_argument("--amqp-uri", default=os.environ.get("TIAOJIE_COURT_AMQP_URI"),
-                        help="broker address of the arbitration user (env TIAOJIE_COURT_AMQP_URI; default: the"
-                             " `arbitration` user on the host and vhost of AMQP_URI)")
-    parser.add_argument("--policy", choices=("confirm", "refuse", "random"), default="confirm",
-                        help="how review requests are decided (default: confirm)")
-    parser.add_argument("--confirm-ratio", type=float, default=0.8,
-                        help="with --policy random: the share of reviews confirmed (default 0.8)")
-    parser.add_argument("--decline-ratio", type=float, default=0.0,
-                        help="the share of referrals declined instead of docketed (default 0)")
+    parser.add_argument(
+        "--amqp-uri",
+        default=os.environ.get("TIAOJIE_COURT_AMQP_URI"),
+        help="broker address of the arbitration user (env TIAOJIE_COURT_AMQP_URI; default: the"
+        " `arbitration` user on the host and vhost of AMQP_URI)",
+    )
+    parser.add_argument(
+        "--policy",
+        choices=("confirm", "refuse", "random"),
+        default="confirm",
+        help="how review requests are decided (default: confirm)",
+    )
+    parser.add_argument(
+        "--confirm-ratio",
+        type=float,
+        default=0.8,
+        help="with --policy random: the share of reviews confirmed (default 0.8)",
+    )
+    parser.add_argument(
+        "--decline-ratio",
+        type=float,
+        default=0.0,
+        help="the share of referrals declined instead of docketed (default 0)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="seed of every random choice, to repeat a run")
-    parser.add_argument("--issue-recommendations", type=int, default=0, metavar="N",
-                        help="first send N mediation recommendation letters")
+    parser.add_argument(
+        "--issue-recommendations",
+        type=int,
+        default=0,
+        metavar="N",
+        help="first send N mediation recommendation letters",
+    )
     parser.add_argument("--center", default=None, help="the center the letters go to (default: a random one)")
-    parser.add_argument("--state", default=None, metavar="FILE",
-                        help="SQLite file remembering answered message ids across runs (default: in memory,"
-                             " forgotten when the court stops)")
+    parser.add_argument(
+        "--state",
+        default=None,
+        metavar="FILE",
+        help="SQLite file remembering answered message ids across runs (default: in memory,"
+        " forgotten when the court stops)",
+    )
     parser.add_argument("--once", action="store_true", help="stop when no message came for --idle-seconds")
     parser.add_argument("--idle-seconds", type=float, default=2.0)
     parser.add_argument("--max-messages", type=int, default=None, help="stop after handling this many messages")
@@ -88,9 +112,7 @@ class AnsweredMessages:
 
     def __init__(self, path=None):
         self.db = sqlite3.connect(path or ":memory:")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS answers (message_id TEXT PRIMARY KEY, routing_key TEXT, body TEXT)"
-        )
+        self.db.execute("CREATE TABLE IF NOT EXISTS answers (message_id TEXT PRIMARY KEY, routing_key TEXT, body TEXT)")
 
     def answer_for(self, message_id):
         row = self.db.execute("SELECT routing_key, body FROM answers WHERE message_id = ?", (message_id,)).fetchone()
@@ -124,7 +146,8 @@ class Court:
         if message_type == "referral":
             if self.rng.random() < self.decline_ratio:
                 return "referral.declined", {
-                    "referral_id": body["referral_id"], "reason": "outside the institute's jurisdiction",
+                    "referral_id": body["referral_id"],
+                    "reason": "outside the institute's jurisdiction",
                     "declined_at": at,
                 }
             number = self.answered.count("referral.docketed") + 1
@@ -136,12 +159,16 @@ class Court:
         if self._confirms():
             number = self.answered.count("review.decided") + 1
             return "review.decided", {
-                "referral_id": body["referral_id"], "decision": "confirmed",
-                "document_no": f"ARB-MED-{self.now().year}-{number:05d}", "decided_at": at,
+                "referral_id": body["referral_id"],
+                "decision": "confirmed",
+                "document_no": f"ARB-MED-{self.now().year}-{number:05d}",
+                "decided_at": at,
             }
         return "review.decided", {
-            "referral_id": body["referral_id"], "decision": "refused",
-            "reason": "the agreement's terms cannot be confirmed as they stand", "decided_at": at,
+            "referral_id": body["referral_id"],
+            "decision": "refused",
+            "reason": "the agreement's terms cannot be confirmed as they stand",
+            "decided_at": at,
         }
 
     def _confirms(self):
@@ -184,13 +211,22 @@ class InstituteClient:
         contract.validate(routing_key, body)
         if self._replies is None:
             # Replies on a channel of their own: the consuming one carries deliveries and acks.
-            self._replies = kombu.Producer(self.connection.channel(), auto_declare=False,
-                                           on_return=lambda exc, exchange, routing_key, message: self._unroutable.append(routing_key))
+            self._replies = kombu.Producer(
+                self.connection.channel(),
+                auto_declare=False,
+                on_return=lambda exc, exchange, routing_key, message: self._unroutable.append(routing_key),
+            )
         self._unroutable.clear()
         self._replies.publish(
-            body, exchange=REPLIES_EXCHANGE, routing_key=routing_key, serializer="json",  # application/json
-            delivery_mode=2, message_id=str(uuid.uuid4()),
-            mandatory=True, retry=True, retry_policy={"max_retries": 3},
+            body,
+            exchange=REPLIES_EXCHANGE,
+            routing_key=routing_key,
+            serializer="json",  # application/json
+            delivery_mode=2,
+            message_id=str(uuid.uuid4()),
+            mandatory=True,
+            retry=True,
+            retry_policy={"max_retries": 3},
         )
         if self._unroutable:
             # `mandatory`: the broker hands back a message no queue is bound for.
@@ -216,8 +252,14 @@ class InstituteClient:
         message.ack()
         self.handled += 1
         routing_key, reply = answer
-        self.report({"action": routing_key, "message_id": message_id, "repeated": repeated,
-                     **{k: v for k, v in reply.items() if k != "referral_id"}})
+        self.report(
+            {
+                "action": routing_key,
+                "message_id": message_id,
+                "repeated": repeated,
+                **{k: v for k, v in reply.items() if k != "referral_id"},
+            }
+        )
 
     def serve(self, once=False, idle_seconds=2.0, max_messages=None):
         """Consumes referrals until stopped, idle (`once`) or `max_messages` are handled.
@@ -230,8 +272,13 @@ class InstituteClient:
             return
         arrived = collections.deque()
         queue = kombu.Queue(REFERRALS_QUEUE, no_declare=True)
-        with kombu.Consumer(self.connection.default_channel, queues=[queue], on_message=arrived.append,
-                            prefetch_count=min(10, max_messages or 10), auto_declare=False):
+        with kombu.Consumer(
+            self.connection.default_channel,
+            queues=[queue],
+            on_message=arrived.append,
+            prefetch_count=min(10, max_messages or 10),
+            auto_declare=False,
+        ):
             idle = 0.0
             while max_messages is None or self.handled < max_messages:
                 while arrived and (max_messages is None or self.handled < max_messages):
@@ -239,7 +286,7 @@ class InstituteClient:
                     idle = 0.0
                 try:
                     self.connection.drain_events(timeout=0.5)
-                except (socket.timeout, TimeoutError):
+                except TimeoutError:
                     idle += 0.5
                     if once and idle >= idle_seconds and not arrived:
                         return
@@ -251,16 +298,27 @@ class InstituteClient:
 def run(args):
     rng = random.Random(args.seed)
     answered = AnsweredMessages(args.state)
-    court = Court(rng, lambda: datetime.now(timezone.utc), answered, policy=args.policy,
-                  confirm_ratio=args.confirm_ratio, decline_ratio=args.decline_ratio)
+    court = Court(
+        rng,
+        lambda: datetime.now(UTC),
+        answered,
+        policy=args.policy,
+        confirm_ratio=args.confirm_ratio,
+        decline_ratio=args.decline_ratio,
+    )
     client = InstituteClient(args.amqp_uri or default_uri(), court, answered, report=_print_json)
     try:
         for _ in range(args.issue_recommendations):
             center_id = args.center or rng.choice([c.center_id for c in load_centers()])
             letter = court.recommendation(center_id)
             client.publish("recommendation.issued", letter)
-            _print_json({"action": "recommendation.issued", "recommendation_id": letter["recommendation_id"],
-                         "center_id": center_id})
+            _print_json(
+                {
+                    "action": "recommendation.issued",
+                    "recommendation_id": letter["recommendation_id"],
+                    "center_id": center_id,
+                }
+            )
         client.serve(once=args.once, idle_seconds=args.idle_seconds, max_messages=args.max_messages)
     except KeyboardInterrupt:
         pass

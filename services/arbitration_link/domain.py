@@ -11,6 +11,7 @@ Pure: no I/O and no clock; the service layer passes the time in.
 - A `Recommendation` (stream `recommendation-<recommendation_id>`) is a mediation
   recommendation letter (调解建议书) from the institute; intake opens a case for it.
 """
+
 import dataclasses
 import uuid
 from datetime import datetime, timedelta
@@ -37,8 +38,17 @@ MEDIATION_CASE_EVENTS = tuple(t for t in PUBLISHED_EVENTS["mediation"] if t not 
 
 # The application fields a referral carries, as intake's ApplicationReceived names them.
 APPLICATION_FIELDS = (
-    "case_number", "channel", "source", "category", "applicant", "respondent", "claims",
-    "claimed_total", "workers_involved", "collective", "received_at",
+    "case_number",
+    "channel",
+    "source",
+    "category",
+    "applicant",
+    "respondent",
+    "claims",
+    "claimed_total",
+    "workers_involved",
+    "collective",
+    "received_at",
 )
 
 INCOMPLETE_MEDIATION = "earlier mediation events"
@@ -97,11 +107,15 @@ class CaseFile:
             if data.get("recommendation_id"):
                 doc["application"]["recommendation_id"] = data["recommendation_id"]
         elif kind == "MediatorAssigned":
-            self._keep_latest("mediator", event, {
-                "mediator_id": data["mediator_id"],
-                "name": data.get("mediator_name"),
-                "certificate_no": data.get("certificate_no"),
-            })
+            self._keep_latest(
+                "mediator",
+                event,
+                {
+                    "mediator_id": data["mediator_id"],
+                    "name": data.get("mediator_name"),
+                    "certificate_no": data.get("certificate_no"),
+                },
+            )
         elif kind == "SessionHeld":
             doc.setdefault("sessions", []).append(
                 {"held_at": data["held_at"], "summary": data.get("summary", ""), "version": event.stream_version}
@@ -178,7 +192,10 @@ def _closing(kind, data, doc):
     if kind == "MediationFailed":
         return {"summary": data.get("reason", ""), "closed_at": data["failed_at"]}
     if kind == "MediationExpired":
-        return {"summary": f"no agreement by the mediation deadline {data['deadline']}", "closed_at": data["expired_at"]}
+        return {
+            "summary": f"no agreement by the mediation deadline {data['deadline']}",
+            "closed_at": data["expired_at"],
+        }
     if kind == "AgreementDefaulted":
         terms = (doc.get("agreement") or {}).get("terms")
         summary = f"agreement not performed by {data['performance_due']}"
@@ -310,21 +327,31 @@ class Referral(Aggregate):
 
     def _record_send(self, message, now, schedule):
         send_number = self.sends + 1
-        self._record("ReferralSent", {
-            "referral_id": self.referral_id,
-            "case_id": self.case_id,
-            "center_id": self.center_id,
-            "type": self.type,
-            "send_number": send_number,
-            "sent_at": now.isoformat(),
-            "next_resend_at": schedule.next_resend_at(send_number, now).isoformat(),
-            "message": message,
-        }, now)
+        self._record(
+            "ReferralSent",
+            {
+                "referral_id": self.referral_id,
+                "case_id": self.case_id,
+                "center_id": self.center_id,
+                "type": self.type,
+                "send_number": send_number,
+                "sent_at": now.isoformat(),
+                "next_resend_at": schedule.next_resend_at(send_number, now).isoformat(),
+                "message": message,
+            },
+            now,
+        )
 
     def docket(self, arbitration_case_no, docketed_at):
-        return self._answer(REFERRAL, "ReferralDocketed", {
-            "arbitration_case_no": arbitration_case_no, "docketed_at": docketed_at,
-        }, docketed_at)
+        return self._answer(
+            REFERRAL,
+            "ReferralDocketed",
+            {
+                "arbitration_case_no": arbitration_case_no,
+                "docketed_at": docketed_at,
+            },
+            docketed_at,
+        )
 
     def decline(self, reason, declined_at):
         return self._answer(REFERRAL, "ReferralDeclined", {"reason": reason, "declined_at": declined_at}, declined_at)
@@ -374,9 +401,7 @@ class Referral(Aggregate):
         elif event_type in ("ReferralDocketed", "ReferralDeclined", "ReviewDecided"):
             self.answered_by = event_type
             self.status = ANSWERS.get(event_type) or data["decision"]
-            self.answered_at = parse_time(
-                data.get("docketed_at") or data.get("declined_at") or data["decided_at"]
-            )
+            self.answered_at = parse_time(data.get("docketed_at") or data.get("declined_at") or data["decided_at"])
             self.arbitration_case_no = data.get("arbitration_case_no")
             self.document_no = data.get("document_no")
 
@@ -398,11 +423,21 @@ class Recommendation(Aggregate):
     def receive(self, letter):
         if self.received:
             return False
-        data = {k: letter[k] for k in (
-            "recommendation_id", "center_id", "applicant", "respondent", "category", "claims", "issued_at",
-        )}
-        self.record("RecommendationReceived", data, occurred_at=parse_time(letter["issued_at"]),
-                    center_id=letter["center_id"])
+        data = {
+            k: letter[k]
+            for k in (
+                "recommendation_id",
+                "center_id",
+                "applicant",
+                "respondent",
+                "category",
+                "claims",
+                "issued_at",
+            )
+        }
+        self.record(
+            "RecommendationReceived", data, occurred_at=parse_time(letter["issued_at"]), center_id=letter["center_id"]
+        )
         return True
 
     def apply(self, event_type, data):

@@ -3,6 +3,7 @@
 Every function works on a `LinkUnitOfWork` (or a factory of them), so the service-layer
 tests run it on fakes and the nameko service only wires entrypoints to it.
 """
+
 import logging
 
 from services.common.eventstore import ConcurrencyError
@@ -61,14 +62,20 @@ def send_waiting(uow, case_file, settings):
         if case_file.missing_for(referral.trigger):
             log.warning(
                 "referral %s sent after %s without every earlier mediation event",
-                referral_id, settings.assembly_grace, extra={"case_id": case_file.case_id},
+                referral_id,
+                settings.assembly_grace,
+                extra={"case_id": case_file.case_id},
             )
         message = referral_message(referral, case_file, now)
         problems = contract.errors(referral.type, message)
         if problems:
             # Never send the institute what breaks the contract; the sweep tries again.
-            log.error("referral %s not sent, its message breaks the schema: %s", referral_id, "; ".join(problems),
-                      extra={"case_id": case_file.case_id})
+            log.error(
+                "referral %s not sent, its message breaks the schema: %s",
+                referral_id,
+                "; ".join(problems),
+                extra={"case_id": case_file.case_id},
+            )
             continue
         if referral.send(message, now, settings.schedule):
             uow.save(referral)
@@ -139,4 +146,3 @@ def _retrying(unit_of_work, aggregate_class, stream_id, command):
         except ConcurrencyError:
             if attempt == _ATTEMPTS:
                 raise
-

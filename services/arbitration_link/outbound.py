@@ -5,6 +5,7 @@ relay beside the one that publishes every event to `arbitration_link.events`. It
 publishes with confirms and `mandatory`, and does not move past a message the broker
 could not route to `arbitration.referrals`: nothing is lost, a resend is just a new event.
 """
+
 from services.common.relay import Publication
 
 from .contract import OUTBOUND_EXCHANGE

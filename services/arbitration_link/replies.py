@@ -12,6 +12,7 @@ nameko event exchange. The method gets `(kind, body)`, kind being the routing ke
 - A body that is not JSON (or not declared as JSON) is rejected the same way before any
   worker runs: kombu cannot decode it.
 """
+
 import functools
 import logging
 
@@ -39,7 +40,9 @@ class ReplyQueueConsumer(QueueConsumer):
     def _reject_undecodable(message, exc):
         log.warning(
             "dead-lettered a reply that is not JSON (routing key %s, content type %s): %s",
-            message.delivery_info.get("routing_key"), message.content_type, type(exc).__name__,
+            message.delivery_info.get("routing_key"),
+            message.content_type,
+            type(exc).__name__,
         )
         message.reject(requeue=False)
 
@@ -61,7 +64,10 @@ class ReplyConsumer(Consumer):
         kind = message.delivery_info.get("routing_key")
         try:
             self.container.spawn_worker(
-                self, (kind, body), {}, context_data=self.unpack_message_headers(message),
+                self,
+                (kind, body),
+                {},
+                context_data=self.unpack_message_headers(message),
                 handle_result=functools.partial(self.handle_result, message),
             )
         except ContainerBeingKilled:
@@ -69,8 +75,11 @@ class ReplyConsumer(Consumer):
 
     def handle_message_processed(self, message, result=None, exc_info=None):
         if exc_info is not None and issubclass(exc_info[0], self.rejected):
-            log.warning("dead-lettered an invalid reply (routing key %s): %s",
-                        message.delivery_info.get("routing_key"), exc_info[1])
+            log.warning(
+                "dead-lettered an invalid reply (routing key %s): %s",
+                message.delivery_info.get("routing_key"),
+                exc_info[1],
+            )
             if message.channel.connection:
                 message.reject(requeue=False)
             return

@@ -3,6 +3,7 @@
 `LinkUnitOfWork` adds them to the kernel's unit of work, so an event's effects on the
 case file, the referral streams and the read model commit together with its inbox record.
 """
+
 from services.common.envelope import dumps
 
 from .domain import CaseFile, Referral
@@ -163,4 +164,3 @@ def find_referrals(cursor, events, referral_id=None, case_id=None, center_id=Non
         referral_view(row, [history_entry(e) for e in events.load(Referral.stream_for(row["referral_id"]))])
         for row in rows
     ]
-

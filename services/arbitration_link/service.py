@@ -7,6 +7,7 @@
 - `@reply_consumer` reads the institute's replies from `arbitration.replies.link`.
 - The referral status API: `GET /api/v1/referrals?case_id=` and `/api/v1/referrals/{id}`.
 """
+
 import contextlib
 import uuid
 
@@ -33,7 +34,8 @@ def follows(source_service, event_type):
     @inbox_handler(source_service, event_type)
     def handler(self, envelope):
         self.store.consume(
-            "case_files", envelope,
+            "case_files",
+            envelope,
             lambda uow, event, previous_version: handlers.follow_case(LinkUnitOfWork(uow), event, SETTINGS),
         )
 

@@ -8,6 +8,7 @@
   travel on different queues) before it is sent with the record it has.
 - `TIAOJIE_REFERRAL_SWEEP_SECONDS` (10): how often the resend sweep runs.
 """
+
 import dataclasses
 import os
 from datetime import timedelta

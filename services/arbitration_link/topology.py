@@ -14,6 +14,7 @@ file still holds it.
   Its password comes from `TIAOJIE_ARBITRATION_PASSWORD` (development default
   `arbitration`); in a deployment the definitions file gets it rendered in, never committed.
 """
+
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 import kombu
 
 from services.common.config import amqp_uri, delivery_limit
-from services.common.messaging import DEAD_LETTER_EXCHANGE, declare_queue_with_dead_letters, dead_letter_queue
+from services.common.messaging import DEAD_LETTER_EXCHANGE, dead_letter_queue, declare_queue_with_dead_letters
 
 from .contract import OUTBOUND_EXCHANGE, REFERRALS_QUEUE, REPLIES_EXCHANGE, REPLIES_QUEUE, REPLY_KINDS
 
@@ -58,7 +59,11 @@ def quorum_arguments(queue_name, limit):
 
 def referrals_queue(limit):
     return kombu.Queue(
-        REFERRALS_QUEUE, exchange=outbound_exchange(), routing_key="#", durable=True, auto_delete=False,
+        REFERRALS_QUEUE,
+        exchange=outbound_exchange(),
+        routing_key="#",
+        durable=True,
+        auto_delete=False,
         queue_arguments=quorum_arguments(REFERRALS_QUEUE, limit),
     )
 
@@ -67,7 +72,8 @@ def replies_queue(limit):
     return kombu.Queue(
         REPLIES_QUEUE,
         bindings=[kombu.binding(replies_exchange(), routing_key=kind) for kind in REPLY_KINDS],
-        durable=True, auto_delete=False,
+        durable=True,
+        auto_delete=False,
         queue_arguments=quorum_arguments(REPLIES_QUEUE, limit),
     )
 
@@ -94,7 +100,11 @@ def _broker_is_local(uri):
 
 def _rabbitmqctl(*args, password=None):
     return subprocess.run(
-        ["rabbitmqctl", "-q", *args], input=password, capture_output=True, text=True, timeout=60,
+        ["rabbitmqctl", "-q", *args],
+        input=password,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -124,8 +134,13 @@ def declare_users(env=None):
             if changed.returncode != 0:
                 raise RuntimeError(changed.stderr.strip())
         granted = _rabbitmqctl(
-            "set_permissions", "-p", vhost, INSTITUTE_USER,
-            INSTITUTE_PERMISSIONS["configure"], INSTITUTE_PERMISSIONS["write"], INSTITUTE_PERMISSIONS["read"],
+            "set_permissions",
+            "-p",
+            vhost,
+            INSTITUTE_USER,
+            INSTITUTE_PERMISSIONS["configure"],
+            INSTITUTE_PERMISSIONS["write"],
+            INSTITUTE_PERMISSIONS["read"],
         )
         if granted.returncode != 0:
             raise RuntimeError(granted.stderr.strip())
@@ -145,7 +160,10 @@ def declare_users(env=None):
 
 def _queue_definition(queue, vhost):
     return {
-        "name": queue.name, "vhost": vhost, "durable": True, "auto_delete": False,
+        "name": queue.name,
+        "vhost": vhost,
+        "durable": True,
+        "auto_delete": False,
         "arguments": dict(queue.queue_arguments or {}),
     }
 
@@ -156,22 +174,56 @@ def definitions(vhost="/", limit=5):
     queues = [referrals_queue(limit), replies_queue(limit)]
     dead = [dead_letter_queue(q.name) for q in queues]
     bindings = [
-        {"source": OUTBOUND_EXCHANGE, "vhost": vhost, "destination": REFERRALS_QUEUE,
-         "destination_type": "queue", "routing_key": "#", "arguments": {}},
-        *({"source": REPLIES_EXCHANGE, "vhost": vhost, "destination": REPLIES_QUEUE,
-           "destination_type": "queue", "routing_key": kind, "arguments": {}} for kind in REPLY_KINDS),
-        *({"source": DEAD_LETTER_EXCHANGE, "vhost": vhost, "destination": q.name,
-           "destination_type": "queue", "routing_key": q.routing_key, "arguments": {}} for q in dead),
+        {
+            "source": OUTBOUND_EXCHANGE,
+            "vhost": vhost,
+            "destination": REFERRALS_QUEUE,
+            "destination_type": "queue",
+            "routing_key": "#",
+            "arguments": {},
+        },
+        *(
+            {
+                "source": REPLIES_EXCHANGE,
+                "vhost": vhost,
+                "destination": REPLIES_QUEUE,
+                "destination_type": "queue",
+                "routing_key": kind,
+                "arguments": {},
+            }
+            for kind in REPLY_KINDS
+        ),
+        *(
+            {
+                "source": DEAD_LETTER_EXCHANGE,
+                "vhost": vhost,
+                "destination": q.name,
+                "destination_type": "queue",
+                "routing_key": q.routing_key,
+                "arguments": {},
+            }
+            for q in dead
+        ),
     ]
     return {
         "rabbit_version": "3.10.8",
         "vhosts": [{"name": vhost}],
         "permissions": [{"user": INSTITUTE_USER, "vhost": vhost, **INSTITUTE_PERMISSIONS}],
         "exchanges": [
-            {"name": name, "vhost": vhost, "type": kind, "durable": True, "auto_delete": False,
-             "internal": False, "arguments": {}}
-            for name, kind in ((OUTBOUND_EXCHANGE, "topic"), (REPLIES_EXCHANGE, "topic"),
-                               (DEAD_LETTER_EXCHANGE, "direct"))
+            {
+                "name": name,
+                "vhost": vhost,
+                "type": kind,
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            }
+            for name, kind in (
+                (OUTBOUND_EXCHANGE, "topic"),
+                (REPLIES_EXCHANGE, "topic"),
+                (DEAD_LETTER_EXCHANGE, "direct"),
+            )
         ],
         "queues": [_queue_definition(q, vhost) for q in queues + dead],
         "bindings": bindings,

@@ -3,6 +3,7 @@
 Tokens are random strings handed out once by `tiaojie token issue`; only their SHA-256
 is stored, in every service's database.
 """
+
 import dataclasses
 import hashlib
 import secrets

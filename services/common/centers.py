@@ -4,6 +4,7 @@ The 14 centers of DOMAIN.md are the default; another district points
 `TIAOJIE_CENTERS_FILE` at its own JSON list of
 `{center_id, name, kind, demonstration, code}` (`code` prefixes case numbers).
 """
+
 import dataclasses
 import functools
 import json

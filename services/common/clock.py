@@ -4,20 +4,21 @@
 offset (in seconds) written in a file to the real time. Several processes reading the
 same file share one moved clock. Production uses `SystemClock`.
 """
+
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class SystemClock:
     def now(self):
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock:
     """A clock for unit tests: stands still until moved."""
 
     def __init__(self, at=None):
-        self._now = at or datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+        self._now = at or datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
     def now(self):
         return self._now
@@ -48,7 +49,7 @@ class FileOffsetClock:
         return self._offset
 
     def now(self):
-        return datetime.now(timezone.utc) + timedelta(seconds=self._read_offset())
+        return datetime.now(UTC) + timedelta(seconds=self._read_offset())
 
     @staticmethod
     def move(path, seconds):

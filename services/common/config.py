@@ -3,6 +3,7 @@
 The names are public (CONTRACTS §1): `<SERVICE>_HTTP_PORT`, `AMQP_URI`, `DATABASE_URL`
 and the per-service `<SERVICE>_DATABASE_URL`.
 """
+
 import os
 from urllib.parse import urlsplit, urlunsplit
 

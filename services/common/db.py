@@ -3,6 +3,7 @@
 Under eventlet, `make_green()` installs psycogreen's wait callback so a query yields
 to the hub instead of blocking every green thread of the process.
 """
+
 import contextlib
 import logging
 import threading

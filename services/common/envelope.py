@@ -4,6 +4,7 @@ Every event any service stores or publishes has this shape:
 `{event_id, event_type, schema_version, stream_id, stream_version, case_id, center_id,
 occurred_at, recorded_at, correlation_id, causation_id, data}`.
 """
+
 import dataclasses
 import json
 import uuid

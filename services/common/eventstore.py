@@ -14,6 +14,7 @@
   skips stored event ids, checks the version, inserts and notifies.
 - Each append notifies `tiaojie_events`, delivered at commit, which wakes the relay.
 """
+
 import psycopg2.errors
 
 from .envelope import Event, NewEvent, current_schema_version, dumps, upcast
@@ -27,9 +28,7 @@ class ConcurrencyError(Exception):
     """The stream moved on since it was read: reload and decide again."""
 
     def __init__(self, stream_id, expected_version, actual_version):
-        super().__init__(
-            f"stream {stream_id}: expected version {expected_version}, found {actual_version}"
-        )
+        super().__init__(f"stream {stream_id}: expected version {expected_version}, found {actual_version}")
         self.stream_id = stream_id
         self.expected_version = expected_version
         self.actual_version = actual_version
@@ -116,7 +115,7 @@ def row_to_event(row):
     if isinstance(row, dict):
         values = dict(row)
     else:
-        values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row))
+        values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row, strict=True))
     values["event_id"] = str(values["event_id"])
     return upcast(Event(**values))
 
@@ -173,8 +172,7 @@ class PostgresEventStore:
 
     def load(self, stream_id, after_version=0):
         self.cursor.execute(
-            f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND stream_version > %s"
-            " ORDER BY stream_version",
+            f"SELECT {_COLUMNS} FROM events WHERE stream_id = %s AND stream_version > %s ORDER BY stream_version",
             (stream_id, after_version),
         )
         return [row_to_event(r) for r in self.cursor.fetchall()]
@@ -272,9 +270,7 @@ class InMemoryEventStore:
         return appended
 
     def load(self, stream_id, after_version=0):
-        return [
-            upcast(e) for e in self.events if e.stream_id == stream_id and e.stream_version > after_version
-        ]
+        return [upcast(e) for e in self.events if e.stream_id == stream_id and e.stream_version > after_version]
 
     def read_all(self, after_position=0, limit=1000):
         return [upcast(e) for e in self.events if e.position > after_position][:limit]

@@ -3,6 +3,7 @@
 Every handler raises `ApiError`s; `api` (a nameko http entrypoint) turns them into the
 responses of CONTRACTS §2, so no handler formats an error itself.
 """
+
 import json
 import logging
 import time
@@ -140,9 +141,7 @@ class ApiEntrypoint(HttpRequestHandler):
             correlation_id_var.reset(token)
         metrics = ops_metrics(self.container.service_name)
         metrics.http_requests.labels(self.container.service_name, request.method, str(response.status_code)).inc()
-        metrics.http_latency.labels(self.container.service_name, request.method).observe(
-            time.perf_counter() - started
-        )
+        metrics.http_latency.labels(self.container.service_name, request.method).observe(time.perf_counter() - started)
         response.headers["X-Correlation-Id"] = correlation_id
         return response
 

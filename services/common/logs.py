@@ -3,12 +3,13 @@
 Resident id numbers and phone numbers are masked in every message,
 whatever the caller put into it.
 """
+
 import contextvars
 import json
 import logging
 import re
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 correlation_id_var = contextvars.ContextVar("correlation_id", default=None)
 
@@ -26,7 +27,7 @@ def mask_personal_data(text):
 class JsonFormatter(logging.Formatter):
     def format(self, record):
         entry = {
-            "ts": datetime.fromtimestamp(record.created, timezone.utc).isoformat(),
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": mask_personal_data(record.getMessage()),

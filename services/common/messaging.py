@@ -5,6 +5,7 @@ a handler that raises returns its message to the queue (nameko would ack it and 
 it), and after `x-delivery-limit` failed deliveries the broker moves it to
 `<queue>.dead`, where an operator can inspect it, while the others keep flowing.
 """
+
 import logging
 
 import kombu

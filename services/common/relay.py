@@ -6,6 +6,7 @@ confirms, and only then moves its position: a crash anywhere re-publishes, never
 short timeout as a safety net, and one instance per relay name works at a time (a
 PostgreSQL advisory lock held by its connection; if that instance dies, another takes over).
 """
+
 import dataclasses
 import logging
 import select
@@ -17,7 +18,7 @@ import psycopg2
 import psycopg2.extras
 
 from .envelope import dumps
-from .eventstore import NOTIFY_CHANNEL, row_to_event, _COLUMNS
+from .eventstore import _COLUMNS, NOTIFY_CHANNEL, row_to_event
 
 log = logging.getLogger(__name__)
 
@@ -132,13 +133,13 @@ class ConfirmingPublisher:
         while tags and not all(self._is_acked(t) or t in self._nacked for t in tags):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise PublishFailed("no publisher confirm within %.1fs" % self.confirm_timeout)
+                raise PublishFailed(f"no publisher confirm within {self.confirm_timeout:.1f}s")
             try:
                 self.connection.drain_events(timeout=min(remaining, 1.0))
             except TimeoutError:
                 continue
         confirmed = 0
-        for tag, pub in zip(tags, publications):
+        for tag, pub in zip(tags, publications, strict=True):
             if tag in self._nacked or (pub.mandatory and str(pub.message_id) in self._returned):
                 break
             confirmed += 1

@@ -1,4 +1,5 @@
 """The tables every service's database has: events, inbox, idempotency keys, tokens, relay."""
+
 from .eventstore import EVENT_MIGRATIONS
 
 COMMON_MIGRATIONS = EVENT_MIGRATIONS + [

@@ -5,6 +5,7 @@
 - `EventRelay` runs the relay (outbox → `<service>.events`) beside the service.
 - `BaseService` answers `/health`, `/ready` and the operational `/metrics`.
 """
+
 import logging
 import time
 
@@ -20,8 +21,8 @@ from .db import Database
 from .envelope import Event
 from .http import Conflict, api, json_response
 from .logs import correlation_id_var
-from .ops import ops_metrics
 from .messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
+from .ops import ops_metrics
 from .relay import Relay, envelope_route, events_exchange
 from .unit_of_work import KeyReuse, unit_of_work
 
@@ -43,9 +44,7 @@ class StoreAccess:
         self.worker_ctx = worker_ctx
 
     def unit_of_work(self, correlation_id=None, causation_id=None):
-        return unit_of_work(
-            self.database, self.clock, correlation_id or correlation_id_var.get(), causation_id
-        )
+        return unit_of_work(self.database, self.clock, correlation_id or correlation_id_var.get(), causation_id)
 
     def query(self, fn):
         with self.database.transaction() as cursor:
@@ -100,8 +99,11 @@ class StoreAccess:
                 result = effect(uow, event, previous)
         except Exception as exc:
             metrics.handler_errors.labels(self.service_name, consumer).inc()
-            log.exception("consumer %s failed", consumer, extra={"event_id": envelope.get("event_id")
-                                                                 if isinstance(envelope, dict) else None})
+            log.exception(
+                "consumer %s failed",
+                consumer,
+                extra={"event_id": envelope.get("event_id") if isinstance(envelope, dict) else None},
+            )
             if isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)):
                 # The database, not the message, failed: hold the message until the database
                 # answers again, so an outage does not use up its deliveries and dead-letter it.
@@ -114,7 +116,6 @@ class StoreAccess:
             max(0.0, (self.clock.now() - event.recorded_at).total_seconds())
         )
         return result
-
 
     def _wait_for_database(self, timeout):
         deadline = time.monotonic() + timeout
@@ -241,9 +242,7 @@ class _PipelineCollector:
             pass
         yield backlog
         depth = GaugeMetricFamily("tiaojie_queue_messages", "Messages ready in a consumer queue", labels=["queue"])
-        dead = GaugeMetricFamily(
-            "tiaojie_dead_letter_messages", "Messages in a dead-letter queue", labels=["queue"]
-        )
+        dead = GaugeMetricFamily("tiaojie_dead_letter_messages", "Messages in a dead-letter queue", labels=["queue"])
         try:
             with kombu.Connection(self.amqp_uri, connect_timeout=2) as conn:
                 channel = conn.channel()
@@ -293,9 +292,7 @@ class BaseService:
         metrics = ops_metrics(self.name)
         if not getattr(metrics, "_pipeline", None):
             config = self.store.provider.container.config
-            metrics._pipeline = _PipelineCollector(
-                self.name, type(self), config["DATABASE_URL"], config["AMQP_URI"]
-            )
+            metrics._pipeline = _PipelineCollector(self.name, type(self), config["DATABASE_URL"], config["AMQP_URI"])
             metrics.add_collector(metrics._pipeline)
         body = generate_latest(metrics.registry) + self.extra_metrics()
         return Response(body, status=200, mimetype="text/plain; version=0.0.4")

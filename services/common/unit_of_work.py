@@ -4,6 +4,7 @@ Everything a command or a consumed event changes is written in it, and the event
 appends are published afterwards by the relay, from the store: there is no dual write.
 It commits when the block ends normally and rolls back on any exception.
 """
+
 import contextlib
 import hashlib
 import json
@@ -62,8 +63,7 @@ class IdempotencyKeys:
         A concurrent request with the same key waits here until the first commits.
         """
         self.cursor.execute(
-            "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (%s, %s, %s)"
-            " ON CONFLICT DO NOTHING",
+            "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
             (scope, key, request_hash),
         )
         if self.cursor.rowcount == 1:

@@ -3,6 +3,7 @@
 Pure: no I/O, no clock, no framework. The service layer hands in validated values and
 already-localised datetimes; commands check the rules and record past-tense events.
 """
+
 import dataclasses
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -210,8 +211,17 @@ class Case(Aggregate):
         # Beyond EVENTS.md's minimum: what mediation and the referral to arbitration
         # need, so a consumer of the decision never has to call intake back.
         keys = (
-            "received_at", "mediation_deadline", "category", "source", "channel", "workers_involved",
-            "collective", "claimed_total", "applicant", "respondent", "claims",
+            "received_at",
+            "mediation_deadline",
+            "category",
+            "source",
+            "channel",
+            "workers_involved",
+            "collective",
+            "claimed_total",
+            "applicant",
+            "respondent",
+            "claims",
         )
         return {key: self.received[key] for key in keys}
 

@@ -4,6 +4,7 @@ It loads aggregates, lets the domain decide, saves the events and keeps the case
 in step, all in that one transaction. Entrypoints (HTTP, RPC, events) stay thin and
 call these; unit tests call them with a `FakeUnitOfWork` and in-memory records.
 """
+
 import dataclasses
 import logging
 import uuid
@@ -155,4 +156,3 @@ def _save(uow, records, case, what):
         "decision": case.decision,
         "withdrawal": case.withdrawal,
     }
-

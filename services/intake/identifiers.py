@@ -17,7 +17,7 @@ def resident_id_check_digit(first17):
     """The GB 11643 check character of the first 17 digits of a resident id number."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("a resident id number starts with 17 digits")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _RESIDENT_WEIGHTS))
+    total = sum(int(digit) * weight for digit, weight in zip(first17, _RESIDENT_WEIGHTS, strict=True))
     return _RESIDENT_CHECK[total % 11]
 
 
@@ -35,7 +35,7 @@ def credit_code_check_character(first17):
     """The GB 32100 check character of the first 17 characters of a unified social credit code."""
     if len(first17) != 17 or any(c not in CREDIT_CODE_ALPHABET for c in first17):
         raise ValueError("a credit code starts with 17 characters of its alphabet")
-    total = sum(CREDIT_CODE_ALPHABET.index(c) * weight for c, weight in zip(first17, _CREDIT_WEIGHTS))
+    total = sum(CREDIT_CODE_ALPHABET.index(c) * weight for c, weight in zip(first17, _CREDIT_WEIGHTS, strict=True))
     return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 

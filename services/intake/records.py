@@ -4,6 +4,7 @@
 list row written in the same transaction as the case's events. `InMemoryIntakeRecords`
 is the same contract for unit tests.
 """
+
 import json
 
 
@@ -77,7 +78,7 @@ class InMemoryIntakeRecords:
         return self.counters[(center_id, year)]
 
     def case_for_recommendation(self, recommendation_id):
-        for case_id, (summary, recommendation) in self.cases.items():
+        for case_id, (_summary, recommendation) in self.cases.items():
             if recommendation == recommendation_id:
                 return case_id
         return None

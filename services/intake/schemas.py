@@ -2,6 +2,7 @@
 
 Every rule fails on its own field, so a 422 lists every failing field at once.
 """
+
 import re
 from decimal import Decimal
 
@@ -15,7 +16,7 @@ from .identifiers import is_valid_credit_code, is_valid_resident_id
 # A client's clock may run a little ahead of ours: "in the future" means beyond this.
 CLOCK_SKEW_SECONDS = 60
 MAX_AMOUNT_DIGITS = 12
-_MONEY = re.compile(r"^(0|[1-9]\d{0,%d})(\.\d{1,2})?$" % (MAX_AMOUNT_DIGITS - 1))
+_MONEY = re.compile(rf"^(0|[1-9]\d{{0,{MAX_AMOUNT_DIGITS - 1}}})(\.\d{{1,2}})?$")
 _PHONE = re.compile(r"^[0-9+\-() ]{3,30}$")
 not_blank = validate.Regexp(r"\S", error="Must not be blank.")
 

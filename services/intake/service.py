@@ -3,6 +3,7 @@
 HTTP is the staff API of CONTRACTS §2 (intake); RPC serves the CLI and the other
 services; the inbox handler opens cases for arbitration's recommendation letters.
 """
+
 import contextlib
 import os
 from zoneinfo import ZoneInfo
@@ -158,9 +159,7 @@ class IntakeService(BaseService):
     # --- plumbing -----------------------------------------------------------------------
 
     def _application_schema(self):
-        return ApplicationSchema(
-            now=self.store.clock.now(), zone=self.settings.zone, center_ids=self.settings.centers
-        )
+        return ApplicationSchema(now=self.store.clock.now(), zone=self.settings.zone, center_ids=self.settings.centers)
 
     def _case_command(self, request, case_id, schema, handler):
         principal = self.store.authenticate(request)

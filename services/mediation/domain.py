@@ -8,6 +8,7 @@ calendar dates the law counts in.
 A refused command raises `NotAllowed` (the case's state forbids it, HTTP 409) or
 `Rejected` (the request names something unacceptable, HTTP 422, with field messages).
 """
+
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -47,6 +48,7 @@ class Rejected(Exception):
 
 
 # --- calendar ---------------------------------------------------------------------------
+
 
 def local_date(moment, tz):
     return moment.astimezone(tz).date()
@@ -92,6 +94,7 @@ def money(amount):
 
 
 # --- the roster -------------------------------------------------------------------------
+
 
 class Mediator(Aggregate):
     """A mediator of a center's roster; works on cases only with a valid certificate (持证上岗)."""
@@ -199,6 +202,7 @@ class Mediator(Aggregate):
 
 # --- the mediation of a case ------------------------------------------------------------
 
+
 class Mediation(Aggregate):
     """The mediation of one accepted case, from its opening to its outcome."""
 
@@ -282,8 +286,11 @@ class Mediation(Aggregate):
             return False
         self._record(
             "MediationExpired",
-            {"deadline": self.deadline.isoformat(), "expired_at": self.deadline.isoformat(),
-             "noticed_at": now.isoformat()},
+            {
+                "deadline": self.deadline.isoformat(),
+                "expired_at": self.deadline.isoformat(),
+                "noticed_at": now.isoformat(),
+            },
             self.deadline,
         )
         return True
@@ -414,8 +421,13 @@ class Mediation(Aggregate):
             return False
         self._record(
             "ReviewOutcomeRecorded",
-            {"decision": decision, "document_no": document_no, "reason": reason,
-             "decided_at": decided_at, "recorded_at": now.isoformat()},
+            {
+                "decision": decision,
+                "document_no": document_no,
+                "reason": reason,
+                "decided_at": decided_at,
+                "recorded_at": now.isoformat(),
+            },
             now,
         )
         return True
@@ -499,8 +511,12 @@ class Mediation(Aggregate):
     def _on_MediationExtended(self, data):
         self.deadline = moment(data["deadline"])
         self.extensions.append(
-            {"days": data["days"], "previous_deadline": moment(data["previous_deadline"]),
-             "deadline": self.deadline, "extended_at": moment(data["extended_at"])}
+            {
+                "days": data["days"],
+                "previous_deadline": moment(data["previous_deadline"]),
+                "deadline": self.deadline,
+                "extended_at": moment(data["extended_at"]),
+            }
         )
 
     def _on_AgreementReached(self, data):
@@ -531,14 +547,23 @@ class Mediation(Aggregate):
 
     def _on_ReviewRequested(self, data):
         self.status = UNDER_REVIEW
-        self.review = {"requested_at": moment(data["requested_at"]), "decision": None,
-                       "document_no": None, "reason": None, "decided_at": None}
+        self.review = {
+            "requested_at": moment(data["requested_at"]),
+            "decision": None,
+            "document_no": None,
+            "reason": None,
+            "decided_at": None,
+        }
 
     def _on_ReviewOutcomeRecorded(self, data):
         if self.status == UNDER_REVIEW:
             self.status = AGREEMENT
-        self.review.update(decision=data["decision"], document_no=data.get("document_no"),
-                           reason=data.get("reason"), decided_at=moment(data["decided_at"]))
+        self.review.update(
+            decision=data["decision"],
+            document_no=data.get("document_no"),
+            reason=data.get("reason"),
+            decided_at=moment(data["decided_at"]),
+        )
 
     def _on_AgreementPerformed(self, data):
         self.status = PERFORMED
@@ -549,10 +574,15 @@ class Mediation(Aggregate):
         self.performance = {"performed": False, "at": moment(data["defaulted_at"]), "reported": data["reported"]}
 
     def _on_SurveyRecorded(self, data):
-        self.survey = {"score": data["score"], "comment": data.get("comment"), "recorded_at": moment(data["recorded_at"])}
+        self.survey = {
+            "score": data["score"],
+            "comment": data.get("comment"),
+            "recorded_at": moment(data["recorded_at"]),
+        }
 
 
 # --- complaints -------------------------------------------------------------------------
+
 
 class Complaint(Aggregate):
     """A complaint (投诉举报) about a center's service, optionally about one case."""
@@ -568,8 +598,13 @@ class Complaint(Aggregate):
     def file(self, complaint_id, center_id, case_id, text, now):
         self.record(
             "ComplaintFiled",
-            {"complaint_id": complaint_id, "center_id": center_id, "case_id": case_id,
-             "text": text, "filed_at": now.isoformat()},
+            {
+                "complaint_id": complaint_id,
+                "center_id": center_id,
+                "case_id": case_id,
+                "text": text,
+                "filed_at": now.isoformat(),
+            },
             occurred_at=now,
             case_id=case_id,
             center_id=center_id,

@@ -8,6 +8,7 @@ carrying `InMemoryReadModels`.
 Commands on a case take the case's read-model row lock before reading its stream, so
 commands, consumed events and the sweeps on one case queue up instead of colliding.
 """
+
 import dataclasses
 import functools
 import logging
@@ -19,7 +20,6 @@ from services.common.eventstore import ConcurrencyError
 from services.common.http import Conflict, NotFound, Unprocessable, validate
 
 from . import schemas
-from .readmodels import roster_row
 from .domain import (
     MEDIATING,
     Complaint,
@@ -32,6 +32,7 @@ from .domain import (
     local_date,
     moment,
 )
+from .readmodels import roster_row
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ def refusals_as_http(use_case):
 
 
 # --- views --------------------------------------------------------------------------------
+
 
 def _at(value, tz):
     return value.astimezone(tz).isoformat() if value is not None else None
@@ -136,6 +138,7 @@ def mediator_view(row, settings, today):
 
 
 # --- the roster ---------------------------------------------------------------------------
+
 
 @refusals_as_http
 def register_mediator(uow, principal, body, settings):
@@ -209,6 +212,7 @@ def _is_uuid(value):
 
 
 # --- the mediation: staff commands ----------------------------------------------------------
+
 
 def _mediation_for_write(uow, principal, case_id):
     uow.views.lock_mediation(case_id)
@@ -310,9 +314,12 @@ def list_mediations(views, principal, args, settings):
     return {
         "page": query["page"],
         "cases": [
-            {**row, "deadline": _at(row["deadline"], settings.tz),
-             "performance_due": row["performance_due"].isoformat() if row["performance_due"] else None,
-             "mediator_id": str(row["mediator_id"]) if row["mediator_id"] else None}
+            {
+                **row,
+                "deadline": _at(row["deadline"], settings.tz),
+                "performance_due": row["performance_due"].isoformat() if row["performance_due"] else None,
+                "mediator_id": str(row["mediator_id"]) if row["mediator_id"] else None,
+            }
             for row in rows
         ],
     }
@@ -332,11 +339,16 @@ def file_complaint(uow, principal, body, settings):
     now = uow.clock.now()
     complaint.file(complaint_id, filing["center_id"], filing["case_id"], filing["text"], now)
     uow.save(complaint)
-    return {"complaint_id": complaint_id, "center_id": filing["center_id"], "case_id": filing["case_id"],
-            "filed_at": _at(now, settings.tz)}
+    return {
+        "complaint_id": complaint_id,
+        "center_id": filing["center_id"],
+        "case_id": filing["case_id"],
+        "filed_at": _at(now, settings.tz),
+    }
 
 
 # --- the mediation: events from other services --------------------------------------------
+
 
 def open_mediation(uow, event, previous_version, settings):
     """intake's `CaseAccepted`: the case becomes visible to mediation.
@@ -383,8 +395,11 @@ def record_review_decision(uow, event, previous_version, settings):
     uow.views.lock_mediation(case_id)
     mediation = uow.load(Mediation, Mediation.stream_for(case_id))
     if mediation.opened and mediation.record_review_outcome(
-        decision["decision"], decision.get("document_no"), decision.get("reason"),
-        decision["decided_at"], uow.clock.now(),
+        decision["decision"],
+        decision.get("document_no"),
+        decision.get("reason"),
+        decision["decided_at"],
+        uow.clock.now(),
     ):
         _save_mediation(uow, mediation)
     else:
@@ -394,14 +409,17 @@ def record_review_decision(uow, event, previous_version, settings):
 
 # --- deadlines by themselves ----------------------------------------------------------------
 
+
 def sweep(start_uow, settings):
     """What the clock decides: expired mediations, defaulted agreements, expired certificates."""
     return {
         "expired": _sweep_each(start_uow, _next_overdue, _expire),
-        "defaulted": _sweep_each(start_uow, functools.partial(_next_unperformed, settings),
-                                 functools.partial(_default, settings)),
-        "certificates_expired": _sweep_each(start_uow, functools.partial(_next_certificate, settings),
-                                            functools.partial(_expire_certificate, settings)),
+        "defaulted": _sweep_each(
+            start_uow, functools.partial(_next_unperformed, settings), functools.partial(_default, settings)
+        ),
+        "certificates_expired": _sweep_each(
+            start_uow, functools.partial(_next_certificate, settings), functools.partial(_expire_certificate, settings)
+        ),
     }
 
 

@@ -8,6 +8,7 @@ of the service never work on the same case at once.
 `PostgresReadModels` works on the unit of work's cursor; `InMemoryReadModels` keeps the
 same contract in memory for the service layer's unit tests.
 """
+
 from .domain import AGREEMENT, MEDIATING
 
 PAGE_SIZE = 50
@@ -173,9 +174,12 @@ class InMemoryReadModels:
 
     def next_certificate_to_expire(self, today, skip=()):
         due = [
-            r for r in self.mediators.values()
-            if not r["certificate_expired"] and r["certificate_expires"] is not None
-            and r["certificate_expires"] < today and r["mediator_id"] not in skip
+            r
+            for r in self.mediators.values()
+            if not r["certificate_expired"]
+            and r["certificate_expires"] is not None
+            and r["certificate_expires"] < today
+            and r["mediator_id"] not in skip
         ]
         return min(due, key=lambda r: r["certificate_expires"])["mediator_id"] if due else None
 
@@ -186,13 +190,19 @@ class InMemoryReadModels:
         self.cases[mediation.case_id] = mediation_row(mediation)
 
     def next_overdue(self, now, skip=()):
-        due = [r for r in self.cases.values()
-               if r["status"] == MEDIATING and r["deadline"] <= now and r["case_id"] not in skip]
+        due = [
+            r
+            for r in self.cases.values()
+            if r["status"] == MEDIATING and r["deadline"] <= now and r["case_id"] not in skip
+        ]
         return min(due, key=lambda r: r["deadline"])["case_id"] if due else None
 
     def next_unperformed(self, due_before, skip=()):
-        due = [r for r in self.cases.values()
-               if r["status"] == AGREEMENT and r["performance_due"] < due_before and r["case_id"] not in skip]
+        due = [
+            r
+            for r in self.cases.values()
+            if r["status"] == AGREEMENT and r["performance_due"] < due_before and r["case_id"] not in skip
+        ]
         return min(due, key=lambda r: r["performance_due"])["case_id"] if due else None
 
     def mediations(self, center_id=None, status=None, page=1):
@@ -200,7 +210,7 @@ class InMemoryReadModels:
             (r for r in self.cases.values() if center_id in (None, r["center_id"]) and status in (None, r["status"])),
             key=lambda r: (r["deadline"], r["case_id"]),
         )
-        return [{k: v for k, v in r.items() if k != "version"} for r in rows][(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
+        return [{k: v for k, v in r.items() if k != "version"} for r in rows][(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
 
     def record_early_withdrawal(self, case_id, withdrawn_at):
         self.early_withdrawals.setdefault(case_id, withdrawn_at)

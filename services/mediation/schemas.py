@@ -2,6 +2,7 @@
 
 Unknown fields are ignored; every failing field is reported at once (422).
 """
+
 import re
 from decimal import Decimal
 

@@ -4,6 +4,7 @@ arbitration_link's events, and the sweep that lets deadlines pass by themselves.
 Entrypoints are thin: they authenticate, read the body and hand a unit of work (with
 the read models attached as `uow.views`) to the service layer in `handlers`.
 """
+
 import contextlib
 import os
 
@@ -70,7 +71,8 @@ class MediationService(BaseService):
 
     def _case_command(self, request, case_id, use_case, optional_body=False):
         return self._command(
-            request, lambda uow, principal, body: use_case(uow, principal, case_id, body, self.settings),
+            request,
+            lambda uow, principal, body: use_case(uow, principal, case_id, body, self.settings),
             optional_body=optional_body,
         )
 
@@ -83,35 +85,48 @@ class MediationService(BaseService):
     @api("POST", "/api/v1/mediators")
     def register_mediator(self, request):
         return self._command(
-            request, lambda uow, principal, body: handlers.register_mediator(uow, principal, body, self.settings),
+            request,
+            lambda uow, principal, body: handlers.register_mediator(uow, principal, body, self.settings),
             status=201,
         )
 
     @api("GET", "/api/v1/mediators")
     def roster(self, request):
-        return self._read(request, lambda uow, principal: handlers.roster(
-            uow.views, principal, request.args.to_dict(), self.settings, uow.clock.now()))
+        return self._read(
+            request,
+            lambda uow, principal: handlers.roster(
+                uow.views, principal, request.args.to_dict(), self.settings, uow.clock.now()
+            ),
+        )
 
     @api("GET", "/api/v1/mediators/<string:mediator_id>")
     def get_mediator(self, request, mediator_id):
-        return self._read(request, lambda uow, principal: handlers.get_mediator(
-            uow, principal, mediator_id, self.settings))
+        return self._read(
+            request, lambda uow, principal: handlers.get_mediator(uow, principal, mediator_id, self.settings)
+        )
 
     @api("POST", "/api/v1/mediators/<string:mediator_id>/certificate")
     def renew_certificate(self, request, mediator_id):
-        return self._command(request, lambda uow, principal, body: handlers.renew_certificate(
-            uow, principal, mediator_id, body, self.settings))
+        return self._command(
+            request,
+            lambda uow, principal, body: handlers.renew_certificate(uow, principal, mediator_id, body, self.settings),
+        )
 
     # -- the mediation of a case ----------------------------------------------------------
     @api("GET", "/api/v1/cases")
     def list_cases(self, request):
-        return self._read(request, lambda uow, principal: handlers.list_mediations(
-            uow.views, principal, request.args.to_dict(), self.settings))
+        return self._read(
+            request,
+            lambda uow, principal: handlers.list_mediations(
+                uow.views, principal, request.args.to_dict(), self.settings
+            ),
+        )
 
     @api("GET", "/api/v1/cases/<string:case_id>")
     def get_case(self, request, case_id):
-        return self._read(request, lambda uow, principal: handlers.get_mediation(
-            uow, principal, case_id, self.settings))
+        return self._read(
+            request, lambda uow, principal: handlers.get_mediation(uow, principal, case_id, self.settings)
+        )
 
     @api("POST", "/api/v1/cases/<string:case_id>/assignment")
     def assign_mediator(self, request, case_id):
@@ -152,7 +167,8 @@ class MediationService(BaseService):
     @api("POST", "/api/v1/complaints")
     def file_complaint(self, request):
         return self._command(
-            request, lambda uow, principal, body: handlers.file_complaint(uow, principal, body, self.settings),
+            request,
+            lambda uow, principal, body: handlers.file_complaint(uow, principal, body, self.settings),
             status=201,
         )
 

@@ -4,6 +4,7 @@ Nothing is counted in memory: every value is an SQL aggregate over the read mode
 scrape time, so it survives restarts, agrees with the database, and two instances
 report the same numbers.
 """
+
 import functools
 import logging
 
@@ -36,8 +37,7 @@ def read_indicators(cursor, settings, now):
     """Per-center counts and rates for the gauges, in one snapshot of the read model."""
     year_start, year_end = settings.period_bounds(settings.local_year(now))
     cursor.execute(
-        "SELECT center_id, source, count(*) AS n FROM metrics_cases"
-        " WHERE source IS NOT NULL GROUP BY center_id, source"
+        "SELECT center_id, source, count(*) AS n FROM metrics_cases WHERE source IS NOT NULL GROUP BY center_id, source"
     )
     received = {(r["center_id"], r["source"]): r["n"] for r in cursor.fetchall()}
     cursor.execute(
@@ -90,16 +90,18 @@ def read_indicators(cursor, settings, now):
 
 def metric_families(indicators, centers, settings, now, projection_lag):
     """The §5 series: every known center gets every series (zero where nothing happened)."""
-    info = GaugeMetricFamily("tiaojie_center_info", "One series per mediation center",
-                             labels=["center", "name", "kind", "demonstration"])
-    received = CounterMetricFamily("tiaojie_cases_received", "Applications received, all time",
-                                   labels=["center", "source"])
-    closed = CounterMetricFamily("tiaojie_cases_closed", "Closures, all time, by outcome",
-                                 labels=["center", "outcome"])
+    info = GaugeMetricFamily(
+        "tiaojie_center_info", "One series per mediation center", labels=["center", "name", "kind", "demonstration"]
+    )
+    received = CounterMetricFamily(
+        "tiaojie_cases_received", "Applications received, all time", labels=["center", "source"]
+    )
+    closed = CounterMetricFamily("tiaojie_cases_closed", "Closures, all time, by outcome", labels=["center", "outcome"])
     open_cases = GaugeMetricFamily("tiaojie_cases_open", "Open cases now, by stage", labels=["center", "stage"])
     overdue = GaugeMetricFamily("tiaojie_cases_overdue", "Mediations open past their deadline", labels=["center"])
-    rate = GaugeMetricFamily("tiaojie_success_rate", "Agreements ÷ cases closed by mediation in the period",
-                             labels=["center", "period"])
+    rate = GaugeMetricFamily(
+        "tiaojie_success_rate", "Agreements ÷ cases closed by mediation in the period", labels=["center", "period"]
+    )
     for center in centers:
         cid = center.center_id
         info.add_metric([cid, center.name, center.kind, str(center.demonstration).lower()], 1)
@@ -114,25 +116,34 @@ def metric_families(indicators, centers, settings, now, projection_lag):
             value = indicators["rates"].get((cid, period))
             if value is not None:
                 rate.add_metric([cid, period], value)
-    target = GaugeMetricFamily("tiaojie_success_rate_target", "The per-center success-rate target",
-                               value=settings.target)
-    meeting = GaugeMetricFamily("tiaojie_centers_meeting_target_ratio",
-                                "Share of centers whose success rate is at or above the target", labels=["period"])
+    target = GaugeMetricFamily(
+        "tiaojie_success_rate_target", "The per-center success-rate target", value=settings.target
+    )
+    meeting = GaugeMetricFamily(
+        "tiaojie_centers_meeting_target_ratio",
+        "Share of centers whose success rate is at or above the target",
+        labels=["period"],
+    )
     for period in PERIODS:
         count = sum(1 for c in centers if indicators["rates"].get((c.center_id, period), -1) >= settings.target)
         meeting.add_metric([period], count / len(centers) if centers else 0)
     goal = settings.milestone(settings.local_year(now))
-    goal_family = GaugeMetricFamily("tiaojie_centers_meeting_target_goal",
-                                    "This year's milestone for the share of centers meeting the target",
-                                    value=goal if goal is not None else 0)
-    referrals = GaugeMetricFamily("tiaojie_referrals_pending", "Referrals and review requests sent, not answered",
-                                  labels=["kind"])
+    goal_family = GaugeMetricFamily(
+        "tiaojie_centers_meeting_target_goal",
+        "This year's milestone for the share of centers meeting the target",
+        value=goal if goal is not None else 0,
+    )
+    referrals = GaugeMetricFamily(
+        "tiaojie_referrals_pending", "Referrals and review requests sent, not answered", labels=["kind"]
+    )
     for kind in REFERRAL_KINDS:
         referrals.add_metric([kind], indicators["referrals_pending"].get(kind, 0))
-    lag = GaugeMetricFamily("tiaojie_projection_lag_seconds",
-                            "Age of the oldest stored event not yet applied to the read model"
-                            " (0 when caught up, NaN when the event stores cannot be read)",
-                            value=projection_lag)
+    lag = GaugeMetricFamily(
+        "tiaojie_projection_lag_seconds",
+        "Age of the oldest stored event not yet applied to the read model"
+        " (0 when caught up, NaN when the event stores cannot be read)",
+        value=projection_lag,
+    )
     return [info, received, closed, open_cases, overdue, rate, target, meeting, goal_family, referrals, lag]
 
 
@@ -148,12 +159,14 @@ class ProjectionLag:
         self.source_urls = source_urls
         self.window = window
         # One kept connection per store: connecting on every scrape cost more than the query.
-        self._sources = {service: Database(url, max_connections=1, connect_timeout=2) for service, url in source_urls.items()}
+        self._sources = {
+            service: Database(url, max_connections=1, connect_timeout=2) for service, url in source_urls.items()
+        }
 
     def seconds(self, cursor, now):
         """The lag in seconds, or NaN when no event store could be read (unknown)."""
         oldest, readable = None, 0
-        for service, url in self.source_urls.items():
+        for service in self.source_urls:
             try:
                 tail = self._tail(self._sources[service])
             except psycopg2.Error as exc:

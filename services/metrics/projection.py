@@ -10,6 +10,7 @@ two timestamps, the latest deadline, ...; see `readmodel.py`), so the read model
 same whatever order the events arrive in and however often. A case's outcome and stage
 are not told by events at all: the read model derives them from the facts.
 """
+
 import dataclasses
 from datetime import date, datetime, time, timedelta
 
@@ -89,8 +90,10 @@ class Deadline(Value):
 
     def sql(self):
         raw = f"NULLIF(data->>{_quote(self.key)}, '')"
-        return (f"CASE WHEN length({raw}) = 10"
-                f" THEN ((({raw})::date + 1)::timestamp AT TIME ZONE %(zone)s)::text ELSE {raw} END")
+        return (
+            f"CASE WHEN length({raw}) = 10"
+            f" THEN ((({raw})::date + 1)::timestamp AT TIME ZONE %(zone)s)::text ELSE {raw} END"
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,21 +176,49 @@ PROFILE = {name: Field(name) for name in ("category", "workers_involved", "colle
 
 PROJECTIONS = {
     "ConsultationRecorded": [center_fact("consultation", "consultation_id", "recorded_at")],
-    "ApplicationReceived": [case(source=Field("source"), channel=Field("channel"), received_at=Moment("received_at"),
-                                 deadline=Deadline("mediation_deadline"), **PROFILE)],
-    "CaseAccepted": [case(source=Field("source"), received_at=Field("received_at"), accepted_at=Moment("accepted_at"),
-                          deadline=Deadline("mediation_deadline"), **PROFILE)],
+    "ApplicationReceived": [
+        case(
+            source=Field("source"),
+            channel=Field("channel"),
+            received_at=Moment("received_at"),
+            deadline=Deadline("mediation_deadline"),
+            **PROFILE,
+        )
+    ],
+    "CaseAccepted": [
+        case(
+            source=Field("source"),
+            received_at=Field("received_at"),
+            accepted_at=Moment("accepted_at"),
+            deadline=Deadline("mediation_deadline"),
+            **PROFILE,
+        )
+    ],
     "CaseNotAccepted": [case(not_accepted_at=Moment("decided_at"))],
     "ApplicationWithdrawn": [case(intake_withdrawn_at=Moment("withdrawn_at"))],
-    "MediationOpened": [case(received_at=Field("received_at"), accepted_at=Moment("accepted_at"),
-                             deadline=Deadline("deadline"), **PROFILE)],
+    "MediationOpened": [
+        case(
+            received_at=Field("received_at"),
+            accepted_at=Moment("accepted_at"),
+            deadline=Deadline("deadline"),
+            **PROFILE,
+        )
+    ],
     "MediationExtended": [case(deadline=Deadline("deadline"))],
-    "AgreementReached": [case(agreement_at=Moment("signed_at"), agreed_amount=Field("amount"),
-                              closure_on_time=Field("on_time"), deadline=Deadline("deadline"))],
-    "MediationFailed": [case(failed_at=Moment("failed_at"), closure_on_time=Field("on_time"),
-                             deadline=Deadline("deadline"))],
-    "MediationExpired": [case(expired_at=Moment("expired_at"), closure_on_time=Const(False),
-                              deadline=Deadline("deadline"))],
+    "AgreementReached": [
+        case(
+            agreement_at=Moment("signed_at"),
+            agreed_amount=Field("amount"),
+            closure_on_time=Field("on_time"),
+            deadline=Deadline("deadline"),
+        )
+    ],
+    "MediationFailed": [
+        case(failed_at=Moment("failed_at"), closure_on_time=Field("on_time"), deadline=Deadline("deadline"))
+    ],
+    "MediationExpired": [
+        case(expired_at=Moment("expired_at"), closure_on_time=Const(False), deadline=Deadline("deadline"))
+    ],
     "MediationWithdrawn": [case(mediation_withdrawn_at=Moment("withdrawn_at"))],
     "ReviewRequested": [case(review_requested_at=Moment("requested_at"))],
     "ReviewOutcomeRecorded": [case(review_decided_at=Moment("decided_at"), review_decision=Field("decision"))],
@@ -196,13 +227,20 @@ PROJECTIONS = {
     "SurveyRecorded": [center_fact("survey", None, "recorded_at", score="score")],
     "ComplaintFiled": [center_fact("complaint", "complaint_id", "filed_at")],
     "ReferralOpened": [referral(kind=Field("type"), reason=Field("reason"), opened_at=Moment("opened_at"))],
-    "ReferralSent": [referral(kind=Field("type"), first_sent_at=Moment("sent_at"), last_sent_at=Moment("sent_at"),
-                              sends=Field("send_number"))],
+    "ReferralSent": [
+        referral(
+            kind=Field("type"),
+            first_sent_at=Moment("sent_at"),
+            last_sent_at=Moment("sent_at"),
+            sends=Field("send_number"),
+        )
+    ],
     "ReferralDocketed": [referral(docketed_at=Moment("docketed_at"))],
     "ReferralDeclined": [referral(declined_at=Moment("declined_at"))],
-    "ReviewDecided": [referral(kind=Const("review_request"), decided_at=Moment("decided_at"),
-                               decision=Field("decision")),
-                      case(review_decided_at=Moment("decided_at"), review_decision=Field("decision"))],
+    "ReviewDecided": [
+        referral(kind=Const("review_request"), decided_at=Moment("decided_at"), decision=Field("decision")),
+        case(review_decided_at=Moment("decided_at"), review_decision=Field("decision")),
+    ],
     "RecommendationReceived": [center_fact("recommendation", "recommendation_id", "issued_at")],
 }
 # Roster, assignment and session events change no indicator: they are consumed (the
@@ -219,12 +257,14 @@ def facts_sql(target, columns):
     """A SELECT of `key, <columns...>` (text) for every fact about `target` rows in an
     events table: what `facts_of` computes, by the database. Parameters: `zone`,
     `after`, `upto` (positions) and `types` (event types to leave out)."""
-    rules = [(event_type, rule) for event_type, rules in PROJECTIONS.items()
-             for rule in rules if rule.target == target]
+    rules = [(event_type, rule) for event_type, rules in PROJECTIONS.items() for rule in rules if rule.target == target]
 
     def by_type(pick):
-        branches = [f"WHEN {_quote(event_type)} THEN {value.sql()}"
-                    for event_type, rule in rules if (value := pick(rule)) is not None]
+        branches = [
+            f"WHEN {_quote(event_type)} THEN {value.sql()}"
+            for event_type, rule in rules
+            if (value := pick(rule)) is not None
+        ]
         return f"CASE event_type {' '.join(branches)} END" if branches else "NULL"
 
     selected = [by_type(lambda rule: rule.key) + " AS key"]
@@ -234,6 +274,8 @@ def facts_sql(target, columns):
         else:
             selected.append(by_type(lambda rule, column=column: rule.columns.get(column)))
     types = ", ".join(_quote(event_type) for event_type, _ in rules)
-    return (f"SELECT * FROM (SELECT {', '.join(selected)} FROM events"
-            f" WHERE position > %(after)s AND position <= %(upto)s AND event_type IN ({types})"
-            f" AND NOT event_type = ANY(%(python_types)s)) facts WHERE key IS NOT NULL")
+    return (
+        f"SELECT * FROM (SELECT {', '.join(selected)} FROM events"
+        f" WHERE position > %(after)s AND position <= %(upto)s AND event_type IN ({types})"
+        f" AND NOT event_type = ANY(%(python_types)s)) facts WHERE key IS NOT NULL"
+    )

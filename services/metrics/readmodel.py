@@ -7,6 +7,7 @@ Both are commutative, associative and idempotent, so any order of the same event
 with any repeats, leaves the same row. What a case *is* now (its outcome, when it
 closed, its open stage) is derived from those facts by generated columns.
 """
+
 import dataclasses
 
 from services.common.envelope import dumps
@@ -37,31 +38,33 @@ def _columns(spec):
     return tuple(Column(*entry) for entry in spec)
 
 
-CASE_COLUMNS = _columns([
-    ("center_id", "text", LATEST),
-    ("source", "text", LATEST),
-    ("channel", "text", LATEST),
-    ("category", "text", LATEST),
-    ("workers_involved", "integer", LATEST),
-    ("collective", "boolean", LATEST),
-    ("claimed_total", "numeric(16,2)", LATEST),
-    ("received_at", "timestamptz", EARLIEST),
-    ("accepted_at", "timestamptz", EARLIEST),
-    ("deadline", "timestamptz", LATEST),
-    ("not_accepted_at", "timestamptz", EARLIEST),
-    ("intake_withdrawn_at", "timestamptz", EARLIEST),
-    ("agreement_at", "timestamptz", EARLIEST),
-    ("agreed_amount", "numeric(16,2)", LATEST),
-    ("failed_at", "timestamptz", EARLIEST),
-    ("expired_at", "timestamptz", EARLIEST),
-    ("mediation_withdrawn_at", "timestamptz", EARLIEST),
-    ("closure_on_time", "boolean", EARLIEST),
-    ("review_requested_at", "timestamptz", EARLIEST),
-    ("review_decided_at", "timestamptz", EARLIEST),
-    ("review_decision", "text", LATEST),
-    ("performed_at", "timestamptz", EARLIEST),
-    ("defaulted_at", "timestamptz", EARLIEST),
-])
+CASE_COLUMNS = _columns(
+    [
+        ("center_id", "text", LATEST),
+        ("source", "text", LATEST),
+        ("channel", "text", LATEST),
+        ("category", "text", LATEST),
+        ("workers_involved", "integer", LATEST),
+        ("collective", "boolean", LATEST),
+        ("claimed_total", "numeric(16,2)", LATEST),
+        ("received_at", "timestamptz", EARLIEST),
+        ("accepted_at", "timestamptz", EARLIEST),
+        ("deadline", "timestamptz", LATEST),
+        ("not_accepted_at", "timestamptz", EARLIEST),
+        ("intake_withdrawn_at", "timestamptz", EARLIEST),
+        ("agreement_at", "timestamptz", EARLIEST),
+        ("agreed_amount", "numeric(16,2)", LATEST),
+        ("failed_at", "timestamptz", EARLIEST),
+        ("expired_at", "timestamptz", EARLIEST),
+        ("mediation_withdrawn_at", "timestamptz", EARLIEST),
+        ("closure_on_time", "boolean", EARLIEST),
+        ("review_requested_at", "timestamptz", EARLIEST),
+        ("review_decided_at", "timestamptz", EARLIEST),
+        ("review_decision", "text", LATEST),
+        ("performed_at", "timestamptz", EARLIEST),
+        ("defaulted_at", "timestamptz", EARLIEST),
+    ]
+)
 
 _WITHDRAWN = "(mediation_withdrawn_at IS NOT NULL OR intake_withdrawn_at IS NOT NULL)"
 _ENDED_WITHOUT_AGREEMENT = (
@@ -72,58 +75,81 @@ _ENDED_WITHOUT_AGREEMENT = (
 # as a success) while its performance keeps the case open; a withdrawal counts in the
 # success rate's denominator only after acceptance.
 CASE_DERIVED = (
-    ("outcome", "text", f"""CASE
+    (
+        "outcome",
+        "text",
+        f"""CASE
         WHEN agreement_at IS NOT NULL THEN 'agreement'
         WHEN failed_at IS NOT NULL THEN 'failed'
         WHEN expired_at IS NOT NULL THEN 'expired'
         WHEN {_WITHDRAWN} THEN 'withdrawn'
-        WHEN not_accepted_at IS NOT NULL THEN 'not_accepted' END"""),
-    ("closed_at", "timestamptz", f"""CASE
+        WHEN not_accepted_at IS NOT NULL THEN 'not_accepted' END""",
+    ),
+    (
+        "closed_at",
+        "timestamptz",
+        f"""CASE
         WHEN agreement_at IS NOT NULL THEN agreement_at
         WHEN failed_at IS NOT NULL THEN failed_at
         WHEN expired_at IS NOT NULL THEN expired_at
         WHEN {_WITHDRAWN} THEN LEAST(mediation_withdrawn_at, intake_withdrawn_at)
-        ELSE not_accepted_at END"""),
-    ("closed_by_mediation", "boolean", f"""(agreement_at IS NOT NULL OR failed_at IS NOT NULL
+        ELSE not_accepted_at END""",
+    ),
+    (
+        "closed_by_mediation",
+        "boolean",
+        """(agreement_at IS NOT NULL OR failed_at IS NOT NULL
         OR expired_at IS NOT NULL OR mediation_withdrawn_at IS NOT NULL
-        OR (intake_withdrawn_at IS NOT NULL AND accepted_at IS NOT NULL))"""),
-    ("open_stage", "text", f"""CASE
+        OR (intake_withdrawn_at IS NOT NULL AND accepted_at IS NOT NULL))""",
+    ),
+    (
+        "open_stage",
+        "text",
+        f"""CASE
         WHEN agreement_at IS NOT NULL THEN CASE
             WHEN performed_at IS NOT NULL OR defaulted_at IS NOT NULL THEN NULL
             WHEN review_requested_at IS NOT NULL AND review_decided_at IS NULL THEN 'under_review'
             ELSE 'performing' END
         WHEN {_ENDED_WITHOUT_AGREEMENT} THEN NULL
         WHEN accepted_at IS NOT NULL THEN 'mediating'
-        WHEN received_at IS NOT NULL THEN 'received' END"""),
+        WHEN received_at IS NOT NULL THEN 'received' END""",
+    ),
 )
 
-REFERRAL_COLUMNS = _columns([
-    ("case_id", "text", LATEST),
-    ("center_id", "text", LATEST),
-    ("kind", "text", LATEST),
-    ("reason", "text", LATEST),
-    ("opened_at", "timestamptz", EARLIEST),
-    ("first_sent_at", "timestamptz", EARLIEST),
-    ("last_sent_at", "timestamptz", LATEST),
-    ("sends", "integer", LATEST),
-    ("docketed_at", "timestamptz", EARLIEST),
-    ("declined_at", "timestamptz", EARLIEST),
-    ("decided_at", "timestamptz", EARLIEST),
-    ("decision", "text", LATEST),
-])
+REFERRAL_COLUMNS = _columns(
+    [
+        ("case_id", "text", LATEST),
+        ("center_id", "text", LATEST),
+        ("kind", "text", LATEST),
+        ("reason", "text", LATEST),
+        ("opened_at", "timestamptz", EARLIEST),
+        ("first_sent_at", "timestamptz", EARLIEST),
+        ("last_sent_at", "timestamptz", LATEST),
+        ("sends", "integer", LATEST),
+        ("docketed_at", "timestamptz", EARLIEST),
+        ("declined_at", "timestamptz", EARLIEST),
+        ("decided_at", "timestamptz", EARLIEST),
+        ("decision", "text", LATEST),
+    ]
+)
 
 REFERRAL_DERIVED = (
-    ("pending", "boolean", "(first_sent_at IS NOT NULL AND docketed_at IS NULL"
-                           " AND declined_at IS NULL AND decided_at IS NULL)"),
+    (
+        "pending",
+        "boolean",
+        "(first_sent_at IS NOT NULL AND docketed_at IS NULL AND declined_at IS NULL AND decided_at IS NULL)",
+    ),
 )
 
 # Consultations, surveys, complaints and recommendation letters: one row each.
-CENTER_FACT_COLUMNS = _columns([
-    ("kind", "text", LATEST),
-    ("center_id", "text", LATEST),
-    ("at", "timestamptz", EARLIEST),
-    ("score", "integer", LATEST),
-])
+CENTER_FACT_COLUMNS = _columns(
+    [
+        ("kind", "text", LATEST),
+        ("center_id", "text", LATEST),
+        ("at", "timestamptz", EARLIEST),
+        ("score", "integer", LATEST),
+    ]
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,8 +163,10 @@ class Table:
     def create_sql(self):
         lines = [f"{self.key} text PRIMARY KEY"]
         lines += [f"{c.name} {c.sql_type}" for c in self.columns]
-        lines += [f"{name} {sql_type} GENERATED ALWAYS AS ({expression}) STORED"
-                  for name, sql_type, expression in self.derived]
+        lines += [
+            f"{name} {sql_type} GENERATED ALWAYS AS ({expression}) STORED"
+            for name, sql_type, expression in self.derived
+        ]
         return f"CREATE TABLE {self.name} (\n    " + ",\n    ".join(lines) + "\n)"
 
     def record_sql(self):

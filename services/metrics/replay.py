@@ -20,6 +20,7 @@ events the new tables hold, so the live consumer skips those whenever they reach
 and applies everything else exactly once. Events whose stored shape needs an upcaster
 go through Python (`facts_of`) instead, as the live consumer sees them.
 """
+
 import contextlib
 import io
 import logging
@@ -65,8 +66,11 @@ def run(args):
     except ReplayError as exc:
         print(f"tiaojie replay metrics: {exc}", file=sys.stderr)
         return 1
-    print(f"metrics read model rebuilt from {sum(counts.values())} events ("
-          + ", ".join(f"{name}: {n}" for name, n in counts.items()) + ")")
+    print(
+        f"metrics read model rebuilt from {sum(counts.values())} events ("
+        + ", ".join(f"{name}: {n}" for name, n in counts.items())
+        + ")"
+    )
     return 0
 
 
@@ -117,9 +121,13 @@ class Rebuild:
                     target.commit()
                     folded = time.perf_counter()
                     self._switch_over(target, bar)
-                    log.info("replay metrics: %d events staged in %.1f s, folded in %.1f s, switched in %.1f s",
-                             sum(self.counts.values()), staged - started, folded - staged,
-                             time.perf_counter() - folded)
+                    log.info(
+                        "replay metrics: %d events staged in %.1f s, folded in %.1f s, switched in %.1f s",
+                        sum(self.counts.values()),
+                        staged - started,
+                        folded - staged,
+                        time.perf_counter() - folded,
+                    )
         finally:
             psycopg2.extensions.set_wait_callback(callback)
         return dict(self.counts)
@@ -193,18 +201,37 @@ class Rebuild:
 
     def _stage(self, source, target, after, upto):
         """Copies the facts, inbox records and stream versions of a range of positions."""
-        params = {"after": after, "upto": upto, "zone": str(self.zone), "python_types": self.python_types,
-                  "types": self.sql_types}
+        params = {
+            "after": after,
+            "upto": upto,
+            "zone": str(self.zone),
+            "python_types": self.python_types,
+            "types": self.sql_types,
+        }
         for table in TABLES:
             columns = [c.name for c in table.columns]
-            self._copy(source, target, facts_sql(table.target, columns), params,
-                       f"{table.name}{STAGING} (key, {', '.join(columns)})")
+            self._copy(
+                source,
+                target,
+                facts_sql(table.target, columns),
+                params,
+                f"{table.name}{STAGING} (key, {', '.join(columns)})",
+            )
         in_range = "position > %(after)s AND position <= %(upto)s AND event_type = ANY(%(types)s)"
-        staged = self._copy(source, target, f"SELECT %(consumer)s, event_id FROM events WHERE {in_range}",
-                            {**params, "consumer": INBOX_CONSUMER}, f"inbox{SUFFIX} (consumer, event_id)")
-        self._copy(source, target,
-                   f"SELECT stream_id, max(stream_version) FROM events WHERE {in_range} GROUP BY stream_id",
-                   params, f"inbox_streams{STAGING} (stream_id, version)")
+        staged = self._copy(
+            source,
+            target,
+            f"SELECT %(consumer)s, event_id FROM events WHERE {in_range}",
+            {**params, "consumer": INBOX_CONSUMER},
+            f"inbox{SUFFIX} (consumer, event_id)",
+        )
+        self._copy(
+            source,
+            target,
+            f"SELECT stream_id, max(stream_version) FROM events WHERE {in_range} GROUP BY stream_id",
+            params,
+            f"inbox_streams{STAGING} (stream_id, version)",
+        )
         if self.python_types:
             staged += self._stage_in_python(source, target, after, upto)
         return staged
@@ -222,8 +249,11 @@ class Rebuild:
 
     def _stage_in_python(self, source, target, after, upto):
         with source.cursor() as cur:
-            cur.execute(f"SELECT {_COLUMNS} FROM events WHERE position > %s AND position <= %s"
-                        " AND event_type = ANY(%s) ORDER BY position", (after, upto, self.python_types))
+            cur.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE position > %s AND position <= %s"
+                " AND event_type = ANY(%s) ORDER BY position",
+                (after, upto, self.python_types),
+            )
             events = [row_to_event(row) for row in cur.fetchall()]
         if not events:
             return 0
@@ -233,12 +263,19 @@ class Rebuild:
         with target.cursor() as cur:
             for target_name, rows_json in facts_json([f for e in events for f in facts_of(e, self.zone)]).items():
                 table = BY_TARGET[target_name]
-                cur.execute(f"INSERT INTO {table.name}{STAGING} SELECT * FROM jsonb_to_recordset(%s::jsonb)"
-                            f" AS b({table.record_sql()})", (rows_json,))
-            cur.execute(f"INSERT INTO inbox{SUFFIX} (consumer, event_id) SELECT %s, unnest(%s::uuid[])",
-                        (INBOX_CONSUMER, [e.event_id for e in events]))
-            cur.execute(f"INSERT INTO inbox_streams{STAGING} SELECT unnest(%s::text[]), unnest(%s::int[])",
-                        (list(versions), list(versions.values())))
+                cur.execute(
+                    f"INSERT INTO {table.name}{STAGING} SELECT * FROM jsonb_to_recordset(%s::jsonb)"
+                    f" AS b({table.record_sql()})",
+                    (rows_json,),
+                )
+            cur.execute(
+                f"INSERT INTO inbox{SUFFIX} (consumer, event_id) SELECT %s, unnest(%s::uuid[])",
+                (INBOX_CONSUMER, [e.event_id for e in events]),
+            )
+            cur.execute(
+                f"INSERT INTO inbox_streams{STAGING} SELECT unnest(%s::text[]), unnest(%s::int[])",
+                (list(versions), list(versions.values())),
+            )
         return len(events)
 
     def _fold(self, target):
@@ -268,8 +305,9 @@ class Rebuild:
         with target.cursor() as cur:
             # Consumption records of any other consumer in this database stay as they are.
             cur.execute(f"INSERT INTO inbox{SUFFIX} SELECT * FROM inbox WHERE consumer <> %s", (INBOX_CONSUMER,))
-            cur.execute(f"INSERT INTO inbox_streams{SUFFIX} SELECT * FROM inbox_streams WHERE consumer <> %s",
-                        (INBOX_CONSUMER,))
+            cur.execute(
+                f"INSERT INTO inbox_streams{SUFFIX} SELECT * FROM inbox_streams WHERE consumer <> %s", (INBOX_CONSUMER,)
+            )
             for table in TABLES:
                 cur.execute(f"DROP TABLE {table.name}{STAGING}")
             cur.execute(f"DROP TABLE inbox_streams{STAGING}")

@@ -3,6 +3,7 @@
 `center_report` is the one computation; the JSON and CSV endpoints (and any page that
 shows the report) only format its rows.
 """
+
 import csv
 import io
 from decimal import Decimal
@@ -10,14 +11,32 @@ from decimal import Decimal
 from .collector import success_rate
 
 REPORT_FIELDS = (
-    "center_id", "center_name", "period",
-    "consultations", "received", "accepted",
-    "closed_agreement", "closed_failed", "closed_expired", "closed_withdrawn", "closed_not_accepted",
-    "closed_by_mediation", "success_rate", "on_time_closure_rate",
-    "agreements_performed", "agreements_defaulted", "agreement_performance_rate",
-    "reviews_requested", "reviews_confirmed", "amount_agreed",
-    "collective_cases", "collective_workers",
-    "surveys", "mean_satisfaction", "complaints", "recommendations",
+    "center_id",
+    "center_name",
+    "period",
+    "consultations",
+    "received",
+    "accepted",
+    "closed_agreement",
+    "closed_failed",
+    "closed_expired",
+    "closed_withdrawn",
+    "closed_not_accepted",
+    "closed_by_mediation",
+    "success_rate",
+    "on_time_closure_rate",
+    "agreements_performed",
+    "agreements_defaulted",
+    "agreement_performance_rate",
+    "reviews_requested",
+    "reviews_confirmed",
+    "amount_agreed",
+    "collective_cases",
+    "collective_workers",
+    "surveys",
+    "mean_satisfaction",
+    "complaints",
+    "recommendations",
 )
 
 _CASE_COUNTS = """
@@ -80,31 +99,41 @@ def center_report(cursor, centers, settings, year, month=None):
         rate = success_rate(count(c, "closed_agreement"), closed, denominator[settings.denominator])
         performed, defaulted = count(c, "agreements_performed"), count(c, "agreements_defaulted")
         mean = f.get("mean_satisfaction")
-        rows.append({
-            "center_id": center.center_id,
-            "center_name": center.name,
-            "period": period,
-            "consultations": count(f, "consultations"),
-            "received": count(c, "received"),
-            "accepted": count(c, "accepted"),
-            **{key: count(c, key) for key in (
-                "closed_agreement", "closed_failed", "closed_expired", "closed_withdrawn", "closed_not_accepted")},
-            "closed_by_mediation": closed,
-            "success_rate": round(rate, 4) if rate is not None else None,
-            "on_time_closure_rate": _ratio(count(c, "closed_on_time"), closed),
-            "agreements_performed": performed,
-            "agreements_defaulted": defaulted,
-            "agreement_performance_rate": _ratio(performed, performed + defaulted),
-            "reviews_requested": count(c, "reviews_requested"),
-            "reviews_confirmed": count(c, "reviews_confirmed"),
-            "amount_agreed": format(Decimal(c.get("amount_agreed") or 0).quantize(Decimal("0.01")), "f"),
-            "collective_cases": count(c, "collective_cases"),
-            "collective_workers": count(c, "collective_workers"),
-            "surveys": count(f, "surveys"),
-            "mean_satisfaction": round(float(mean), 2) if mean is not None else None,
-            "complaints": count(f, "complaints"),
-            "recommendations": count(f, "recommendations"),
-        })
+        rows.append(
+            {
+                "center_id": center.center_id,
+                "center_name": center.name,
+                "period": period,
+                "consultations": count(f, "consultations"),
+                "received": count(c, "received"),
+                "accepted": count(c, "accepted"),
+                **{
+                    key: count(c, key)
+                    for key in (
+                        "closed_agreement",
+                        "closed_failed",
+                        "closed_expired",
+                        "closed_withdrawn",
+                        "closed_not_accepted",
+                    )
+                },
+                "closed_by_mediation": closed,
+                "success_rate": round(rate, 4) if rate is not None else None,
+                "on_time_closure_rate": _ratio(count(c, "closed_on_time"), closed),
+                "agreements_performed": performed,
+                "agreements_defaulted": defaulted,
+                "agreement_performance_rate": _ratio(performed, performed + defaulted),
+                "reviews_requested": count(c, "reviews_requested"),
+                "reviews_confirmed": count(c, "reviews_confirmed"),
+                "amount_agreed": format(Decimal(c.get("amount_agreed") or 0).quantize(Decimal("0.01")), "f"),
+                "collective_cases": count(c, "collective_cases"),
+                "collective_workers": count(c, "collective_workers"),
+                "surveys": count(f, "surveys"),
+                "mean_satisfaction": round(float(mean), 2) if mean is not None else None,
+                "complaints": count(f, "complaints"),
+                "recommendations": count(f, "recommendations"),
+            }
+        )
     return rows
 
 

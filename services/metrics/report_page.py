@@ -4,6 +4,7 @@ It shows each center's success rate this year against the target line (60%), and
 share of centers meeting the target against this year's milestone, as inline SVG: the
 page loads nothing else. Pure: it formats the rows of `report.center_report`.
 """
+
 from html import escape
 
 BAR_HEIGHT = 22
@@ -24,23 +25,35 @@ def center_chart(rows, demonstration_ids, target):
     """Horizontal bars, one per center, with the target as a dashed line."""
     height = BAR_HEIGHT * len(rows) + 40
     width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}"'
-             f' viewBox="0 0 {width} {height}" aria-label="success rate per center against the target">']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}"'
+        f' viewBox="0 0 {width} {height}" aria-label="success rate per center against the target">'
+    ]
     for tick in range(0, 101, 20):
         x = _x(tick / 100)
-        parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="grid"/>'
-                     f'<text x="{x}" y="{height - 8}" class="tick">{tick}%</text>')
+        parts.append(
+            f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="grid"/>'
+            f'<text x="{x}" y="{height - 8}" class="tick">{tick}%</text>'
+        )
     for i, row in enumerate(rows):
         y = i * BAR_HEIGHT
         rate = row.get("success_rate")
         star = " ★" if row["center_id"] in demonstration_ids else ""
-        parts.append(f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" class="label">{escape(row["center_name"])}{star}</text>')
+        parts.append(
+            f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" class="label">{escape(row["center_name"])}{star}</text>'
+        )
         if rate is not None:
             kind = "meets" if rate >= target else "below"
-            parts.append(f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{rate * CHART_WIDTH:.1f}"'
-                         f' height="{BAR_HEIGHT - 6}" class="{kind}"/>')
+            parts.append(
+                f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{rate * CHART_WIDTH:.1f}"'
+                f' height="{BAR_HEIGHT - 6}" class="{kind}"/>'
+            )
         shown = _percent(rate) if rate is not None else "no closed case"
-        detail = f"{shown}  ({row.get('closed_agreement', 0)}/{row.get('closed_by_mediation', 0)})" if rate is not None else shown
+        detail = (
+            f"{shown}  ({row.get('closed_agreement', 0)}/{row.get('closed_by_mediation', 0)})"
+            if rate is not None
+            else shown
+        )
         parts.append(f'<text x="{LABEL_WIDTH + CHART_WIDTH + 6}" y="{y + 15}" class="value">{escape(detail)}</text>')
     x = _x(target)
     parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="target"/>')
@@ -51,18 +64,24 @@ def center_chart(rows, demonstration_ids, target):
 def share_chart(share, goal):
     """One bar: the share of centers meeting the target, with the milestone as a dashed line."""
     width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="64"'
-             f' viewBox="0 0 {width} 64" aria-label="share of centers meeting the target against the milestone">']
-    parts.append(f'<text x="{LABEL_WIDTH - 8}" y="22" class="label">centers meeting 60%</text>'
-                 f'<rect x="{LABEL_WIDTH}" y="6" width="{CHART_WIDTH}" height="24" class="track"/>')
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="64"'
+        f' viewBox="0 0 {width} 64" aria-label="share of centers meeting the target against the milestone">'
+    ]
+    parts.append(
+        f'<text x="{LABEL_WIDTH - 8}" y="22" class="label">centers meeting 60%</text>'
+        f'<rect x="{LABEL_WIDTH}" y="6" width="{CHART_WIDTH}" height="24" class="track"/>'
+    )
     if share is not None:
         kind = "meets" if goal is None or share >= goal else "below"
         parts.append(f'<rect x="{LABEL_WIDTH}" y="6" width="{share * CHART_WIDTH:.1f}" height="24" class="{kind}"/>')
     parts.append(f'<text x="{LABEL_WIDTH + CHART_WIDTH + 6}" y="22" class="value">{_percent(share)}</text>')
     if goal is not None:
         x = _x(goal)
-        parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="36" class="target"/>'
-                     f'<text x="{x}" y="54" class="tick">milestone {_percent(goal)}</text>')
+        parts.append(
+            f'<line x1="{x}" y1="0" x2="{x}" y2="36" class="target"/>'
+            f'<text x="{x}" y="54" class="tick">milestone {_percent(goal)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -88,10 +107,14 @@ def render_report_page(rows, demonstration_ids, year, target, goal, generated_at
     table_rows = "".join(
         "<tr><td>{name}{star}</td><td>{received}</td><td>{agreements}</td><td>{closed}</td><td>{rate}</td>"
         "<td>{on_time}</td><td>{performance}</td></tr>".format(
-            name=escape(r["center_name"]), star=" ★" if r["center_id"] in demonstration_ids else "",
-            received=r.get("received", 0), agreements=r.get("closed_agreement", 0),
-            closed=r.get("closed_by_mediation", 0), rate=_percent(r.get("success_rate")),
-            on_time=_percent(r.get("on_time_closure_rate")), performance=_percent(r.get("agreement_performance_rate")),
+            name=escape(r["center_name"]),
+            star=" ★" if r["center_id"] in demonstration_ids else "",
+            received=r.get("received", 0),
+            agreements=r.get("closed_agreement", 0),
+            closed=r.get("closed_by_mediation", 0),
+            rate=_percent(r.get("success_rate")),
+            on_time=_percent(r.get("on_time_closure_rate")),
+            performance=_percent(r.get("agreement_performance_rate")),
         )
         for r in rows
     )

@@ -1,4 +1,5 @@
 """The metrics database: the read model tables (applied by `tiaojie setup`)."""
+
 from .readmodel import CASES, CENTER_FACTS, REFERRALS
 
 MIGRATIONS = [

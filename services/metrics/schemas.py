@@ -1,4 +1,5 @@
 """The report endpoint's query parameters, validated at the boundary."""
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 

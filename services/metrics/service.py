@@ -4,6 +4,7 @@ Every event type of intake, mediation and arbitration_link has an inbox handler;
 applies the event's facts in the same transaction as its inbox record, so a redelivery
 changes nothing and two instances never count twice.
 """
+
 import re
 
 from nameko.extensions import DependencyProvider
@@ -51,9 +52,11 @@ class MetricsService(BaseService):
     def extra_metrics(self):
         registry = CollectorRegistry()
         sources = tuple((name, database_url(name)) for name in SERVICES if name != self.name)
-        registry.register(ReadModelCollector(
-            self.store.database, self.store.clock, settings_from_env(), load_centers(), projection_lag(sources)
-        ))
+        registry.register(
+            ReadModelCollector(
+                self.store.database, self.store.clock, settings_from_env(), load_centers(), projection_lag(sources)
+            )
+        )
         return generate_latest(registry)
 
     @api("GET", "/api/v1/report")
@@ -74,16 +77,23 @@ class MetricsService(BaseService):
         rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year, month))
         if query["format"] == "csv":
             period = f"{year}-{month:02d}" if month else str(year)
-            return Response(report_csv(rows), status=200, mimetype="text/csv", headers={
-                "Content-Disposition": f'attachment; filename="tiaojie-report-{period}.csv"'})
-        return json_response(200, {
-            "year": year,
-            "month": month,
-            "timezone": settings.timezone,
-            "denominator": settings.denominator,
-            "target": settings.target,
-            "centers": rows,
-        })
+            return Response(
+                report_csv(rows),
+                status=200,
+                mimetype="text/csv",
+                headers={"Content-Disposition": f'attachment; filename="tiaojie-report-{period}.csv"'},
+            )
+        return json_response(
+            200,
+            {
+                "year": year,
+                "month": month,
+                "timezone": settings.timezone,
+                "denominator": settings.denominator,
+                "target": settings.target,
+                "centers": rows,
+            },
+        )
 
     @api("GET", "/report")
     def report_page(self, request):
@@ -93,8 +103,14 @@ class MetricsService(BaseService):
         now = self.store.clock.now()
         year = settings.local_year(now)
         rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year))
-        page = render_report_page(rows, {c.center_id for c in centers if c.demonstration}, year,
-                                  settings.target, settings.milestone(year), now.astimezone(settings.zone))
+        page = render_report_page(
+            rows,
+            {c.center_id for c in centers if c.demonstration},
+            year,
+            settings.target,
+            settings.milestone(year),
+            now.astimezone(settings.zone),
+        )
         return Response(page, status=200, mimetype="text/html")
 
 

@@ -5,6 +5,7 @@ From the environment (README): `TIAOJIE_TIMEZONE`, `TIAOJIE_SUCCESS_DENOMINATOR`
 `TIAOJIE_MILESTONES` ("2019:0.80,2020:0.95": the share of centers expected at or above
 the target, from that year on).
 """
+
 import dataclasses
 import os
 from datetime import datetime

@@ -7,13 +7,15 @@ Back-filling a past period needs the services to share the simulator's clock fil
 (`TIAOJIE_CLOCK_FILE`, as `make run` arranges): each simulated day is lived with the
 services' clock on that day, so their deadlines, expiries and defaults fall as they would.
 """
+
 import json
 import logging
 import os
 import signal
 import sys
 import time
-from datetime import date, datetime, time as day_time
+from datetime import date, datetime
+from datetime import time as day_time
 
 from services.common.centers import load_centers
 from services.common.clock import FileOffsetClock, SystemClock
@@ -30,20 +32,34 @@ def add_arguments(parser):
     env = os.environ
     parser.add_argument("--intake-url", default=env.get("TIAOJIE_INTAKE_URL", "http://localhost:8001"))
     parser.add_argument("--mediation-url", default=env.get("TIAOJIE_MEDIATION_URL", "http://localhost:8002"))
-    parser.add_argument("--token-file", help="JSON {\"centers\": {center_id: token}, \"district\": token}; "
-                                             "without it, tokens are issued (needs the databases)")
+    parser.add_argument(
+        "--token-file",
+        help='JSON {"centers": {center_id: token}, "district": token}; '
+        "without it, tokens are issued (needs the databases)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="the same seed repeats the same workload")
-    parser.add_argument("--from", dest="start", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                        help="back-fill from this day up to now before running live")
-    parser.add_argument("--clock-file", default=env.get("TIAOJIE_CLOCK_FILE"),
-                        help="the services' shared clock offset file, moved day by day while back-filling")
+    parser.add_argument(
+        "--from",
+        dest="start",
+        type=date.fromisoformat,
+        metavar="YYYY-MM-DD",
+        help="back-fill from this day up to now before running live",
+    )
+    parser.add_argument(
+        "--clock-file",
+        default=env.get("TIAOJIE_CLOCK_FILE"),
+        help="the services' shared clock offset file, moved day by day while back-filling",
+    )
     parser.add_argument("--rate", type=float, default=20.0, help="live cases per minute (0: no live phase)")
     parser.add_argument("--cases", type=int, help="stop after this many live cases")
     parser.add_argument("--duration", type=float, help="stop receiving live cases after this many seconds")
     parser.add_argument("--day-seconds", type=float, default=2.0, help="how long a simulated day lasts live")
     parser.add_argument("--concurrency", type=int, default=16, help="cases worked on at once while back-filling")
-    parser.add_argument("--centers", type=lambda text: [c for c in text.split(",") if c],
-                        help="only these centers (comma-separated ids); default: every center")
+    parser.add_argument(
+        "--centers",
+        type=lambda text: [c for c in text.split(",") if c],
+        help="only these centers (comma-separated ids); default: every center",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
@@ -54,8 +70,9 @@ def load_tokens(path, centers):
         return Tokens(centers=raw["centers"], district=raw.get("district"))
     from services.operations import create_token
 
-    return Tokens(centers={c.center_id: create_token("center", c.center_id) for c in centers},
-                  district=create_token("district"))
+    return Tokens(
+        centers={c.center_id: create_token("center", c.center_id) for c in centers}, district=create_token("district")
+    )
 
 
 def run(args):
@@ -88,17 +105,26 @@ def run(args):
         start = datetime.combine(args.start, day_time(9), district.zone)
         end = clock.now()
         if not args.clock_file:
-            print("simulate: no --clock-file: back-filled mediations will meet deadlines already past",
-                  file=sys.stderr)
+            print("simulate: no --clock-file: back-filled mediations will meet deadlines already past", file=sys.stderr)
         else:
             FileOffsetClock.move(args.clock_file, (start - end).total_seconds())
         district.register_roster(workload.mediators(args.start))
         cases, consultations = workload.backfill(start, end)
-        _say(args, f"back-filling {len(cases)} cases and {len(consultations)} consultations "
-                   f"from {args.start} ({len(centers)} centers)")
-        pending = backfill(district, cases, consultations, start, end, clock_file=args.clock_file,
-                           concurrency=args.concurrency,
-                           on_day=lambda day: day.day == 1 and _say(args, f"  {day:%Y-%m} ..."))
+        _say(
+            args,
+            f"back-filling {len(cases)} cases and {len(consultations)} consultations "
+            f"from {args.start} ({len(centers)} centers)",
+        )
+        pending = backfill(
+            district,
+            cases,
+            consultations,
+            start,
+            end,
+            clock_file=args.clock_file,
+            concurrency=args.concurrency,
+            on_day=lambda day: day.day == 1 and _say(args, f"  {day:%Y-%m} ..."),
+        )
         _say(args, f"back-filled in {time.monotonic() - started:.0f}s")
     else:
         district.register_roster(workload.mediators(clock.now().astimezone(district.zone).date()))
@@ -111,8 +137,11 @@ def run(args):
             return district.stopping or (args.duration is not None and time.monotonic() - live_started >= args.duration)
 
         live_cases = live(district, workload, args.rate, args.day_seconds, until, pending, max_cases=args.cases)
-    summary = {"live_cases": live_cases, "seconds": round(time.monotonic() - started, 1),
-               "actions": district.tally.summary()}
+    summary = {
+        "live_cases": live_cases,
+        "seconds": round(time.monotonic() - started, 1),
+        "actions": district.tally.summary(),
+    }
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:

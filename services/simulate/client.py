@@ -1,4 +1,5 @@
 """The staff HTTP APIs as the simulator calls them (plain urllib, JSON, bearer tokens)."""
+
 import json
 import time
 import urllib.error

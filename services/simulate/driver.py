@@ -4,6 +4,7 @@ Back-filling moves the services' shared clock (`TIAOJIE_CLOCK_FILE`) to the end 
 simulated day before that day's steps run, so every deadline, expiry and default happens
 by the services' own rules, as it would have. Live, a simulated day lasts `day_seconds`.
 """
+
 import collections
 import dataclasses
 import logging
@@ -21,14 +22,23 @@ from .client import ApiRefused, ApiUnavailable
 
 log = logging.getLogger(__name__)
 
-MEDIATION_STEPS = {"assign", "session", "extension", "agreement", "failure", "review_request",
-                   "performance", "survey", "complaint"}
+MEDIATION_STEPS = {
+    "assign",
+    "session",
+    "extension",
+    "agreement",
+    "failure",
+    "review_request",
+    "performance",
+    "survey",
+    "complaint",
+}
 
 
 @dataclasses.dataclass
 class Tokens:
-    centers: dict   # center_id -> staff token
-    district: str   # reads across centers
+    centers: dict  # center_id -> staff token
+    district: str  # reads across centers
 
     def staff(self, center_id):
         return self.centers[center_id]
@@ -60,8 +70,9 @@ class CaseRun:
 class District:
     """The district's staff at work: each plan step becomes one API call."""
 
-    def __init__(self, intake, mediation, tokens, clock, timezone="Asia/Shanghai", run_id=None,
-                 visibility_timeout=20.0):
+    def __init__(
+        self, intake, mediation, tokens, clock, timezone="Asia/Shanghai", run_id=None, visibility_timeout=20.0
+    ):
         self.intake = intake
         self.mediation = mediation
         self.tokens = tokens
@@ -69,7 +80,7 @@ class District:
         self.zone = ZoneInfo(timezone)
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.visibility_timeout = visibility_timeout
-        self.roster = collections.defaultdict(list)   # center_id -> [(mediator_id, certificate_expires)]
+        self.roster = collections.defaultdict(list)  # center_id -> [(mediator_id, certificate_expires)]
         self.tally = Tally()
         self.stopping = False
 
@@ -91,8 +102,9 @@ class District:
             for plan in center_plans:
                 mediator = known.get(plan.body["certificate_no"])
                 if mediator is None:
-                    mediator = self.mediation.post("/api/v1/mediators", token, plan.body,
-                                                   self._key("mediator", center_id, plan.index))
+                    mediator = self.mediation.post(
+                        "/api/v1/mediators", token, plan.body, self._key("mediator", center_id, plan.index)
+                    )
                     self.tally.add("register_mediator", "done")
                 expires = mediator.get("certificate_expires") or plan.body["certificate_expires"]
                 self.roster[center_id].append((mediator["mediator_id"], datetime.fromisoformat(expires).date()))
@@ -103,15 +115,23 @@ class District:
 
     # -- one action -------------------------------------------------------------------------
     def consult(self, plan):
-        self._attempt("consultation", lambda: self.intake.post(
-            "/api/v1/consultations", self.tokens.staff(plan.center_id), plan.body, self._key(plan.key)))
+        self._attempt(
+            "consultation",
+            lambda: self.intake.post(
+                "/api/v1/consultations", self.tokens.staff(plan.center_id), plan.body, self._key(plan.key)
+            ),
+        )
 
     def receive(self, run, at=None):
         body = dict(run.plan.application)
         if at is not None:
             body["received_at"] = at.isoformat()
-        created = self._attempt("application", lambda: self.intake.post(
-            "/api/v1/cases", self.tokens.staff(run.plan.center_id), body, self._key(run.plan.key, "received")))
+        created = self._attempt(
+            "application",
+            lambda: self.intake.post(
+                "/api/v1/cases", self.tokens.staff(run.plan.center_id), body, self._key(run.plan.key, "received")
+            ),
+        )
         if created is None:
             run.broken = True
         else:
@@ -150,8 +170,13 @@ class District:
             body = {"center_id": run.plan.center_id, "case_id": run.case_id, **step.body}
             call = lambda: self.mediation.post("/api/v1/complaints", token, body, key)  # noqa: E731
         else:
-            path = {"extension": "/extension", "failure": "/failure", "review_request": "/review-request",
-                    "performance": "/performance", "survey": "/survey"}[step.action]
+            path = {
+                "extension": "/extension",
+                "failure": "/failure",
+                "review_request": "/review-request",
+                "performance": "/performance",
+                "survey": "/survey",
+            }[step.action]
             call = lambda: self.mediation.post(case_path + path, token, step.body, key)  # noqa: E731
         if self._attempt(step.action, call) is None and step.action in ("accept", "assign"):
             run.broken = True
@@ -203,7 +228,7 @@ def backfill(district, cases, consultations, start, end, clock_file=None, concur
     `(run, [(index, step, days after end), ...])`.
     """
     zone = district.zone
-    agenda = collections.defaultdict(lambda: collections.defaultdict(list))   # day -> run -> [(index, step, at)]
+    agenda = collections.defaultdict(lambda: collections.defaultdict(list))  # day -> run -> [(index, step, at)]
     later = collections.defaultdict(list)
     runs = []
     for plan in cases:
@@ -255,8 +280,7 @@ def _run_items(district, items):
             district.perform(subject, index, step, at)
 
 
-def live(district, workload, rate_per_minute, day_seconds, until, pending=(), max_cases=None,
-         sleep=eventlet.sleep):
+def live(district, workload, rate_per_minute, day_seconds, until, pending=(), max_cases=None, sleep=eventlet.sleep):
     """New cases at `rate_per_minute`, each living through its steps with a day lasting
     `day_seconds`; `pending` are back-filled cases whose later steps still come. New cases
     stop at `until()` or after `max_cases`; the cases in flight then run to their end

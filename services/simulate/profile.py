@@ -4,15 +4,16 @@ receives, how often each settles, and the mix of categories, channels, amounts a
 The two demonstration centers (华光街, 龙盛街) settle well above the 60% line; a few
 centers sit below it, so the leadership view has something to show.
 """
+
 import dataclasses
 from decimal import Decimal
 
 
 @dataclasses.dataclass(frozen=True)
 class CenterProfile:
-    monthly_cases: float    # applications received in an ordinary month
-    agreement_rate: float   # share of mediations that end in a signed agreement
-    mediators: int          # mediators on the roster (the first is full-time)
+    monthly_cases: float  # applications received in an ordinary month
+    agreement_rate: float  # share of mediations that end in a signed agreement
+    mediators: int  # mediators on the roster (the first is full-time)
 
 
 CENTER_PROFILES = {
@@ -41,9 +42,15 @@ def center_profile(center_id):
 
 # (value, weight) pairs. Wages dominate labour disputes; then terminations and compensation.
 CATEGORIES = (
-    ("wages", 42), ("contract_termination", 14), ("compensation", 12), ("social_insurance", 9),
-    ("work_injury", 7), ("employment_relationship", 6), ("labor_protection", 4),
-    ("training", 2), ("other", 4),
+    ("wages", 42),
+    ("contract_termination", 14),
+    ("compensation", 12),
+    ("social_insurance", 9),
+    ("work_injury", 7),
+    ("employment_relationship", 6),
+    ("labor_protection", 4),
+    ("training", 2),
+    ("other", 4),
 )
 CHANNELS = (("walk_in", 55), ("online", 22), ("phone", 15), ("letter", 8))
 SOURCES = (("self", 86), ("labor_inspection", 6), ("court_entrusted", 4), ("petition", 4))
@@ -72,12 +79,15 @@ DESCRIPTIONS = {
     "other": "双方就劳动权益发生争议。",
 }
 
-COLLECTIVE_SHARE = 0.06          # cases with 10 or more workers (Art. 7)
+COLLECTIVE_SHARE = 0.06  # cases with 10 or more workers (Art. 7)
 COLLECTIVE_WORKERS = (10, 60)
-SMALL_GROUP_SHARE = 0.10         # 2 to 9 workers on one application
-NOT_ACCEPTED_SHARE = 0.07        # out of scope, or the respondent refuses mediation
+SMALL_GROUP_SHARE = 0.10  # 2 to 9 workers on one application
+NOT_ACCEPTED_SHARE = 0.07  # out of scope, or the respondent refuses mediation
 NOT_ACCEPTED_REASONS = (
-    "被申请人拒绝调解", "不属于劳动争议受理范围", "已超过仲裁时效", "已向仲裁委申请仲裁",
+    "被申请人拒绝调解",
+    "不属于劳动争议受理范围",
+    "已超过仲裁时效",
+    "已向仲裁委申请仲裁",
 )
 WITHDRAWN_BEFORE_ACCEPTANCE_SHARE = 0.02
 
@@ -86,13 +96,13 @@ NON_AGREEMENT_OUTCOMES = (("failed", 60), ("expired", 22), ("withdrawn", 18))
 FAILURE_REASONS = ("双方分歧较大，无法达成一致", "被申请人未到场", "被申请人拒绝调解方案", "申请人坚持全部请求")
 WITHDRAWAL_REASONS = ("双方自行和解", "申请人撤回申请", "申请人已另行起诉")
 
-EXTENSION_SHARE = 0.08           # extended by both parties' consent before settling
+EXTENSION_SHARE = 0.08  # extended by both parties' consent before settling
 EXTENSION_DAYS = (5, 15)
 AGREEMENT_SHARE_OF_CLAIM = (0.55, 0.95)
-PERFORMANCE_DAYS = (7, 45)       # the agreement's performance deadline after signing
-REVIEW_REQUEST_SHARE = 0.18      # joint application for arbitration review (调解协议仲裁审查确认)
-PERFORMED_SHARE = 0.86           # of agreements: performed; the rest default
-DEFAULT_REPORTED_SHARE = 0.6     # of defaults: reported by staff; the rest run out the grace period
+PERFORMANCE_DAYS = (7, 45)  # the agreement's performance deadline after signing
+REVIEW_REQUEST_SHARE = 0.18  # joint application for arbitration review (调解协议仲裁审查确认)
+PERFORMED_SHARE = 0.86  # of agreements: performed; the rest default
+DEFAULT_REPORTED_SHARE = 0.6  # of defaults: reported by staff; the rest run out the grace period
 SURVEY_SHARE = 0.55
 SURVEY_SCORES = ((5, 46), (4, 31), (3, 13), (2, 6), (1, 4))
 COMPLAINT_SHARE = 0.015
@@ -115,7 +125,7 @@ WEEKEND_WEIGHT = 0.25
 ACCEPTANCE_DAYS = (0, 2)
 FIRST_SESSION_DAYS = (1, 5)
 SESSION_COUNT = ((1, 55), (2, 33), (3, 12))
-CLOSURE_DAYS = (3, 13.5)          # before the 15th day, so a back-filled day never overshoots the deadline
+CLOSURE_DAYS = (3, 13.5)  # before the 15th day, so a back-filled day never overshoots the deadline
 
 
 def money(value):

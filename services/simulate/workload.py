@@ -4,9 +4,10 @@ district profile with an injected `random.Random`. Pure: no I/O and no clock.
 A plan's steps are dated in days after the case was received; the driver turns them
 into moments (a back-filled past day, or seconds from now when running live).
 """
+
 import dataclasses
 import random
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -16,9 +17,9 @@ from .identities import weighted
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    day: float    # days after receipt
-    action: str   # accept, reject, withdraw_application, assign, session, extension, agreement,
-                  # failure, review_request, performance, survey, complaint
+    day: float  # days after receipt
+    action: str  # accept, reject, withdraw_application, assign, session, extension, agreement,
+    # failure, review_request, performance, survey, complaint
     body: dict
 
 
@@ -26,11 +27,11 @@ class Step:
 class CasePlan:
     key: str
     center_id: str
-    received_at: datetime | None   # None when the case arrives live, "now"
-    application: dict              # the POST /api/v1/cases body, without received_at
-    outcome: str                   # agreement, failed, expired, withdrawn, not_accepted, withdrawn_before
+    received_at: datetime | None  # None when the case arrives live, "now"
+    application: dict  # the POST /api/v1/cases body, without received_at
+    outcome: str  # agreement, failed, expired, withdrawn, not_accepted, withdrawn_before
     steps: tuple
-    mediator: int                  # preference among the center's mediators valid on the day
+    mediator: int  # preference among the center's mediators valid on the day
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +46,7 @@ class ConsultationPlan:
 class MediatorPlan:
     center_id: str
     index: int
-    body: dict   # the POST /api/v1/mediators body
+    body: dict  # the POST /api/v1/mediators body
 
 
 def _between(rng, bounds):
@@ -83,13 +84,19 @@ class DistrictWorkload:
                 else:
                     years = profile.CERTIFICATE_YEARS[1] if index == 0 else rng.randint(*profile.CERTIFICATE_YEARS)
                     expires = today + timedelta(days=365 * years - rng.randrange(0, 200))
-                plans.append(MediatorPlan(center.center_id, index, {
-                    "center_id": center.center_id,
-                    "name": identities.person_name(rng),
-                    "certificate_no": identities.certificate_no(rng, center.code, today.year),
-                    "certificate_expires": expires.isoformat(),
-                    "full_time": index == 0 or rng.random() < 0.3,
-                }))
+                plans.append(
+                    MediatorPlan(
+                        center.center_id,
+                        index,
+                        {
+                            "center_id": center.center_id,
+                            "name": identities.person_name(rng),
+                            "certificate_no": identities.certificate_no(rng, center.code, today.year),
+                            "certificate_expires": expires.isoformat(),
+                            "full_time": index == 0 or rng.random() < 0.3,
+                        },
+                    )
+                )
         return plans
 
     # -- cases ----------------------------------------------------------------------------
@@ -104,8 +111,9 @@ class DistrictWorkload:
         on = received_at.astimezone(self.zone).date() if received_at else today
         application = self._application(center, on)
         steps, outcome = self._life(center, application)
-        return CasePlan(key, center.center_id, received_at, application, outcome, tuple(steps),
-                        mediator=rng.randrange(0, 1000))
+        return CasePlan(
+            key, center.center_id, received_at, application, outcome, tuple(steps), mediator=rng.randrange(0, 1000)
+        )
 
     def _application(self, center, on):
         rng = self.rng
@@ -142,11 +150,13 @@ class DistrictWorkload:
         rng = self.rng
         accept_day = _between(rng, profile.ACCEPTANCE_DAYS)
         if rng.random() < profile.WITHDRAWN_BEFORE_ACCEPTANCE_SHARE:
-            return [Step(accept_day / 2, "withdraw_application", {"reason": rng.choice(profile.WITHDRAWAL_REASONS)})], \
-                "withdrawn_before"
+            return [
+                Step(accept_day / 2, "withdraw_application", {"reason": rng.choice(profile.WITHDRAWAL_REASONS)})
+            ], "withdrawn_before"
         if rng.random() < profile.NOT_ACCEPTED_SHARE:
-            return [Step(accept_day, "reject", {"decision": "reject",
-                                                 "reason": rng.choice(profile.NOT_ACCEPTED_REASONS)})], "not_accepted"
+            return [
+                Step(accept_day, "reject", {"decision": "reject", "reason": rng.choice(profile.NOT_ACCEPTED_REASONS)})
+            ], "not_accepted"
         steps = [Step(accept_day, "accept", {"decision": "accept"}), Step(accept_day + 0.01, "assign", {})]
         rate = profile.center_profile(center.center_id).agreement_rate
         outcome = "agreement" if rng.random() < rate else weighted(rng, profile.NON_AGREEMENT_OUTCOMES)
@@ -160,26 +170,42 @@ class DistrictWorkload:
         sessions = weighted(rng, profile.SESSION_COUNT)
         for n in range(sessions if outcome != "expired" else max(1, sessions - 1)):
             day = first + (closure - first) * n / sessions
-            steps.append(Step(max(day, accept_day + 0.02), "session", {"summary": f"第{n + 1}次调解：听取双方陈述，释明法律规定。"}))
+            steps.append(
+                Step(
+                    max(day, accept_day + 0.02),
+                    "session",
+                    {"summary": f"第{n + 1}次调解：听取双方陈述，释明法律规定。"},
+                )
+            )
         claimed = sum(Decimal(c["amount"]) for c in application["claims"])
         if outcome == "agreement":
             share = Decimal(str(round(rng.uniform(*profile.AGREEMENT_SHARE_OF_CLAIM), 2)))
             amount = profile.money(claimed * share)
             due_days = rng.randint(*profile.PERFORMANCE_DAYS)
-            steps.append(Step(closure, "agreement", {
-                "terms": f"被申请人于{due_days}日内一次性支付申请人人民币{amount}元，双方再无其他争议。",
-                "amount": format(amount, "f"),
-                "performance_due_days": due_days,
-            }))
+            steps.append(
+                Step(
+                    closure,
+                    "agreement",
+                    {
+                        "terms": f"被申请人于{due_days}日内一次性支付申请人人民币{amount}元，双方再无其他争议。",
+                        "amount": format(amount, "f"),
+                        "performance_due_days": due_days,
+                    },
+                )
+            )
             after = closure
             if rng.random() < profile.REVIEW_REQUEST_SHARE:
                 review_day = closure + rng.uniform(1, 10)
                 steps.append(Step(review_day, "review_request", {}))
                 after = review_day + 2  # the institute decides in between
             if rng.random() < profile.PERFORMED_SHARE:
-                steps.append(Step(max(after + 0.5, closure + rng.uniform(1, due_days)), "performance", {"performed": True}))
+                steps.append(
+                    Step(max(after + 0.5, closure + rng.uniform(1, due_days)), "performance", {"performed": True})
+                )
             elif rng.random() < profile.DEFAULT_REPORTED_SHARE:
-                steps.append(Step(max(after + 0.5, closure + due_days + rng.uniform(1, 5)), "performance", {"performed": False}))
+                steps.append(
+                    Step(max(after + 0.5, closure + due_days + rng.uniform(1, 5)), "performance", {"performed": False})
+                )
         elif outcome == "failed":
             steps.append(Step(closure, "failure", {"reason": rng.choice(profile.FAILURE_REASONS)}))
         elif outcome == "withdrawn":
@@ -190,19 +216,29 @@ class DistrictWorkload:
                 body["comment"] = "希望提高调解效率"
             steps.append(Step(closure + rng.uniform(0.2, 3), "survey", body))
         if rng.random() < profile.COMPLAINT_SHARE:
-            steps.append(Step(rng.uniform(accept_day + 0.1, closure + 2), "complaint",
-                              {"text": rng.choice(profile.COMPLAINT_TEXTS)}))
+            steps.append(
+                Step(
+                    rng.uniform(accept_day + 0.1, closure + 2),
+                    "complaint",
+                    {"text": rng.choice(profile.COMPLAINT_TEXTS)},
+                )
+            )
         return sorted(steps, key=lambda s: s.day), outcome
 
     # -- consultations --------------------------------------------------------------------
     def consultation(self, center, at=None):
         rng = self.rng
         self._consultations += 1
-        return ConsultationPlan(f"s{self.seed}-q{self._consultations}", center.center_id, at, {
-            "center_id": center.center_id,
-            "channel": weighted(rng, profile.CONSULTATION_CHANNELS),
-            "topic": rng.choice(profile.CONSULTATION_TOPICS),
-        })
+        return ConsultationPlan(
+            f"s{self.seed}-q{self._consultations}",
+            center.center_id,
+            at,
+            {
+                "center_id": center.center_id,
+                "channel": weighted(rng, profile.CONSULTATION_CHANNELS),
+                "topic": rng.choice(profile.CONSULTATION_TOPICS),
+            },
+        )
 
     # -- a past period --------------------------------------------------------------------
     def _moments(self, start, end, count):

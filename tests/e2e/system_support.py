@@ -2,6 +2,7 @@
 processes (as `tiaojie serve` starts them), the reference court client, and one clock
 file they all read, plus the calls the tests make against them.
 """
+
 import json
 import os
 import random
@@ -10,7 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from pathlib import Path
 
 from services.common.clock import FileOffsetClock
@@ -54,8 +55,9 @@ class System:
 
         deadline = time.monotonic() + timeout
         while True:
-            backlog = {relay: n for relays in status.relay_backlog(SERVICES).values()
-                       for relay, n in relays.items() if n > 0}
+            backlog = {
+                relay: n for relays in status.relay_backlog(SERVICES).values() for relay, n in relays.items() if n > 0
+            }
             waiting = {queue: q["messages"] for queue, q in status.queue_depths(queues).items() if q.get("messages")}
             if not backlog and not waiting:
                 break
@@ -66,9 +68,22 @@ class System:
     def start_court(self):
         self.court_log = open(self.workdir / "court.log", "ab")
         self.court = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "court", "--policy", "confirm", "--seed", "1",
-             "--state", str(self.workdir / "court.sqlite")],
-            cwd=support.ROOT, env=support.test_env(**self.env), stdout=self.court_log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "court",
+                "--policy",
+                "confirm",
+                "--seed",
+                "1",
+                "--state",
+                str(self.workdir / "court.sqlite"),
+            ],
+            cwd=support.ROOT,
+            env=support.test_env(**self.env),
+            stdout=self.court_log,
+            stderr=subprocess.STDOUT,
         )
 
     def stop(self):
@@ -104,19 +119,31 @@ class System:
     def mediator(self, center_id):
         if center_id not in self.mediators:
             expires = (date.today() + timedelta(days=3 * 365)).isoformat()
-            created = self.call("mediation", "POST", "/api/v1/mediators", {
-                "center_id": center_id, "name": identities.person_name(self.rng),
-                "certificate_no": f"E2E{self.rng.randrange(10**8):08d}", "certificate_expires": expires,
-                "full_time": True})
+            created = self.call(
+                "mediation",
+                "POST",
+                "/api/v1/mediators",
+                {
+                    "center_id": center_id,
+                    "name": identities.person_name(self.rng),
+                    "certificate_no": f"E2E{self.rng.randrange(10**8):08d}",
+                    "certificate_expires": expires,
+                    "full_time": True,
+                },
+            )
             self.mediators[center_id] = created["mediator_id"]
         return self.mediators[center_id]
 
     def application(self, center_id, **overrides):
         body = {
-            "center_id": center_id, "channel": "walk_in", "source": "self", "category": "wages",
+            "center_id": center_id,
+            "channel": "walk_in",
+            "source": "self",
+            "category": "wages",
             "applicant": identities.worker(self.rng, date.today()),
             "respondent": identities.employer(self.rng),
-            "claims": [{"item": "拖欠工资", "amount": "12000.00"}], "workers_involved": 1,
+            "claims": [{"item": "拖欠工资", "amount": "12000.00"}],
+            "workers_involved": 1,
             "description": "e2e",
         }
         body.update(overrides)
@@ -131,8 +158,9 @@ class System:
         self.call("intake", "POST", f"/api/v1/cases/{case_id}/acceptance", {"decision": "accept"})
         self.mediation_case(case_id)
         if assign:
-            self.call("mediation", "POST", f"/api/v1/cases/{case_id}/assignment",
-                      {"mediator_id": self.mediator(center_id)})
+            self.call(
+                "mediation", "POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": self.mediator(center_id)}
+            )
         return case_id
 
     def mediation_case(self, case_id, status=None, timeout=20):
@@ -144,10 +172,18 @@ class System:
 
     def agreement(self, case_id, due_days=20):
         due = (date.today() + timedelta(days=due_days + self.clock_offset / 86400)).isoformat()
-        self.call("mediation", "POST", f"/api/v1/cases/{case_id}/sessions",
-                  {"held_at": _now_iso(self.clock_offset), "summary": "双方陈述"})
-        self.call("mediation", "POST", f"/api/v1/cases/{case_id}/agreement",
-                  {"terms": "一次性支付", "amount": "9000.00", "performance_due": due})
+        self.call(
+            "mediation",
+            "POST",
+            f"/api/v1/cases/{case_id}/sessions",
+            {"held_at": _now_iso(self.clock_offset), "summary": "双方陈述"},
+        )
+        self.call(
+            "mediation",
+            "POST",
+            f"/api/v1/cases/{case_id}/agreement",
+            {"terms": "一次性支付", "amount": "9000.00", "performance_due": due},
+        )
 
     def referral(self, case_id, status, timeout=30):
         def answered():
@@ -182,6 +218,7 @@ class System:
 
     def wait_for_change(self, center_id, before, expected, timeout=30):
         """Waits until the center's counters moved by exactly `expected` (others unchanged)."""
+
         def delta():
             after = self.counters(center_id)
             return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) != before.get(k, 0)}
@@ -206,7 +243,9 @@ class System:
         for name in SERVICES:
             args += ["--url", f"{name}={self.url(name)}"]
         result = support.cli(*args, check=False, timeout=wait + 60)
-        assert result.stdout.strip(), f"tiaojie status printed nothing (exit {result.returncode}): {result.stderr[-3000:]}"
+        assert result.stdout.strip(), (
+            f"tiaojie status printed nothing (exit {result.returncode}): {result.stderr[-3000:]}"
+        )
         report = json.loads(result.stdout)
         return result.returncode, report
 
@@ -217,21 +256,48 @@ class System:
         if not tokens.exists():
             from services.common.centers import load_centers
 
-            tokens.write_text(json.dumps({"centers": {c.center_id: self.token for c in load_centers()},
-                                          "district": self.district_token}))
+            tokens.write_text(
+                json.dumps(
+                    {"centers": {c.center_id: self.token for c in load_centers()}, "district": self.district_token}
+                )
+            )
         return subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "simulate", "--token-file", str(tokens),
-             "--intake-url", self.url("intake"), "--mediation-url", self.url("mediation"),
-             "--cases", str(cases), "--rate", str(rate), "--day-seconds", str(day_seconds),
-             "--seed", str(seed), "--centers", ",".join(centers), "--json", *extra],
-            cwd=support.ROOT, env=support.test_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "simulate",
+                "--token-file",
+                str(tokens),
+                "--intake-url",
+                self.url("intake"),
+                "--mediation-url",
+                self.url("mediation"),
+                "--cases",
+                str(cases),
+                "--rate",
+                str(rate),
+                "--day-seconds",
+                str(day_seconds),
+                "--seed",
+                str(seed),
+                "--centers",
+                ",".join(centers),
+                "--json",
+                *extra,
+            ],
+            cwd=support.ROOT,
+            env=support.test_env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
 
 
 def _now_iso(offset_seconds):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return (datetime.now(timezone.utc) + timedelta(seconds=offset_seconds)).isoformat()
+    return (datetime.now(UTC) + timedelta(seconds=offset_seconds)).isoformat()
 
 
 def reconciliation_failures(report):
@@ -242,7 +308,8 @@ def assert_reconciled(system, wait=60):
     code, report = system.status(wait=wait)
     failures = reconciliation_failures(report)
     assert code == 0 and not failures, json.dumps(
-        {"failures": failures, "services": report["services"]}, ensure_ascii=False)[:3000]
+        {"failures": failures, "services": report["services"]}, ensure_ascii=False
+    )[:3000]
     return report
 
 

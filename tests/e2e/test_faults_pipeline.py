@@ -3,6 +3,7 @@
 `tiaojie status` (every stored event reflected in the projections, every referral on the
 queue or answered). Each is bounded in time and leaves the system running again.
 """
+
 import json
 import os
 import subprocess
@@ -40,8 +41,9 @@ def _stream(system, cases=30, seed=0):
 
 def _received(system):
     text = system.metrics_text()
-    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-               if line.startswith("tiaojie_cases_received_total{"))
+    return sum(
+        float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith("tiaojie_cases_received_total{")
+    )
 
 
 def test_services_killed_mid_stream_and_restarted_lose_nothing(system):
@@ -68,8 +70,9 @@ def test_the_broker_restarted_under_load_loses_nothing(system):
         finally:
             # Recovering every quorum queue can take a while on a busy node.
             subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True, timeout=300)
-            subprocess.run(["rabbitmqctl", "-q", "await_startup", "--timeout", "300"], check=True,
-                           capture_output=True, timeout=310)
+            subprocess.run(
+                ["rabbitmqctl", "-q", "await_startup", "--timeout", "300"], check=True, capture_output=True, timeout=310
+            )
     else:
         # On a shared development broker, only this namespace's connections are cut, so the
         # other developers' tests keep their broker; CI restarts the application.
@@ -88,8 +91,11 @@ def test_database_connections_cut_under_load_lose_nothing(system):
         conn.autocommit = True
         try:
             with conn.cursor() as cur:
-                cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                            " WHERE datname = ANY(%s) AND pid <> pg_backend_pid()", (databases,))
+                cur.execute(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = ANY(%s) AND pid <> pg_backend_pid()",
+                    (databases,),
+                )
                 assert cur.fetchone()[0] > 0
         finally:
             conn.close()
@@ -99,8 +105,11 @@ def test_database_connections_cut_under_load_lose_nothing(system):
 
 
 def _case_accepted_queue():
-    [method] = [m for source, event_type, m in inbox_handlers(MediationService)
-                if (source, event_type) == ("intake", "CaseAccepted")]
+    [method] = [
+        m
+        for source, event_type, m in inbox_handlers(MediationService)
+        if (source, event_type) == ("intake", "CaseAccepted")
+    ]
     return consumer_queue_name("intake", "CaseAccepted", "mediation", method)
 
 
@@ -115,14 +124,21 @@ def test_a_poison_message_is_dead_lettered_while_others_keep_flowing(system):
         channel = conn.channel()
         dead_before = _ready(channel, dead)
         producer = kombu.Producer(channel)
-        producer.publish(b"{not json", routing_key=queue, exchange="", content_type="application/json",
-                         delivery_mode=2)
-        producer.publish({"event_type": "CaseAccepted", "data": "no envelope"}, routing_key=queue, exchange="",
-                         serializer="json", delivery_mode=2)
-        case_id = system.accepted_case("yushugou", assign=False)   # flows past the poison
+        producer.publish(b"{not json", routing_key=queue, exchange="", content_type="application/json", delivery_mode=2)
+        producer.publish(
+            {"event_type": "CaseAccepted", "data": "no envelope"},
+            routing_key=queue,
+            exchange="",
+            serializer="json",
+            delivery_mode=2,
+        )
+        case_id = system.accepted_case("yushugou", assign=False)  # flows past the poison
         assert system.mediation_case(case_id)["status"] == "mediating"
-        support.wait_for(lambda: _ready(conn.channel(), dead) == dead_before + 2, timeout=60,
-                         message="both poison messages dead-lettered")
+        support.wait_for(
+            lambda: _ready(conn.channel(), dead) == dead_before + 2,
+            timeout=60,
+            message="both poison messages dead-lettered",
+        )
     assert_reconciled(system)
 
 
@@ -130,11 +146,14 @@ def _case_envelopes(service, case_id):
     conn = psycopg2.connect(database_url(service))
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT event_id::text, event_type, schema_version, stream_id, stream_version, case_id,"
-                        " center_id, occurred_at, recorded_at, correlation_id, causation_id, data"
-                        " FROM events WHERE case_id = %s ORDER BY position", (case_id,))
+            cur.execute(
+                "SELECT event_id::text, event_type, schema_version, stream_id, stream_version, case_id,"
+                " center_id, occurred_at, recorded_at, correlation_id, causation_id, data"
+                " FROM events WHERE case_id = %s ORDER BY position",
+                (case_id,),
+            )
             names = [d[0] for d in cur.description]
-            rows = [dict(zip(names, row)) for row in cur.fetchall()]
+            rows = [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
     finally:
         conn.close()
     for row in rows:
@@ -147,8 +166,11 @@ def _duplicates_skipped(system):
     total = 0.0
     for service in ("mediation", "arbitration_link", "metrics"):
         _, text, _ = support.http("GET", system.url(service) + "/metrics")
-        total += sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
-                     if line.startswith("tiaojie_events_duplicate_total{"))
+        total += sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("tiaojie_events_duplicate_total{")
+        )
     return total
 
 
@@ -167,10 +189,20 @@ def test_a_duplicate_flood_has_one_effect_each(system):
         producer = kombu.Producer(conn.channel())
         for _ in range(copies):
             for service, envelope in envelopes:
-                producer.publish(envelope, exchange=f"{service}.events", routing_key=envelope["event_type"],
-                                 serializer="json", delivery_mode=2, message_id=envelope["event_id"])
-    support.wait_for(lambda: _duplicates_skipped(system) - skipped_before >= copies * len(envelopes), timeout=90,
-                     interval=0.5, message="every copy seen and skipped")
+                producer.publish(
+                    envelope,
+                    exchange=f"{service}.events",
+                    routing_key=envelope["event_type"],
+                    serializer="json",
+                    delivery_mode=2,
+                    message_id=envelope["event_id"],
+                )
+    support.wait_for(
+        lambda: _duplicates_skipped(system) - skipped_before >= copies * len(envelopes),
+        timeout=90,
+        interval=0.5,
+        message="every copy seen and skipped",
+    )
     system.wait_for_change(center, before, expected)
     assert system.mediation_case(case_id)["status"] == "agreement"
     assert_reconciled(system)
@@ -182,14 +214,20 @@ def test_status_reports_an_event_the_projections_never_saw(system):
     case_id = str(uuid.uuid4())
     conn = psycopg2.connect(database_url("intake"))
     try:
-        with conn, conn.cursor() as cur:   # one transaction: the relay never sees it pending
+        with conn, conn.cursor() as cur:  # one transaction: the relay never sees it pending
             cur.execute(
                 "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, case_id,"
                 " center_id, occurred_at, recorded_at, correlation_id, data)"
                 " VALUES (%s, %s, 1, 'ApplicationReceived', 1, %s, 'zhenanjie', now(), now(), %s, %s)"
                 " RETURNING position",
-                (str(uuid.uuid4()), f"case-{case_id}", case_id, case_id,
-                 json.dumps({"case_id": case_id, "center_id": "zhenanjie", "source": "self"})))
+                (
+                    str(uuid.uuid4()),
+                    f"case-{case_id}",
+                    case_id,
+                    case_id,
+                    json.dumps({"case_id": case_id, "center_id": "zhenanjie", "source": "self"}),
+                ),
+            )
             cur.execute("UPDATE relay_positions SET position = GREATEST(position, %s)", (cur.fetchone()[0],))
         code, report = system.status(wait=0)
         failed = {c["check"] for c in report["reconciliation"] if not c["ok"]}

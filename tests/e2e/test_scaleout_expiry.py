@@ -16,9 +16,9 @@ Cases arrive through intake's staff API round after round while the shared clock
 The module works in databases and a vhost of its own: it moves its services' clock by
 weeks, and nothing it expires may reach the other tests.
 """
+
 import random
 import time
-import uuid
 from datetime import date
 
 import psycopg2
@@ -45,9 +45,16 @@ WITHDRAW_EVERY = 4  # every fourth case of a round is withdrawn before its deadl
 DAYS_PER_ROUND = 17  # past the fifteen days of mediation (Art. 14)
 # CONTRACTS §5: the projection. The lag is left out: it is an age, measured at scrape time.
 PROJECTION_FAMILIES = {
-    "tiaojie_center_info", "tiaojie_cases_received", "tiaojie_cases_closed", "tiaojie_cases_open",
-    "tiaojie_cases_overdue", "tiaojie_success_rate", "tiaojie_success_rate_target",
-    "tiaojie_centers_meeting_target_ratio", "tiaojie_centers_meeting_target_goal", "tiaojie_referrals_pending",
+    "tiaojie_center_info",
+    "tiaojie_cases_received",
+    "tiaojie_cases_closed",
+    "tiaojie_cases_open",
+    "tiaojie_cases_overdue",
+    "tiaojie_success_rate",
+    "tiaojie_success_rate_target",
+    "tiaojie_centers_meeting_target_ratio",
+    "tiaojie_centers_meeting_target_goal",
+    "tiaojie_referrals_pending",
 }
 
 
@@ -88,11 +95,21 @@ class Deployment:
         return payload
 
     def accepted_case(self, center_id):
-        case_id = self.intake("POST", "/api/v1/cases", {
-            "center_id": center_id, "channel": "walk_in", "source": "self", "category": "wages",
-            "applicant": identities.worker(self.rng, date.today()), "respondent": identities.employer(self.rng),
-            "claims": [{"item": "拖欠工资", "amount": "12000.00"}], "workers_involved": 1, "description": "scale-out",
-        })["case_id"]
+        case_id = self.intake(
+            "POST",
+            "/api/v1/cases",
+            {
+                "center_id": center_id,
+                "channel": "walk_in",
+                "source": "self",
+                "category": "wages",
+                "applicant": identities.worker(self.rng, date.today()),
+                "respondent": identities.employer(self.rng),
+                "claims": [{"item": "拖欠工资", "amount": "12000.00"}],
+                "workers_involved": 1,
+                "description": "scale-out",
+            },
+        )["case_id"]
         self.intake("POST", f"/api/v1/cases/{case_id}/acceptance", {"decision": "accept"})
         return case_id
 
@@ -103,14 +120,20 @@ class Deployment:
             with conn, conn.cursor() as cur:
                 cur.execute(
                     "SELECT case_id::text, count(*) FROM events WHERE event_type = %s AND case_id::text = ANY(%s)"
-                    " GROUP BY case_id", (event_type, list(case_ids)))
+                    " GROUP BY case_id",
+                    (event_type, list(case_ids)),
+                )
                 return dict(cur.fetchall())
         finally:
             conn.close()
 
     def wait_for_events(self, event_type, case_ids, timeout=45):
-        support.wait_for(lambda: len(self.mediation_events(event_type, case_ids)) == len(case_ids),
-                         timeout=timeout, interval=0.2, message=f"{event_type} of {len(case_ids)} cases")
+        support.wait_for(
+            lambda: len(self.mediation_events(event_type, case_ids)) == len(case_ids),
+            timeout=timeout,
+            interval=0.2,
+            message=f"{event_type} of {len(case_ids)} cases",
+        )
 
 
 def scrape(process):
@@ -123,7 +146,8 @@ def projection(text):
     """The §5 series of a /metrics page: `{(name, labels): value}`."""
     return {
         (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text) if family.name in PROJECTION_FAMILIES
+        for family in text_string_to_metric_families(text)
+        if family.name in PROJECTION_FAMILIES
         for sample in family.samples
     }
 
@@ -131,7 +155,8 @@ def projection(text):
 def consumed(text, service):
     return sum(
         sample.value
-        for family in text_string_to_metric_families(text) if family.name == "tiaojie_events_consumed"
+        for family in text_string_to_metric_families(text)
+        if family.name == "tiaojie_events_consumed"
         for sample in family.samples
         if sample.name == "tiaojie_events_consumed_total" and sample.labels.get("service") == service
     )
@@ -196,8 +221,10 @@ def test_two_instances_expire_each_case_once_and_project_what_one_instance_rebui
 
     def caught_up():
         pages = [projection(scrape(p)) for p in scaled]
-        done = all(counter(pages[0], "tiaojie_cases_closed_total", center=c, outcome="expired") == len(expired[c])
-                   for c in CENTERS)
+        done = all(
+            counter(pages[0], "tiaojie_cases_closed_total", center=c, outcome="expired") == len(expired[c])
+            for c in CENTERS
+        )
         return done and pages[0] == pages[1] and pages[0]
 
     scaled_projection = support.wait_for(caught_up, timeout=30, interval=0.3, message="both metrics caught up")
@@ -205,7 +232,8 @@ def test_two_instances_expire_each_case_once_and_project_what_one_instance_rebui
         cases = len(expired[center]) + len(withdrawn[center])
         assert counter(scaled_projection, "tiaojie_cases_received_total", center=center, source="self") == cases
         assert counter(scaled_projection, "tiaojie_cases_closed_total", center=center, outcome="withdrawn") == len(
-            withdrawn[center])
+            withdrawn[center]
+        )
         assert counter(scaled_projection, "tiaojie_cases_overdue", center=center) == 0
 
     for process in scaled:

@@ -3,6 +3,7 @@ RabbitMQ. Each path of a case, then exactly the change it makes on the metrics' 
 
 Each test works in a center of its own, so the deltas it asserts are its own.
 """
+
 import pytest
 
 from tests import support
@@ -55,8 +56,18 @@ def test_a_review_request_is_confirmed_by_the_institute(system):
 def test_a_recommendation_letter_opens_a_new_case(system):
     center = "badaowan"
     before = system.counters(center)
-    support.cli("court", "--issue-recommendations", "1", "--center", center, "--once", "--idle-seconds", "1",
-                env=support.test_env(**system.env), timeout=60)
+    support.cli(
+        "court",
+        "--issue-recommendations",
+        "1",
+        "--center",
+        center,
+        "--once",
+        "--idle-seconds",
+        "1",
+        env=support.test_env(**system.env),
+        timeout=60,
+    )
 
     def recommended():
         page = system.call("intake", "GET", f"/api/v1/cases?center_id={center}&page_size=200")
@@ -71,7 +82,7 @@ def test_the_report_page_shows_each_center_against_the_target(system):
     status, page, headers = support.http("GET", system.url("metrics") + "/report")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     assert page.count("<svg") == 2 and "华光街街道办事处 ★" in page
-    assert "苇湖梁片区管委会" in page and "100.0%" in page   # the agreement path's center: 1 of 1
+    assert "苇湖梁片区管委会" in page and "100.0%" in page  # the agreement path's center: 1 of 1
 
 
 def test_the_paths_leave_the_stores_and_projections_reconciled(system):

@@ -1,4 +1,5 @@
 """Fixtures for integration tests: databases and in-process service containers."""
+
 import pytest
 from nameko.containers import ServiceContainer
 

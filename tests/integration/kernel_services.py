@@ -1,4 +1,5 @@
 """Two small services for the kernel's tests: one appends events, one consumes them."""
+
 from nameko.rpc import rpc
 
 from services.common.envelope import NewEvent
@@ -27,8 +28,7 @@ class SinkService(BaseService):
     def on_thing_happened(self, envelope):
         def effect(uow, event, previous_version):
             uow.cursor.execute(
-                "INSERT INTO effects (event_id, stream_id, stream_version, previous_version)"
-                " VALUES (%s, %s, %s, %s)",
+                "INSERT INTO effects (event_id, stream_id, stream_version, previous_version) VALUES (%s, %s, %s, %s)",
                 (event.event_id, event.stream_id, event.stream_version, previous_version),
             )
 

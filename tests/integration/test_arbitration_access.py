@@ -1,4 +1,5 @@
 """The institute's broker user, as the broker itself enforces it: read referrals, write replies, nothing else."""
+
 import amqp
 import kombu
 import pytest
@@ -13,12 +14,15 @@ def as_institute():
     return kombu.Connection(default_uri(support.test_env()))
 
 
-@pytest.mark.parametrize("queue", [
-    "arbitration.replies.link",
-    "arbitration.replies.link.dead",
-    "arbitration.referrals.dead",
-    "evt-intake-CaseNotAccepted--arbitration_link.on_case_not_accepted",
-])
+@pytest.mark.parametrize(
+    "queue",
+    [
+        "arbitration.replies.link",
+        "arbitration.replies.link.dead",
+        "arbitration.referrals.dead",
+        "evt-intake-CaseNotAccepted--arbitration_link.on_case_not_accepted",
+    ],
+)
 def test_the_institute_cannot_read_any_other_queue(infrastructure, queue):
     with as_institute() as conn, pytest.raises(AccessRefused):
         conn.channel().basic_get(queue)
@@ -35,7 +39,8 @@ def test_the_institute_can_publish_replies_but_declare_nothing(infrastructure):
     with as_institute() as conn:
         # Confirmed, and bound to no queue: it reaches the exchange and goes nowhere.
         conn.channel().basic_publish_confirm(
-            amqp.Message(b"{}"), exchange=contract.REPLIES_EXCHANGE, routing_key="nothing.bound")
+            amqp.Message(b"{}"), exchange=contract.REPLIES_EXCHANGE, routing_key="nothing.bound"
+        )
         with pytest.raises(AccessRefused):
             conn.channel().queue_declare("institute-own-queue", durable=True)
 

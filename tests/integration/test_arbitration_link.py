@@ -4,6 +4,7 @@ The tests publish intake's and mediation's events themselves, exactly as those s
 relays do, so the link is tested on its own. Every test uses a case of its own; the
 referrals queue is shared, so messages are picked out by `message_id`.
 """
+
 import json
 import time
 
@@ -61,8 +62,11 @@ def publish(events):
         for event in events:
             source = "intake" if event.stream_id.startswith("case-") else "mediation"
             message = amqp.Message(
-                dumps(event.to_envelope()).encode("utf-8"), content_type="application/json", delivery_mode=2,
-                message_id=event.event_id, type=event.event_type,
+                dumps(event.to_envelope()).encode("utf-8"),
+                content_type="application/json",
+                delivery_mode=2,
+                message_id=event.event_id,
+                type=event.event_type,
                 application_headers={"schema_version": event.schema_version},
             )
             channel.basic_publish(message, exchange=f"{source}.events", routing_key=event.event_type)
@@ -126,8 +130,11 @@ def reply_as_institute(routing_key, body):
     """Publishes a reply as the `arbitration` user would (raw bytes allowed, to send garbage)."""
     with kombu.Connection(default_uri(support.test_env())) as conn:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode("utf-8")
-        conn.channel().basic_publish_confirm(amqp.Message(raw, content_type="application/json", delivery_mode=2),
-                                             exchange=contract.REPLIES_EXCHANGE, routing_key=routing_key)
+        conn.channel().basic_publish_confirm(
+            amqp.Message(raw, content_type="application/json", delivery_mode=2),
+            exchange=contract.REPLIES_EXCHANGE,
+            routing_key=routing_key,
+        )
 
 
 # --- what it must show ----------------------------------------------------------------
@@ -171,7 +178,9 @@ def test_an_unanswered_referral_is_resent_with_the_same_message_id_exactly_once_
     lines = court(link)
     answers = [line for line in lines if line["message_id"] == referral_id]
     assert [(a["action"], a["repeated"]) for a in answers] == [
-        ("referral.docketed", False), ("referral.docketed", True)]
+        ("referral.docketed", False),
+        ("referral.docketed", True),
+    ]
     assert answers[0]["arbitration_case_no"] == answers[1]["arbitration_case_no"]
     docketed = wait_for_referral(link, tokens["admin"], referral_id, status="docketed")
     assert docketed["arbitration_case_no"] == answers[0]["arbitration_case_no"]
@@ -209,7 +218,8 @@ def test_staff_read_only_their_own_centers_referrals(link, tokens):
     status, listed, _ = support.http("GET", f"{url}?case_id={story.case_id}", token=tokens["huaguangjie"])
     assert status == 200
     assert [(r["referral_id"], r["type"], r["status"]) for r in listed["referrals"]] == [
-        (referral_id, "referral", "pending")]
+        (referral_id, "referral", "pending")
+    ]
     status, others, _ = support.http("GET", url, token=tokens["longshengjie"])
     assert status == 200 and all(r["center_id"] == "longshengjie" for r in others["referrals"])
     assert support.http("GET", f"{url}/{referral_id}")[0] == 401
@@ -228,12 +238,25 @@ def test_an_invalid_reply_is_dead_lettered_and_the_next_valid_reply_still_proces
     dead_before = dead_replies()
     reply_as_institute("referral.docketed", b"{not json")
     reply_as_institute("referral.docketed", {"referral_id": referral_id, "arbitration_case_no": "ARB-X"})
-    reply_as_institute("referral.docketed", {"referral_id": "00000000-0000-4000-8000-000000000000",
-                                             "arbitration_case_no": "ARB-X", "docketed_at": "2026-03-10T10:00:00Z"})
-    reply_as_institute("review.decided", {"referral_id": referral_id, "decision": "confirmed",
-                                          "decided_at": "2026-03-10T10:00:00Z"})
-    reply_as_institute("referral.docketed", {"referral_id": referral_id, "arbitration_case_no": "ARB-2026-77777",
-                                             "docketed_at": "2026-03-10T10:00:00+08:00"})
+    reply_as_institute(
+        "referral.docketed",
+        {
+            "referral_id": "00000000-0000-4000-8000-000000000000",
+            "arbitration_case_no": "ARB-X",
+            "docketed_at": "2026-03-10T10:00:00Z",
+        },
+    )
+    reply_as_institute(
+        "review.decided", {"referral_id": referral_id, "decision": "confirmed", "decided_at": "2026-03-10T10:00:00Z"}
+    )
+    reply_as_institute(
+        "referral.docketed",
+        {
+            "referral_id": referral_id,
+            "arbitration_case_no": "ARB-2026-77777",
+            "docketed_at": "2026-03-10T10:00:00+08:00",
+        },
+    )
 
     docketed = wait_for_referral(link, tokens["admin"], referral_id, status="docketed")
     assert docketed["arbitration_case_no"] == "ARB-2026-77777"

@@ -2,6 +2,7 @@
 
 Runs arbitration_link and intake; the letter is sent by `tiaojie court` as the institute would.
 """
+
 import json
 
 from tests import support
@@ -13,8 +14,7 @@ def recommended_cases(intake, token, recommendation_id):
     """Intake's cases of the center opened for this letter."""
     found, page = [], 1
     while True:
-        status, listed, _ = support.http(
-            "GET", f"{intake}/api/v1/cases?center_id={CENTER}&page={page}", token=token)
+        status, listed, _ = support.http("GET", f"{intake}/api/v1/cases?center_id={CENTER}&page={page}", token=token)
         assert status == 200, listed
         if not listed["cases"]:
             return found
@@ -27,8 +27,9 @@ def recommended_cases(intake, token, recommendation_id):
 
 
 def send_letter(seed):
-    result = support.cli("court", "--issue-recommendations", "1", "--center", CENTER, "--seed", str(seed),
-                         "--max-messages", "0")
+    result = support.cli(
+        "court", "--issue-recommendations", "1", "--center", CENTER, "--seed", str(seed), "--max-messages", "0"
+    )
     return [line for line in result.stdout.splitlines() if "recommendation.issued" in line][0]
 
 
@@ -39,8 +40,11 @@ def test_a_recommendation_letter_opens_one_case_in_intake_however_often_it_is_se
         assert first["recommendation_id"] == again["recommendation_id"]
         recommendation_id = first["recommendation_id"]
         intake = services.url("intake")
-        [case] = support.wait_for(lambda: recommended_cases(intake, tokens["admin"], recommendation_id),
-                                  timeout=20, message="the recommended case in intake")
+        [case] = support.wait_for(
+            lambda: recommended_cases(intake, tokens["admin"], recommendation_id),
+            timeout=20,
+            message="the recommended case in intake",
+        )
         assert case["source"] == "arbitration_recommendation"
         assert case["center_id"] == CENTER
         assert case["status"] == "received"

@@ -1,4 +1,5 @@
 """The benchmarks run end to end at tiny sizes, so they do not rot (their figures are not checked)."""
+
 import os
 import subprocess
 import sys
@@ -11,7 +12,11 @@ def test_every_benchmark_runs_at_tiny_size_and_writes_its_table(infrastructure, 
     env = dict(os.environ, TIAOJIE_BENCH_NS=f"{support.NAMESPACE}_bench")
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
-        cwd=support.ROOT, env=env, capture_output=True, text=True, timeout=240,
+        cwd=support.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     text = output.read_text(encoding="utf-8")

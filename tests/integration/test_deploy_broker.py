@@ -6,6 +6,7 @@ nothing outside the test changes. Then the services' user sets up and runs every
 service, and the arbitration institute's user reads referrals and writes replies and is
 refused everything else.
 """
+
 import importlib.util
 import json
 import os
@@ -26,7 +27,9 @@ USER_PREFIX = f"{support.NAMESPACE}_deploy_"
 
 
 def renderer():
-    spec = importlib.util.spec_from_file_location("render_definitions", support.ROOT / "deploy/rabbitmq/render_definitions.py")
+    spec = importlib.util.spec_from_file_location(
+        "render_definitions", support.ROOT / "deploy/rabbitmq/render_definitions.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -62,8 +65,12 @@ def rabbitmqctl(*args, input=None, timeout=120):
     """`rabbitmqctl`, killed with its Erlang child if it hangs (a busy broker can be slow to
     add or delete a vhost, and an orphaned CLI node holds one of its few distribution ports)."""
     process = subprocess.Popen(
-        ["rabbitmqctl", "-q", *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, start_new_session=True,
+        ["rabbitmqctl", "-q", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
     )
     try:
         out, err = process.communicate(input, timeout=timeout)
@@ -90,7 +97,9 @@ def broker(infrastructure):
     passwords = {user: environment[render.PASSWORD_VARIABLES[user]] for user in users}
     _remove(users)
     imported = rabbitmqctl(
-        "import_definitions", "--format", "json",
+        "import_definitions",
+        "--format",
+        "json",
         input=json.dumps(in_test_vhost(render.render(definitions, environment))),
     )
     assert imported.returncode == 0, imported.stderr
@@ -173,8 +182,10 @@ def test_the_institute_reads_referrals_and_writes_replies_and_nothing_else(broke
         assert refused(institute, publish("arbitration.outbound", "referral"))
         assert refused(institute, publish("intake.events", "CaseAccepted"))
         assert refused(institute, publish("", "arbitration.referrals"))
-        assert refused(institute, lambda ch: ch.queue_declare("arbitration.referrals", durable=True,
-                                                               arguments={"x-queue-type": "quorum"}))
+        assert refused(
+            institute,
+            lambda ch: ch.queue_declare("arbitration.referrals", durable=True, arguments={"x-queue-type": "quorum"}),
+        )
         assert refused(institute, lambda ch: ch.queue_declare("institute.own", auto_delete=True))
         assert refused(institute, lambda ch: ch.exchange_declare("arbitration.replies", "topic", durable=True))
     finally:

@@ -6,6 +6,7 @@ the configuration the code reads, on the ports of CONTRACTS §1; Prometheus scra
 service; the broker definitions grant the arbitration institute nothing but its two
 queues and exchanges.
 """
+
 import importlib.util
 import json
 import re
@@ -38,11 +39,19 @@ DATA_DIRECTORIES = {
 # Broker resources by the names the code gives them (services/common/messaging.py, relay.py)
 # and CONTRACTS §4.
 SERVICE_RESOURCES = [
-    "intake.events", "mediation.events", "arbitration_link.events", "metrics.events",
-    "tiaojie.dead-letter", "evt-intake-CaseAccepted--mediation.on_case_accepted",
+    "intake.events",
+    "mediation.events",
+    "arbitration_link.events",
+    "metrics.events",
+    "tiaojie.dead-letter",
+    "evt-intake-CaseAccepted--mediation.on_case_accepted",
     "evt-intake-CaseAccepted--mediation.on_case_accepted.dead",
-    "arbitration.outbound", "arbitration.referrals", "arbitration.referrals.dead",
-    "arbitration.replies", "arbitration.replies.link", "arbitration.replies.link.dead",
+    "arbitration.outbound",
+    "arbitration.referrals",
+    "arbitration.referrals.dead",
+    "arbitration.replies",
+    "arbitration.replies.link",
+    "arbitration.replies.link.dead",
 ]
 
 _VARIABLE = re.compile(r"\$\{(?P<name>\w+)(?:(?P<op>:?[-?])(?P<arg>[^}]*))?\}")
@@ -131,6 +140,7 @@ def bind_mounts(service):
 
 # -- the file as a whole ------------------------------------------------------------------
 
+
 def test_docker_compose_accepts_the_file_with_the_example_secrets_and_refuses_it_without(tmp_path):
     binary = shutil.which("docker-compose")
     if binary is None:
@@ -138,14 +148,22 @@ def test_docker_compose_accepts_the_file_with_the_example_secrets_and_refuses_it
     clean = {"PATH": "/usr/bin:/bin"}
     accepted = subprocess.run(
         [binary, "--env-file", str(ENV_EXAMPLE), "-f", str(COMPOSE_FILE), "config", "--quiet"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert accepted.returncode == 0, accepted.stderr
     no_secrets = tmp_path / "empty.env"
     no_secrets.write_text("")
     refused = subprocess.run(
         [binary, "--env-file", str(no_secrets), "-f", str(COMPOSE_FILE), "config", "--quiet"],
-        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+        cwd=ROOT,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert refused.returncode != 0
     assert "in .env" in refused.stderr
@@ -172,11 +190,14 @@ def test_the_broker_and_postgres_load_their_companions(services):
     assert "rabbitmq_management" in plugins and "rabbitmq_prometheus" in plugins
     conf_source = rabbitmq_mounts["/etc/rabbitmq/conf.d/20-tiaojie.conf"]
     conf = dict(
-        line.split(" = ", 1) for line in (ROOT / conf_source).read_text().splitlines()
+        line.split(" = ", 1)
+        for line in (ROOT / conf_source).read_text().splitlines()
         if " = " in line and not line.startswith("#")
     )
     # The broker loads what the definitions container renders, from the volume they share.
-    rendered_dir = next(v.split(":")[1] for v in services["rabbitmq"]["volumes"] if v.startswith("rabbitmq-definitions:"))
+    rendered_dir = next(
+        v.split(":")[1] for v in services["rabbitmq"]["volumes"] if v.startswith("rabbitmq-definitions:")
+    )
     assert conf["load_definitions"] == f"{rendered_dir}/definitions.json"
     assert services["rabbitmq-definitions"]["command"][-1] == "/var/lib/tiaojie/broker/definitions.json"
     assert "rabbitmq-definitions:/var/lib/tiaojie/broker" in services["rabbitmq-definitions"]["volumes"]
@@ -186,6 +207,7 @@ def test_the_broker_and_postgres_load_their_companions(services):
 
 
 # -- containers: health, order, restarts, data ------------------------------------------
+
 
 def test_every_long_running_container_is_health_checked_and_restarted(services):
     for name, service in services.items():
@@ -224,6 +246,7 @@ def test_services_health_checks_ask_ready_on_their_own_port_without_curl(service
 
 # -- the four services: one image, the command, ports, configuration ---------------------
 
+
 def test_the_four_services_run_from_one_image(raw_compose, services):
     images = {services[name]["image"] for name in [*SERVICES, *ONE_SHOTS]}
     assert len(images) == 1
@@ -247,7 +270,9 @@ def test_each_service_is_served_on_its_contract_port(services):
     assert setup["command"][:2] == ["sh", "-c"] and setup["command"][2].startswith("tiaojie setup && ")
     granted_by = setup["command"][2].split("&& python ")[1]
     mounted = {target: source for source, target in bind_mounts(setup)}
-    script = next(ROOT / mounted[d] / Path(granted_by).relative_to(d) for d in mounted if granted_by.startswith(d + "/"))
+    script = next(
+        ROOT / mounted[d] / Path(granted_by).relative_to(d) for d in mounted if granted_by.startswith(d + "/")
+    )
     assert script.exists()
 
 
@@ -259,7 +284,9 @@ def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
         urls = {k: v for k, v in env.items() if k.endswith("DATABASE_URL")}
         # The metrics service reads the other stores (as its own role, granted SELECT on
         # their events by the setup container); every other service sees its own only.
-        expected = [f"{s.upper()}_DATABASE_URL" for s in SERVICES] if name == "metrics" else [f"{name.upper()}_DATABASE_URL"]
+        expected = (
+            [f"{s.upper()}_DATABASE_URL" for s in SERVICES] if name == "metrics" else [f"{name.upper()}_DATABASE_URL"]
+        )
         assert sorted(urls) == sorted(expected), f"{name} sees {sorted(urls)}"
         for key, url in urls.items():
             match = re.fullmatch(r"postgresql://(\w+):([^@]+)@postgres:5432/(\w+)", url)
@@ -302,6 +329,7 @@ def test_secrets_come_from_dot_env_and_none_is_committed(raw_compose):
 
 # -- Prometheus ---------------------------------------------------------------------------
 
+
 def test_prometheus_scrapes_every_service_and_the_broker(services):
     assert PROMETHEUS_CONFIG.exists(), "deploy/prometheus/prometheus.yml is missing"
     assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
@@ -339,6 +367,7 @@ def test_grafana_finds_its_dashboards_and_prometheus_where_compose_puts_them(ser
 
 
 # -- the broker's definitions ------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def definitions():

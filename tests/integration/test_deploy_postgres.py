@@ -7,6 +7,7 @@ stores' `events` (deploy/postgres/grant_projection_reads.py). The backup and res
 follow deploy/README.md step by step (`pg_dump -Fc`, `dropdb --force`,
 `pg_restore --create`).
 """
+
 import os
 import shutil
 import subprocess
@@ -53,7 +54,10 @@ class Server:
     def run(self, *args, **extra_env):
         return subprocess.run(
             as_postgres([str(self.bindir / args[0]), *args[1:]]),
-            env=self.tool_env(**extra_env), capture_output=True, text=True, timeout=120,
+            env=self.tool_env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=120,
         )
 
     def url(self, service, role=None):
@@ -72,16 +76,27 @@ def server():
     port = support.free_port()
     server = Server(bindir, base, port)
     try:
-        created = server.run("initdb", "-D", str(base / "data"), "-U", "postgres",
-                             "--auth-local=trust", "--auth-host=scram-sha-256")
+        created = server.run(
+            "initdb", "-D", str(base / "data"), "-U", "postgres", "--auth-local=trust", "--auth-host=scram-sha-256"
+        )
         assert created.returncode == 0, created.stderr
-        started = server.run("pg_ctl", "start", "-D", str(base / "data"), "-w", "-l", str(base / "log"),
-                             "-o", f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off")
+        started = server.run(
+            "pg_ctl",
+            "start",
+            "-D",
+            str(base / "data"),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "-o",
+            f"-p {port} -k {base} -c listen_addresses=127.0.0.1 -c fsync=off",
+        )
         assert started.returncode == 0, started.stderr
         passwords = {f"{name.upper()}_DB_PASSWORD": password for name, password in PASSWORDS.items()}
         for script in sorted(INIT_SCRIPTS.glob("*.sh")):
-            initialised = subprocess.run(["bash", str(script)], env=server.tool_env(**passwords),
-                                         capture_output=True, text=True, timeout=120)
+            initialised = subprocess.run(
+                ["bash", str(script)], env=server.tool_env(**passwords), capture_output=True, text=True, timeout=120
+            )
             assert initialised.returncode == 0, initialised.stderr
         yield server
     finally:
@@ -114,10 +129,16 @@ def test_an_event_store_comes_back_whole_from_its_backup(server):
     database = Database(server.url("intake"))
     store = EventStore(database, SystemClock())
     case_id = str(uuid.uuid4())
-    store.append(f"case-{case_id}", ANY_VERSION, [
-        NewEvent("CaseAccepted", {"case_id": case_id, "amount": "12000.00"}, case_id=case_id, center_id="huaguangjie"),
-        NewEvent("ApplicationWithdrawn", {"case_id": case_id}, case_id=case_id, center_id="huaguangjie"),
-    ])
+    store.append(
+        f"case-{case_id}",
+        ANY_VERSION,
+        [
+            NewEvent(
+                "CaseAccepted", {"case_id": case_id, "amount": "12000.00"}, case_id=case_id, center_id="huaguangjie"
+            ),
+            NewEvent("ApplicationWithdrawn", {"case_id": case_id}, case_id=case_id, center_id="huaguangjie"),
+        ],
+    )
     before = [(e.event_id, e.position, e.data) for e in store.iter_all()]
     database.close()
 
@@ -141,8 +162,13 @@ def test_an_event_store_comes_back_whole_from_its_backup(server):
 def test_the_metrics_role_reads_the_other_stores_events_and_nothing_else_of_theirs(server):
     env = setup_env(server)
     support.cli("setup", "--skip-broker", env=env)
-    granted = subprocess.run([sys.executable, str(support.ROOT / "deploy/postgres/grant_projection_reads.py")],
-                             env=env, capture_output=True, text=True, timeout=60)
+    granted = subprocess.run(
+        [sys.executable, str(support.ROOT / "deploy/postgres/grant_projection_reads.py")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert granted.returncode == 0, granted.stderr
     for source in ("intake", "mediation", "arbitration_link"):
         conn = psycopg2.connect(server.url(source, role="metrics"))

@@ -3,11 +3,12 @@
 One service process serves the whole module; every test uses its own cases and asserts
 on them (or on deltas), since other tests share the databases.
 """
+
 import concurrent.futures
 import json
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import kombu
 import psycopg2
@@ -20,8 +21,18 @@ CENTER, OTHER_CENTER = "huaguangjie", "longshengjie"
 RESIDENT_ID, CREDIT_CODE = "11010519491231002X", "91350100M000100Y43"
 PHONE = "13912345678"
 ENVELOPE_KEYS = {
-    "event_id", "event_type", "schema_version", "stream_id", "stream_version", "case_id", "center_id",
-    "occurred_at", "recorded_at", "correlation_id", "causation_id", "data",
+    "event_id",
+    "event_type",
+    "schema_version",
+    "stream_id",
+    "stream_version",
+    "case_id",
+    "center_id",
+    "occurred_at",
+    "recorded_at",
+    "correlation_id",
+    "causation_id",
+    "data",
 }
 
 
@@ -117,7 +128,10 @@ def test_a_case_is_received_accepted_listed_and_its_history_kept(intake, tokens)
 def test_a_consultation_is_recorded(intake, tokens):
     before = stored_events()
     status, body = call(
-        intake, "POST", "/api/v1/consultations", {"center_id": CENTER, "channel": "phone", "topic": "加班费怎么算"},
+        intake,
+        "POST",
+        "/api/v1/consultations",
+        {"center_id": CENTER, "channel": "phone", "topic": "加班费怎么算"},
         tokens[CENTER],
     )
     assert status == 201, body
@@ -151,7 +165,7 @@ def _drop(key):
     return mutate
 
 
-FUTURE = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()
+FUTURE = (datetime.now(UTC) + timedelta(days=1)).isoformat()
 INVALID = {
     "category": (_set("category", "parking"), "category"),
     "channel": (_set("channel", "carrier_pigeon"), "channel"),
@@ -193,7 +207,11 @@ def test_every_failing_field_is_reported_at_once(intake, tokens):
 
     assert status == 422
     assert set(response["errors"]) == {
-        "category", "workers_involved", "claims.0.amount", "applicant.id_number", "respondent.credit_code",
+        "category",
+        "workers_involved",
+        "claims.0.amount",
+        "applicant.id_number",
+        "respondent.credit_code",
     }
 
 
@@ -242,8 +260,10 @@ def test_a_missing_or_unknown_token_is_401(intake):
 def test_an_unknown_case_is_404(intake, tokens):
     assert call(intake, "GET", f"/api/v1/cases/{uuid.uuid4()}", token=tokens["admin"])[0] == 404
     assert call(intake, "GET", "/api/v1/cases/not-a-uuid", token=tokens["admin"])[0] == 404
-    assert call(intake, "POST", f"/api/v1/cases/{uuid.uuid4()}/acceptance", {"decision": "accept"},
-                tokens["admin"])[0] == 404
+    assert (
+        call(intake, "POST", f"/api/v1/cases/{uuid.uuid4()}/acceptance", {"decision": "accept"}, tokens["admin"])[0]
+        == 404
+    )
 
 
 def test_a_retried_post_with_the_same_key_registers_one_case(intake, tokens):
@@ -253,8 +273,9 @@ def test_a_retried_post_with_the_same_key_registers_one_case(intake, tokens):
 
     first = call(intake, "POST", "/api/v1/cases", body, tokens[CENTER], **{"Idempotency-Key": key})
     again = call(intake, "POST", "/api/v1/cases", body, tokens[CENTER], **{"Idempotency-Key": key})
-    other = call(intake, "POST", "/api/v1/cases", application(workers_involved=3), tokens[CENTER],
-                 **{"Idempotency-Key": key})
+    other = call(
+        intake, "POST", "/api/v1/cases", application(workers_involved=3), tokens[CENTER], **{"Idempotency-Key": key}
+    )
 
     assert first[0] == again[0] == 201
     assert again[1] == first[1]
@@ -279,8 +300,16 @@ def test_a_decision_is_taken_once_and_a_withdrawn_case_takes_no_command(intake, 
     token = tokens[CENTER]
     rejected = register(intake, token)["case_id"]
     assert call(intake, "POST", f"/api/v1/cases/{rejected}/acceptance", {"decision": "reject"}, token)[0] == 422
-    assert call(intake, "POST", f"/api/v1/cases/{rejected}/acceptance",
-                {"decision": "reject", "reason": "超出受理范围"}, token)[0] == 200
+    assert (
+        call(
+            intake,
+            "POST",
+            f"/api/v1/cases/{rejected}/acceptance",
+            {"decision": "reject", "reason": "超出受理范围"},
+            token,
+        )[0]
+        == 200
+    )
     status, body = call(intake, "POST", f"/api/v1/cases/{rejected}/acceptance", {"decision": "accept"}, token)
     assert (status, body["status"]) == (409, "not_accepted")
 
@@ -298,9 +327,9 @@ def test_fifty_concurrent_registrations_get_fifty_consecutive_numbers(intake, to
     center = "shuitashan"
 
     with concurrent.futures.ThreadPoolExecutor(50) as pool:
-        results = list(pool.map(
-            lambda _: call(intake, "POST", "/api/v1/cases", application(center), tokens["admin"]), range(50)
-        ))
+        results = list(
+            pool.map(lambda _: call(intake, "POST", "/api/v1/cases", application(center), tokens["admin"]), range(50))
+        )
 
     assert [status for status, _ in results] == [201] * 50
     numbers = sorted(int(body["case_number"].rsplit("-", 1)[1]) for _, body in results)
@@ -311,8 +340,9 @@ def test_fifty_concurrent_registrations_get_fifty_consecutive_numbers(intake, to
 def test_events_are_published_on_intake_events_with_the_envelope(intake, tokens):
     exchange = kombu.Exchange("intake.events", type="topic", durable=True)
     with support.amqp_connection() as conn:
-        queue = kombu.Queue(f"test-intake-{uuid.uuid4()}", exchange=exchange, routing_key="#",
-                            exclusive=True, auto_delete=True)(conn.default_channel)
+        queue = kombu.Queue(
+            f"test-intake-{uuid.uuid4()}", exchange=exchange, routing_key="#", exclusive=True, auto_delete=True
+        )(conn.default_channel)
         queue.declare()
         case_id = register(intake, tokens[CENTER])["case_id"]
         call(intake, "POST", f"/api/v1/cases/{case_id}/acceptance", {"decision": "accept"}, tokens[CENTER])
@@ -334,20 +364,45 @@ def test_events_are_published_on_intake_events_with_the_envelope(intake, tokens)
     assert application_received["stream_id"] == f"case-{case_id}"
     assert (application_received["center_id"], application_received["stream_version"]) == (CENTER, 1)
     data = application_received["data"]
-    for key in ("case_id", "case_number", "center_id", "channel", "source", "category", "applicant", "respondent",
-                "claims", "claimed_total", "workers_involved", "collective", "description", "received_at",
-                "mediation_deadline"):
+    for key in (
+        "case_id",
+        "case_number",
+        "center_id",
+        "channel",
+        "source",
+        "category",
+        "applicant",
+        "respondent",
+        "claims",
+        "claimed_total",
+        "workers_involved",
+        "collective",
+        "description",
+        "received_at",
+        "mediation_deadline",
+    ):
         assert key in data, key
     assert data["claimed_total"] == "15000.50"
     accepted, _ = received["CaseAccepted"]
     assert set(accepted) == ENVELOPE_KEYS and accepted["stream_version"] == 2
-    for key in ("case_id", "case_number", "center_id", "accepted_at", "received_at", "mediation_deadline",
-                "category", "source", "workers_involved", "collective", "claimed_total"):
+    for key in (
+        "case_id",
+        "case_number",
+        "center_id",
+        "accepted_at",
+        "received_at",
+        "mediation_deadline",
+        "category",
+        "source",
+        "workers_involved",
+        "collective",
+        "claimed_total",
+    ):
         assert key in accepted["data"], key
 
 
 def _recommendation_envelope(recommendation_id, event_id=None):
-    now = datetime.now(timezone.utc).isoformat()
+    now = datetime.now(UTC).isoformat()
     return {
         "event_id": event_id or str(uuid.uuid4()),
         "event_type": "RecommendationReceived",
@@ -380,12 +435,19 @@ def test_a_recommendation_letter_opens_one_case_however_often_it_arrives(intake,
     with support.amqp_connection() as conn:
         producer = conn.Producer()
         for envelope in (first, first, duplicate_letter):
-            producer.publish(envelope, exchange=exchange, routing_key="RecommendationReceived",
-                             serializer="json", delivery_mode=2)
+            producer.publish(
+                envelope, exchange=exchange, routing_key="RecommendationReceived", serializer="json", delivery_mode=2
+            )
 
     support.wait_for(
-        lambda: scalar("SELECT count(*) FROM inbox WHERE event_id IN (%s::uuid, %s::uuid)",
-                       first["event_id"], duplicate_letter["event_id"]) == 2,
+        lambda: (
+            scalar(
+                "SELECT count(*) FROM inbox WHERE event_id IN (%s::uuid, %s::uuid)",
+                first["event_id"],
+                duplicate_letter["event_id"],
+            )
+            == 2
+        ),
         message="both letters consumed",
     )
     assert scalar("SELECT count(*) FROM intake_cases WHERE recommendation_id = %s", recommendation_id) == 1
@@ -393,7 +455,9 @@ def test_a_recommendation_letter_opens_one_case_however_often_it_arrives(intake,
     status, case = call(intake, "GET", f"/api/v1/cases/{case_id}", token=tokens[CENTER])
     assert status == 200
     assert (case["source"], case["channel"], case["recommendation_id"]) == (
-        "arbitration_recommendation", "letter", recommendation_id,
+        "arbitration_recommendation",
+        "letter",
+        recommendation_id,
     )
 
 

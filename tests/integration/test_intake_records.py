@@ -1,4 +1,5 @@
 """Intake's records on the real database: a case number is drawn in the registering transaction."""
+
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -53,6 +54,6 @@ def test_a_rolled_back_registration_leaves_no_gap_and_no_trace(database):
     sequence = int(first["case_number"].rsplit("-", 1)[1])
     assert str(failed.value) == after["case_number"] == f"ZAJ-2001-{sequence + 1:05d}"
     assert count(database, "SELECT count(*) AS n FROM intake_cases WHERE case_number = %s", after["case_number"]) == 1
-    assert count(
-        database, "SELECT count(*) AS n FROM events WHERE data->>'case_number' = %s", after["case_number"]
-    ) == 1
+    assert (
+        count(database, "SELECT count(*) AS n FROM events WHERE data->>'case_number' = %s", after["case_number"]) == 1
+    )

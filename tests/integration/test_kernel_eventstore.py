@@ -1,4 +1,5 @@
 """The event store against the real PostgreSQL: the contract, concurrency, commit order."""
+
 import threading
 
 import pytest

@@ -1,4 +1,5 @@
 """The inbox against the real broker: one effect per event, poison messages dead-lettered."""
+
 import json
 
 import kombu
@@ -24,19 +25,22 @@ def envelope(event_type, stream_id="thing-1", version=1, data=None):
 
 def publish(*envelopes):
     with support.amqp_connection() as conn:
-        producer = kombu.Producer(conn.default_channel, exchange=kombu.Exchange(f"{SOURCE}.events", "topic",
-                                                                                 durable=True))
+        producer = kombu.Producer(
+            conn.default_channel, exchange=kombu.Exchange(f"{SOURCE}.events", "topic", durable=True)
+        )
         for env in envelopes:
-            producer.publish(json.dumps(env), routing_key=env["event_type"], content_type="application/json",
-                             delivery_mode=2)
+            producer.publish(
+                json.dumps(env), routing_key=env["event_type"], content_type="application/json", delivery_mode=2
+            )
 
 
 def effects(container, where=""):
     conn = psycopg2.connect(container.config["DATABASE_URL"])
     try:
         with conn.cursor() as cur:
-            cur.execute(f"SELECT event_id::text, stream_version, previous_version FROM effects {where}"
-                        " ORDER BY stream_version")
+            cur.execute(
+                f"SELECT event_id::text, stream_version, previous_version FROM effects {where} ORDER BY stream_version"
+            )
             return cur.fetchall()
     finally:
         conn.close()
@@ -88,8 +92,9 @@ def test_a_handler_that_always_raises_dead_letters_the_message_and_others_keep_f
     publish(*fine)
     support.wait_for(lambda: len(effects(sink)) == 5, message="the healthy events applied")
     dead_queue = consumer_queue_name(SOURCE, "ThingBroke", "kernelsink", "on_thing_broke") + ".dead"
-    dead = support.wait_for(lambda: first_dead_letter(dead_queue), timeout=30,
-                            message="the poison message in the dead-letter queue")
+    dead = support.wait_for(
+        lambda: first_dead_letter(dead_queue), timeout=30, message="the poison message in the dead-letter queue"
+    )
     assert dead["event_id"] == poison["event_id"]
 
 
@@ -98,7 +103,8 @@ def test_an_invalid_envelope_is_dead_lettered_not_applied(sink):
     del broken["event_id"]
     publish(broken)
     dead_queue = consumer_queue_name(SOURCE, "ThingHappened", "kernelsink", "on_thing_happened") + ".dead"
-    dead = support.wait_for(lambda: first_dead_letter(dead_queue), timeout=30,
-                            message="the invalid envelope dead-lettered")
+    dead = support.wait_for(
+        lambda: first_dead_letter(dead_queue), timeout=30, message="the invalid envelope dead-lettered"
+    )
     assert dead["stream_id"] == "thing-broken"
     assert effects(sink, "WHERE stream_id = 'thing-broken'") == []

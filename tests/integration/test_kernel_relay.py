@@ -1,4 +1,5 @@
 """The relay against the real PostgreSQL and RabbitMQ: nothing committed is ever lost."""
+
 import json
 import threading
 import time
@@ -22,8 +23,9 @@ def relay_setup(fresh_database):
     url, database = fresh_database
     store = EventStore(database, SystemClock())
     exchange = kombu.Exchange(f"{SERVICE}.events", type="topic", durable=True)
-    queue = kombu.Queue(f"kernel-relay-test-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="#",
-                        durable=True, auto_delete=False)
+    queue = kombu.Queue(
+        f"kernel-relay-test-{uuid.uuid4().hex[:8]}", exchange=exchange, routing_key="#", durable=True, auto_delete=False
+    )
     with support.amqp_connection() as conn:
         queue.bind(conn.default_channel).declare()
 
@@ -49,16 +51,21 @@ def relay_setup(fresh_database):
 
 def make_relay(url, route=None, batch_size=500):
     return Relay(
-        name=f"{SERVICE}.events", database_url=url, amqp_uri=support.AMQP_URI,
-        route=route or envelope_route(SERVICE), exchanges=[(f"{SERVICE}.events", "topic")],
-        batch_size=batch_size, idle_wait=0.2,
+        name=f"{SERVICE}.events",
+        database_url=url,
+        amqp_uri=support.AMQP_URI,
+        route=route or envelope_route(SERVICE),
+        exchanges=[(f"{SERVICE}.events", "topic")],
+        batch_size=batch_size,
+        idle_wait=0.2,
     )
 
 
 def test_committed_events_are_published_in_order_with_their_envelope(relay_setup):
     url, store, drain = relay_setup
-    appended = [store.append(f"case-{i}", 0, [NewEvent("CaseAccepted", {"i": i}, case_id=str(i))])[0]
-                for i in range(10)]
+    appended = [
+        store.append(f"case-{i}", 0, [NewEvent("CaseAccepted", {"i": i}, case_id=str(i))])[0] for i in range(10)
+    ]
     relay = make_relay(url)
     relay._connect_db()
     assert relay.relay_pending() == 10

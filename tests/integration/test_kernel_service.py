@@ -1,4 +1,5 @@
 """Every service's /health, /ready and /metrics, and a clean stop of `tiaojie serve`."""
+
 import signal
 
 from tests import support

@@ -3,8 +3,9 @@
 Also: a row claimed by one sweep is skipped by another (`FOR UPDATE SKIP LOCKED`), which
 is how two instances of the service share the work without fighting over a case.
 """
+
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import psycopg2
 import psycopg2.extras
@@ -18,7 +19,7 @@ from services.mediation.readmodels import InMemoryReadModels, PostgresReadModels
 from tests import support
 
 DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{support.NAMESPACE}_mediation_rm"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +55,7 @@ def mediation(deadline, center_id="huaguangjie", agreement_due=None):
     m.open({"case_id": case_id, "center_id": center_id, "case_number": "HG-1"}, deadline, NOW)
     if agreement_due:
         m.mediator = {"mediator_id": str(uuid.uuid4()), "mediator_name": "Li", "certificate_no": "TJ-1"}
-        m.reach_agreement("pay", "10.00", agreement_due, NOW, timezone.utc)
+        m.reach_agreement("pay", "10.00", agreement_due, NOW, UTC)
     return m
 
 
@@ -97,7 +98,9 @@ def test_the_roster_and_certificates_past_their_last_day(views):
     lapsed.expire_certificate(date(2026, 3, 2), NOW)
     views.save_mediator(lapsed)
     assert views.next_certificate_to_expire(date(2026, 3, 2)) is None
-    assert [r["certificate_expired"] for r in views.roster("huaguangjie") if r["mediator_id"] == lapsed.mediator_id] == [True]
+    assert [
+        r["certificate_expired"] for r in views.roster("huaguangjie") if r["mediator_id"] == lapsed.mediator_id
+    ] == [True]
 
 
 def test_early_withdrawals_and_the_case_list(views):

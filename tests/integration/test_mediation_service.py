@@ -6,10 +6,11 @@ reordering can be delivered on purpose and intake need not run. The module works
 database and broker vhost of its own, because it moves the service's clock by weeks:
 nothing it expires or publishes reaches the other tests.
 """
+
 import json
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import kombu
@@ -45,13 +46,13 @@ class Harness:
 
     # -- time ---------------------------------------------------------------------------
     def now(self):
-        return datetime.now(timezone.utc) + timedelta(seconds=self.offset)
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
 
     def today(self):
         return self.now().astimezone(TZ).date()
 
     def move_to(self, moment):
-        self.offset = (moment - datetime.now(timezone.utc)).total_seconds()
+        self.offset = (moment - datetime.now(UTC)).total_seconds()
         FileOffsetClock.move(self.clock_file, self.offset)
 
     def move_by(self, **delta):
@@ -73,9 +74,14 @@ class Harness:
         return support.wait_for(reached, timeout=timeout, message=f"{case_id} {status}")
 
     def register(self, center="huaguangjie", **overrides):
-        body = {"center_id": center, "name": "Wang Fang", "certificate_no": f"TJ-{uuid.uuid4().hex[:8]}",
-                "certificate_expires": (self.today() + timedelta(days=365)).isoformat(), "full_time": True,
-                **overrides}
+        body = {
+            "center_id": center,
+            "name": "Wang Fang",
+            "certificate_no": f"TJ-{uuid.uuid4().hex[:8]}",
+            "certificate_expires": (self.today() + timedelta(days=365)).isoformat(),
+            "full_time": True,
+            **overrides,
+        }
         status, created = self.call("POST", "/api/v1/mediators", body, center=center)
         assert status == 201, created
         return created["mediator_id"]
@@ -85,33 +91,69 @@ class Harness:
         with kombu.Connection(OWN_AMQP_URI) as conn:
             exchange = kombu.Exchange(f"{source}.events", type="topic", durable=True)
             conn.Producer().publish(
-                json.dumps(envelope), exchange=exchange, routing_key=envelope["event_type"],
-                content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-                message_id=envelope["event_id"], type=envelope["event_type"], declare=[exchange],
+                json.dumps(envelope),
+                exchange=exchange,
+                routing_key=envelope["event_type"],
+                content_type="application/json",
+                content_encoding="utf-8",
+                delivery_mode=2,
+                message_id=envelope["event_id"],
+                type=envelope["event_type"],
+                declare=[exchange],
             )
 
     def envelope(self, event_type, stream_id, version, case_id, data, center="huaguangjie"):
         at = self.now().isoformat()
         return {
-            "event_id": str(uuid.uuid4()), "event_type": event_type, "schema_version": 1,
-            "stream_id": stream_id, "stream_version": version, "case_id": case_id, "center_id": center,
-            "occurred_at": at, "recorded_at": at, "correlation_id": str(uuid.uuid4()), "causation_id": None,
+            "event_id": str(uuid.uuid4()),
+            "event_type": event_type,
+            "schema_version": 1,
+            "stream_id": stream_id,
+            "stream_version": version,
+            "case_id": case_id,
+            "center_id": center,
+            "occurred_at": at,
+            "recorded_at": at,
+            "correlation_id": str(uuid.uuid4()),
+            "causation_id": None,
             "data": {"case_id": case_id, "center_id": center, **data},
         }
 
     def case_accepted(self, case_id, deadline=None, version=2, center="huaguangjie"):
         received = self.now()
         deadline = deadline or received + timedelta(days=15)
-        return self.envelope("CaseAccepted", f"case-{case_id}", version, case_id, {
-            "case_number": f"HG-{case_id[:8]}", "accepted_at": received.isoformat(),
-            "received_at": received.isoformat(), "mediation_deadline": deadline.isoformat(),
-            "category": "wages", "source": "self", "workers_involved": 1, "collective": False,
-            "claimed_total": "12000.00"}, center=center)
+        return self.envelope(
+            "CaseAccepted",
+            f"case-{case_id}",
+            version,
+            case_id,
+            {
+                "case_number": f"HG-{case_id[:8]}",
+                "accepted_at": received.isoformat(),
+                "received_at": received.isoformat(),
+                "mediation_deadline": deadline.isoformat(),
+                "category": "wages",
+                "source": "self",
+                "workers_involved": 1,
+                "collective": False,
+                "claimed_total": "12000.00",
+            },
+            center=center,
+        )
 
     def application_withdrawn(self, case_id, version=3):
-        return self.envelope("ApplicationWithdrawn", f"case-{case_id}", version, case_id, {
-            "case_number": f"HG-{case_id[:8]}", "reason": "settled between the parties",
-            "withdrawn_at": self.now().isoformat(), "status_before": "accepted"})
+        return self.envelope(
+            "ApplicationWithdrawn",
+            f"case-{case_id}",
+            version,
+            case_id,
+            {
+                "case_number": f"HG-{case_id[:8]}",
+                "reason": "settled between the parties",
+                "withdrawn_at": self.now().isoformat(),
+                "status_before": "accepted",
+            },
+        )
 
     def open_case(self, **kwargs):
         case_id = str(uuid.uuid4())
@@ -122,9 +164,15 @@ class Harness:
     def case_with_agreement(self, performance_due):
         case_id = self.open_case()
         assert self.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": self.register()})[0] == 200
-        status, body = self.call("POST", f"/api/v1/cases/{case_id}/agreement", {
-            "terms": "the employer pays the wages owed", "amount": "12000.00",
-            "performance_due": performance_due.isoformat()})
+        status, body = self.call(
+            "POST",
+            f"/api/v1/cases/{case_id}/agreement",
+            {
+                "terms": "the employer pays the wages owed",
+                "amount": "12000.00",
+                "performance_due": performance_due.isoformat(),
+            },
+        )
         assert status == 200, body
         return case_id
 
@@ -139,8 +187,12 @@ class Harness:
             conn.close()
 
     def event_types(self, case_id):
-        return [r[0] for r in self.sql(
-            "SELECT event_type FROM events WHERE stream_id = %s ORDER BY stream_version", f"mediation-{case_id}")]
+        return [
+            r[0]
+            for r in self.sql(
+                "SELECT event_type FROM events WHERE stream_id = %s ORDER BY stream_version", f"mediation-{case_id}"
+            )
+        ]
 
     def consumed(self, event_id):
         return bool(self.sql("SELECT 1 FROM inbox WHERE event_id = %s", event_id))
@@ -158,17 +210,25 @@ def mediation(tmp_path_factory):
     conn = psycopg2.connect(OWN_DATABASE_URL)
     with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
         for name, token in tokens.items():
-            auth.store_token(cur, token, "district" if name == "district" else "center",
-                             None if name == "district" else name)
+            auth.store_token(
+                cur, token, "district" if name == "district" else "center", None if name == "district" else name
+            )
     conn.close()
     env = {"AMQP_URI": OWN_AMQP_URI, "MEDIATION_DATABASE_URL": OWN_DATABASE_URL}
     clock_file = str(tmp_path_factory.mktemp("mediation-clock") / "offset")
     FileOffsetClock.move(clock_file, 0)
-    env.update(TIAOJIE_CLOCK_FILE=clock_file, TIAOJIE_SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL),
-               TIAOJIE_PERFORMANCE_GRACE_DAYS=str(GRACE_DAYS))
+    env.update(
+        TIAOJIE_CLOCK_FILE=clock_file,
+        TIAOJIE_SWEEP_INTERVAL_SECONDS=str(SWEEP_INTERVAL),
+        TIAOJIE_PERFORMANCE_GRACE_DAYS=str(GRACE_DAYS),
+    )
     connection = kombu.Connection(OWN_AMQP_URI)
-    tap = kombu.Queue("mediation-test-tap", kombu.Exchange("mediation.events", type="topic", durable=True),
-                      routing_key="#", durable=False)
+    tap = kombu.Queue(
+        "mediation-test-tap",
+        kombu.Exchange("mediation.events", type="topic", durable=True),
+        routing_key="#",
+        durable=False,
+    )
     tap.bind(connection.default_channel).declare()
     harness = Harness(clock_file, env, tokens, connection.SimpleQueue(tap))
     service = support.ServiceProcess("mediation", env=env)
@@ -233,13 +293,20 @@ def test_only_a_certified_mediator_of_the_cases_own_center_is_assigned(mediation
     assert entries[certified]["certificate_valid"] and not entries[next(iter(refusals))]["certificate_valid"]
     assert mediation.call("GET", "/api/v1/mediators?center_id=huaguangjie", center="longshengjie")[0] == 403
     expired_id = next(iter(refusals))
-    support.wait_for(lambda: mediation.sql(
-        "SELECT 1 FROM events WHERE stream_id = %s AND event_type = 'MediatorCertificateExpired'",
-        f"mediator-{expired_id}"), message="the sweep records the certificate's expiry")
+    support.wait_for(
+        lambda: mediation.sql(
+            "SELECT 1 FROM events WHERE stream_id = %s AND event_type = 'MediatorCertificateExpired'",
+            f"mediator-{expired_id}",
+        ),
+        message="the sweep records the certificate's expiry",
+    )
 
     renewed_until = (mediation.today() + timedelta(days=730)).isoformat()
-    status, renewed = mediation.call("POST", f"/api/v1/mediators/{expired_id}/certificate",
-                                     {"certificate_no": "TJ-RENEWED", "certificate_expires": renewed_until})
+    status, renewed = mediation.call(
+        "POST",
+        f"/api/v1/mediators/{expired_id}/certificate",
+        {"certificate_no": "TJ-RENEWED", "certificate_expires": renewed_until},
+    )
     assert (status, renewed["certificate_valid"]) == (200, True)
     status, body = mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": expired_id})
     assert (status, body["mediator"]["certificate_no"]) == (200, "TJ-RENEWED")
@@ -251,8 +318,9 @@ def test_the_full_agreement_path(mediation):
     assert post("assignment", {"mediator_id": mediation.register()})[0] == 200
     assert post("sessions", {"held_at": mediation.now().isoformat(), "summary": "both parties heard"})[0] == 200
     due = mediation.today() + timedelta(days=30)
-    status, case = post("agreement", {"terms": "wages paid in two instalments", "amount": "8000.50",
-                                      "performance_due": due.isoformat()})
+    status, case = post(
+        "agreement", {"terms": "wages paid in two instalments", "amount": "8000.50", "performance_due": due.isoformat()}
+    )
     assert status == 200 and case["status"] == "agreement", case
     assert case["agreement"]["amount"] == "8000.50" and case["agreement"]["performance_due"] == due.isoformat()
     reached = published(mediation, case_id, "AgreementReached")
@@ -260,9 +328,21 @@ def test_the_full_agreement_path(mediation):
 
     status, case = post("review-request")
     assert (status, case["status"]) == (200, "under_review")
-    mediation.publish(mediation.envelope("ReviewDecided", f"referral-{uuid.uuid4()}", 3, case_id, {
-        "referral_id": str(uuid.uuid4()), "decision": "confirmed", "document_no": "WLZ-2026-0042",
-        "decided_at": mediation.now().isoformat()}), source="arbitration_link")
+    mediation.publish(
+        mediation.envelope(
+            "ReviewDecided",
+            f"referral-{uuid.uuid4()}",
+            3,
+            case_id,
+            {
+                "referral_id": str(uuid.uuid4()),
+                "decision": "confirmed",
+                "document_no": "WLZ-2026-0042",
+                "decided_at": mediation.now().isoformat(),
+            },
+        ),
+        source="arbitration_link",
+    )
     case = mediation.wait_for_status(case_id, "agreement")
     assert (case["review"]["decision"], case["review"]["document_no"]) == ("confirmed", "WLZ-2026-0042")
 
@@ -271,25 +351,38 @@ def test_the_full_agreement_path(mediation):
     status, body = post("survey", {"score": 1})
     assert (status, body["status"]) == (409, "performed")
     assert mediation.event_types(case_id) == [
-        "MediationOpened", "MediatorAssigned", "SessionHeld", "AgreementReached", "ReviewRequested",
-        "ReviewOutcomeRecorded", "AgreementPerformed", "SurveyRecorded"]
+        "MediationOpened",
+        "MediatorAssigned",
+        "SessionHeld",
+        "AgreementReached",
+        "ReviewRequested",
+        "ReviewOutcomeRecorded",
+        "AgreementPerformed",
+        "SurveyRecorded",
+    ]
 
 
 def test_the_failure_path(mediation):
     case_id = mediation.open_case()
-    assert mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": mediation.register()})[0] == 200
+    assert (
+        mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": mediation.register()})[0] == 200
+    )
     status, case = mediation.call("POST", f"/api/v1/cases/{case_id}/failure", {"reason": "the employer refuses"})
     assert (status, case["status"], case["failure"]["reason"]) == (200, "failed", "the employer refuses")
     failed = published(mediation, case_id, "MediationFailed")
     assert failed["data"]["on_time"] is True
-    status, body = mediation.call("POST", f"/api/v1/cases/{case_id}/agreement", {
-        "terms": "x", "amount": "1.00", "performance_due": mediation.today().isoformat()})
+    status, body = mediation.call(
+        "POST",
+        f"/api/v1/cases/{case_id}/agreement",
+        {"terms": "x", "amount": "1.00", "performance_due": mediation.today().isoformat()},
+    )
     assert (status, body["status"]) == (409, "failed")
-    status, complaint = mediation.call("POST", "/api/v1/complaints", {
-        "center_id": "huaguangjie", "case_id": case_id, "text": "nobody called me back"})
+    status, complaint = mediation.call(
+        "POST", "/api/v1/complaints", {"center_id": "huaguangjie", "case_id": case_id, "text": "nobody called me back"}
+    )
     assert status == 201 and mediation.sql(
-        "SELECT event_type FROM events WHERE stream_id = %s", f"complaint-{complaint['complaint_id']}") == [
-        ("ComplaintFiled",)]
+        "SELECT event_type FROM events WHERE stream_id = %s", f"complaint-{complaint['complaint_id']}"
+    ) == [("ComplaintFiled",)]
 
 
 def test_an_extension_with_both_parties_consent_moves_the_deadline(mediation):
@@ -301,7 +394,9 @@ def test_an_extension_with_both_parties_consent_moves_the_deadline(mediation):
     status, case = mediation.call("POST", f"/api/v1/cases/{case_id}/extension", {"days": 10, "parties_consent": True})
     assert status == 200
     assert datetime.fromisoformat(mediation.case(case_id)[1]["deadline"]) == before + timedelta(days=10)
-    assert mediation.sql("SELECT deadline FROM mediations WHERE case_id = %s", case_id)[0][0] == before + timedelta(days=10)
+    assert mediation.sql("SELECT deadline FROM mediations WHERE case_id = %s", case_id)[0][0] == before + timedelta(
+        days=10
+    )
 
 
 def test_tokens_and_idempotency_keys(mediation):
@@ -311,15 +406,18 @@ def test_tokens_and_idempotency_keys(mediation):
     assert mediation.case(case_id, center="district")[0] == 200
     assert mediation.call("POST", f"/api/v1/cases/{case_id}/failure", {"reason": "x"}, center="district")[0] == 403
     assert mediation.call("POST", f"/api/v1/cases/{uuid.uuid4()}/failure", {"reason": "x"})[0] == 404
-    status, _, _ = support.http("POST", f"{mediation.url}/api/v1/cases/{case_id}/sessions", "{not json",
-                                token=mediation.tokens["huaguangjie"])
+    status, _, _ = support.http(
+        "POST", f"{mediation.url}/api/v1/cases/{case_id}/sessions", "{not json", token=mediation.tokens["huaguangjie"]
+    )
     assert status == 400
     key = {"Idempotency-Key": str(uuid.uuid4())}
     session = {"held_at": mediation.now().isoformat(), "summary": "first session"}
     first = mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", session, headers=key)
     assert mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", session, headers=key) == first
-    assert mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", {**session, "summary": "other"},
-                          headers=key)[0] == 409
+    assert (
+        mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", {**session, "summary": "other"}, headers=key)[0]
+        == 409
+    )
     assert mediation.event_types(case_id) == ["MediationOpened", "SessionHeld"]
 
 
@@ -336,8 +434,10 @@ def test_duplicate_and_reordered_intake_events(mediation):
     overtaken = str(uuid.uuid4())
     late_acceptance = mediation.case_accepted(overtaken, version=2)
     mediation.publish(mediation.application_withdrawn(overtaken, version=3))
-    support.wait_for(lambda: mediation.sql("SELECT 1 FROM early_withdrawals WHERE case_id = %s", overtaken),
-                     message="the early withdrawal")
+    support.wait_for(
+        lambda: mediation.sql("SELECT 1 FROM early_withdrawals WHERE case_id = %s", overtaken),
+        message="the early withdrawal",
+    )
     mediation.publish(late_acceptance)
     support.wait_for(lambda: mediation.consumed(late_acceptance["event_id"]), message="the late acceptance consumed")
 
@@ -351,14 +451,16 @@ def test_duplicate_and_reordered_intake_events(mediation):
     case = mediation.wait_for_status(in_order, "withdrawn")
     assert case["withdrawal"]["reason"] == "settled between the parties"
 
-    support.wait_for(lambda: mediation.sql(
-        "SELECT count(*) FROM inbox WHERE event_id = %s", withdrawal["event_id"])[0][0] == 1)
+    support.wait_for(
+        lambda: mediation.sql("SELECT count(*) FROM inbox WHERE event_id = %s", withdrawal["event_id"])[0][0] == 1
+    )
     assert mediation.event_types(duplicated) == ["MediationOpened"]
     assert mediation.case(overtaken)[0] == 404 and mediation.event_types(overtaken) == []
     assert mediation.event_types(in_order) == ["MediationOpened", "MediationWithdrawn"]
 
 
 # The tests below move the service's clock forward; each builds its dates from the moved clock.
+
 
 def test_a_review_request_after_15_days_is_409(mediation):
     case_id = mediation.case_with_agreement(performance_due=mediation.today() + timedelta(days=60))
@@ -377,8 +479,11 @@ def test_an_unreported_agreement_defaults_after_its_due_date_and_grace(mediation
     assert mediation.case(case_id)[1]["status"] == "agreement"
     mediation.move_to(last_day_of_grace + timedelta(days=1, minutes=1))
     case = mediation.wait_for_status(case_id, "defaulted")
-    assert case["performance"] == {"performed": False, "reported": False,
-                                   "at": (last_day_of_grace + timedelta(days=1)).isoformat()}
+    assert case["performance"] == {
+        "performed": False,
+        "reported": False,
+        "at": (last_day_of_grace + timedelta(days=1)).isoformat(),
+    }
     defaulted = published(mediation, case_id, "AgreementDefaulted")
     assert defaulted["data"]["performance_due"] == due.isoformat()
 
@@ -392,8 +497,12 @@ def test_expiry_is_recorded_once_with_two_instances_running(mediation):
             case = mediation.wait_for_status(case_id, "expired")
             assert case["closed_at"] == case["deadline"]
         time.sleep(SWEEP_INTERVAL * 4)  # both instances had more chances to expire them again
-        counts = dict(mediation.sql(
-            "SELECT case_id, count(*) FROM events WHERE event_type = 'MediationExpired' AND case_id = ANY(%s)"
-            " GROUP BY case_id", cases))
+        counts = dict(
+            mediation.sql(
+                "SELECT case_id, count(*) FROM events WHERE event_type = 'MediationExpired' AND case_id = ANY(%s)"
+                " GROUP BY case_id",
+                cases,
+            )
+        )
         assert counts == {case_id: 1 for case_id in cases}
         assert second.process.poll() is None and mediation.service.process.poll() is None

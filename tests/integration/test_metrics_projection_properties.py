@@ -6,8 +6,9 @@ the service does, and once more bypassing the inbox (the merges alone are idempo
 `History` builds case lifecycles as the three services record them; the service test
 reuses it.
 """
+
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -29,11 +30,21 @@ from services.metrics.replay import Rebuild
 from services.metrics.schema import MIGRATIONS
 from services.metrics.settings import IndicatorSettings
 
-NOW = datetime(2031, 6, 15, 4, 0, tzinfo=timezone.utc)  # noon in Asia/Shanghai
+NOW = datetime(2031, 6, 15, 4, 0, tzinfo=UTC)  # noon in Asia/Shanghai
 SETTINGS = IndicatorSettings()
 PATHS = (
-    "received", "not_accepted", "withdrawn_before", "mediating", "extended", "agreement_performed",
-    "agreement_defaulted", "review_confirmed", "review_pending", "failed", "expired", "withdrawn_after",
+    "received",
+    "not_accepted",
+    "withdrawn_before",
+    "mediating",
+    "extended",
+    "agreement_performed",
+    "agreement_defaulted",
+    "review_confirmed",
+    "review_pending",
+    "failed",
+    "expired",
+    "withdrawn_after",
 )
 
 
@@ -47,8 +58,20 @@ class History:
     def record(self, stream_id, event_type, data, at, case_id=None, center_id=None):
         version = self.versions.get(stream_id, 0) + 1
         self.versions[stream_id] = version
-        event = Event(str(uuid.uuid4()), event_type, 1, stream_id, version, case_id, center_id, at, at,
-                      "test", None, {k: v for k, v in data.items() if v is not None})
+        event = Event(
+            str(uuid.uuid4()),
+            event_type,
+            1,
+            stream_id,
+            version,
+            case_id,
+            center_id,
+            at,
+            at,
+            "test",
+            None,
+            {k: v for k, v in data.items() if v is not None},
+        )
         self.events.append(event)
         return event
 
@@ -57,43 +80,100 @@ class History:
         case_id = str(uuid.uuid4())
         r = received_at
         deadline = r + timedelta(days=15)
-        profile = {"category": "wages", "workers_involved": workers, "collective": workers >= 10,
-                   "claimed_total": "12000.00"}
+        profile = {
+            "category": "wages",
+            "workers_involved": workers,
+            "collective": workers >= 10,
+            "claimed_total": "12000.00",
+        }
 
         def intake(event_type, at, **data):
-            self.record(f"case-{case_id}", event_type, {"case_id": case_id, "center_id": center, **data}, at,
-                        case_id, center)
+            self.record(
+                f"case-{case_id}", event_type, {"case_id": case_id, "center_id": center, **data}, at, case_id, center
+            )
 
         def mediation(event_type, at, **data):
-            self.record(f"mediation-{case_id}", event_type, {"case_id": case_id, "center_id": center, **data}, at,
-                        case_id, center)
+            self.record(
+                f"mediation-{case_id}",
+                event_type,
+                {"case_id": case_id, "center_id": center, **data},
+                at,
+                case_id,
+                center,
+            )
 
         def referral(kind, at, answer=None, reason=None):
             referral_id = str(uuid.uuid4())
             stream = f"referral-{referral_id}"
             base = {"referral_id": referral_id, "case_id": case_id, "center_id": center}
-            self.record(stream, "ReferralOpened", {**base, "type": kind, "reason": reason, "opened_at": iso(at)},
-                        at, case_id, center)
-            self.record(stream, "ReferralSent", {**base, "type": kind, "send_number": 1, "sent_at": iso(at),
-                                                 "next_resend_at": iso(at + timedelta(hours=1))}, at, case_id, center)
+            self.record(
+                stream,
+                "ReferralOpened",
+                {**base, "type": kind, "reason": reason, "opened_at": iso(at)},
+                at,
+                case_id,
+                center,
+            )
+            self.record(
+                stream,
+                "ReferralSent",
+                {
+                    **base,
+                    "type": kind,
+                    "send_number": 1,
+                    "sent_at": iso(at),
+                    "next_resend_at": iso(at + timedelta(hours=1)),
+                },
+                at,
+                case_id,
+                center,
+            )
             later = at + timedelta(days=2)
             if answer == "docketed":
-                self.record(stream, "ReferralDocketed", {**base, "arbitration_case_no": "A-1", "docketed_at": iso(later)},
-                            later, case_id, center)
+                self.record(
+                    stream,
+                    "ReferralDocketed",
+                    {**base, "arbitration_case_no": "A-1", "docketed_at": iso(later)},
+                    later,
+                    case_id,
+                    center,
+                )
             elif answer == "declined":
-                self.record(stream, "ReferralDeclined", {**base, "reason": "out of time", "declined_at": iso(later)},
-                            later, case_id, center)
+                self.record(
+                    stream,
+                    "ReferralDeclined",
+                    {**base, "reason": "out of time", "declined_at": iso(later)},
+                    later,
+                    case_id,
+                    center,
+                )
             elif answer in ("confirmed", "refused"):
-                self.record(stream, "ReviewDecided", {**base, "decision": answer, "decided_at": iso(later)},
-                            later, case_id, center)
+                self.record(
+                    stream,
+                    "ReviewDecided",
+                    {**base, "decision": answer, "decided_at": iso(later)},
+                    later,
+                    case_id,
+                    center,
+                )
             return later
 
-        intake("ApplicationReceived", r, case_number="N", source=source, channel="walk_in",
-               received_at=iso(r), mediation_deadline=iso(deadline), **profile)
+        intake(
+            "ApplicationReceived",
+            r,
+            case_number="N",
+            source=source,
+            channel="walk_in",
+            received_at=iso(r),
+            mediation_deadline=iso(deadline),
+            **profile,
+        )
         if path == "received":
             return case_id
         if path == "not_accepted":
-            intake("CaseNotAccepted", r + timedelta(days=1), reason="out of scope", decided_at=iso(r + timedelta(days=1)))
+            intake(
+                "CaseNotAccepted", r + timedelta(days=1), reason="out of scope", decided_at=iso(r + timedelta(days=1))
+            )
             referral("referral", r + timedelta(days=1), reason="not_accepted")
             return case_id
         if path == "withdrawn_before":
@@ -101,23 +181,56 @@ class History:
             intake("ApplicationWithdrawn", at, reason="settled", withdrawn_at=iso(at), status_before="received")
             return case_id
         accepted = r + timedelta(hours=1)
-        intake("CaseAccepted", accepted, accepted_at=iso(accepted), received_at=iso(r), source=source,
-               mediation_deadline=iso(deadline), **profile)
-        mediation("MediationOpened", accepted, received_at=iso(r), accepted_at=iso(accepted), deadline=iso(deadline),
-                  **profile)
-        mediation("MediatorAssigned", accepted, mediator_id="m-1", mediator_name="王", certificate_no="C-1",
-                  assigned_at=iso(accepted))
+        intake(
+            "CaseAccepted",
+            accepted,
+            accepted_at=iso(accepted),
+            received_at=iso(r),
+            source=source,
+            mediation_deadline=iso(deadline),
+            **profile,
+        )
+        mediation(
+            "MediationOpened",
+            accepted,
+            received_at=iso(r),
+            accepted_at=iso(accepted),
+            deadline=iso(deadline),
+            **profile,
+        )
+        mediation(
+            "MediatorAssigned",
+            accepted,
+            mediator_id="m-1",
+            mediator_name="王",
+            certificate_no="C-1",
+            assigned_at=iso(accepted),
+        )
         mediation("SessionHeld", r + timedelta(days=1), held_at=iso(r + timedelta(days=1)), summary="heard both")
         if path in ("mediating",):
             return case_id
         if path == "extended":  # the new deadline as a bare date: it lasts to the end of that day
-            mediation("MediationExtended", r + timedelta(days=2), days=10, previous_deadline=iso(deadline),
-                      deadline=(deadline + timedelta(days=10)).date().isoformat(), extended_at=iso(r + timedelta(days=2)))
+            mediation(
+                "MediationExtended",
+                r + timedelta(days=2),
+                days=10,
+                previous_deadline=iso(deadline),
+                deadline=(deadline + timedelta(days=10)).date().isoformat(),
+                extended_at=iso(r + timedelta(days=2)),
+            )
             return case_id
         if path.startswith(("agreement", "review")):
             signed = r + timedelta(days=3)
-            mediation("AgreementReached", signed, terms="pay", amount=amount, performance_due="2031-12-31",
-                      signed_at=iso(signed), deadline=iso(deadline), on_time=True)
+            mediation(
+                "AgreementReached",
+                signed,
+                terms="pay",
+                amount=amount,
+                performance_due="2031-12-31",
+                signed_at=iso(signed),
+                deadline=iso(deadline),
+                on_time=True,
+            )
             if path == "agreement_performed":
                 mediation("AgreementPerformed", r + timedelta(days=20), performed_at=iso(r + timedelta(days=20)))
                 mediation("SurveyRecorded", r + timedelta(days=21), score=5, recorded_at=iso(r + timedelta(days=21)))
@@ -130,36 +243,68 @@ class History:
                 mediation("ReviewRequested", at, requested_at=iso(at))
                 if path == "review_confirmed":
                     decided = referral("review_request", at, answer="confirmed")
-                    mediation("ReviewOutcomeRecorded", decided, decision="confirmed", document_no="D-1",
-                              decided_at=iso(decided))
+                    mediation(
+                        "ReviewOutcomeRecorded",
+                        decided,
+                        decision="confirmed",
+                        document_no="D-1",
+                        decided_at=iso(decided),
+                    )
                 else:
                     referral("review_request", at)
             return case_id
         if path == "failed":
             at = r + timedelta(days=5)
-            mediation("MediationFailed", at, reason="no agreement", failed_at=iso(at), deadline=iso(deadline), on_time=True)
+            mediation(
+                "MediationFailed", at, reason="no agreement", failed_at=iso(at), deadline=iso(deadline), on_time=True
+            )
             referral("referral", at, reason="mediation_failed")
         elif path == "expired":
             mediation("MediationExpired", deadline, deadline=iso(deadline), expired_at=iso(deadline))
             referral("referral", deadline, answer="declined", reason="mediation_expired")
         elif path == "withdrawn_after":
             at = r + timedelta(days=2)
-            mediation("MediationWithdrawn", at, reason="settled privately", withdrawn_at=iso(at), status_before="mediating")
-            intake("ApplicationWithdrawn", at, reason="settled privately", withdrawn_at=iso(at), status_before="accepted")
+            mediation(
+                "MediationWithdrawn", at, reason="settled privately", withdrawn_at=iso(at), status_before="mediating"
+            )
+            intake(
+                "ApplicationWithdrawn", at, reason="settled privately", withdrawn_at=iso(at), status_before="accepted"
+            )
         return case_id
 
     def center_facts(self, center, at):
         """A consultation, a complaint and a recommendation letter."""
         consultation, complaint, letter = (str(uuid.uuid4()) for _ in range(3))
-        self.record(f"consultation-{consultation}", "ConsultationRecorded",
-                    {"consultation_id": consultation, "center_id": center, "channel": "phone", "topic": "wages",
-                     "recorded_at": iso(at)}, at, None, center)
-        self.record(f"complaint-{complaint}", "ComplaintFiled",
-                    {"complaint_id": complaint, "center_id": center, "text": "slow", "filed_at": iso(at)},
-                    at, None, center)
-        self.record(f"recommendation-{letter}", "RecommendationReceived",
-                    {"recommendation_id": letter, "center_id": center, "category": "wages", "issued_at": iso(at)},
-                    at, None, center)
+        self.record(
+            f"consultation-{consultation}",
+            "ConsultationRecorded",
+            {
+                "consultation_id": consultation,
+                "center_id": center,
+                "channel": "phone",
+                "topic": "wages",
+                "recorded_at": iso(at),
+            },
+            at,
+            None,
+            center,
+        )
+        self.record(
+            f"complaint-{complaint}",
+            "ComplaintFiled",
+            {"complaint_id": complaint, "center_id": center, "text": "slow", "filed_at": iso(at)},
+            at,
+            None,
+            center,
+        )
+        self.record(
+            f"recommendation-{letter}",
+            "RecommendationReceived",
+            {"recommendation_id": letter, "center_id": center, "category": "wages", "issued_at": iso(at)},
+            at,
+            None,
+            center,
+        )
 
 
 def iso(moment):
@@ -209,8 +354,10 @@ def histories(draw):
     for _ in range(draw(st.integers(min_value=1, max_value=6))):
         history.case(
             center=draw(st.sampled_from(["huaguangjie", "longshengjie", "qifang"])),
-            received_at=NOW - timedelta(days=draw(st.integers(min_value=0, max_value=400)),
-                                        hours=draw(st.integers(min_value=0, max_value=23))),
+            received_at=NOW
+            - timedelta(
+                days=draw(st.integers(min_value=0, max_value=400)), hours=draw(st.integers(min_value=0, max_value=23))
+            ),
             path=draw(st.sampled_from(PATHS)),
             source=draw(st.sampled_from(["self", "court_entrusted"])),
             workers=draw(st.sampled_from([1, 12])),
@@ -229,11 +376,13 @@ def histories_and_deliveries(draw):
     return events, delivered
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(histories_and_deliveries())
 def test_any_delivery_order_with_repeats_gives_the_read_model_and_metrics_of_the_ordered_history(
-        read_model_database, history_and_delivery):
+    read_model_database, history_and_delivery
+):
     events, delivered = history_and_delivery
     reset(read_model_database)
     consume_all(read_model_database, events)
@@ -263,16 +412,20 @@ def test_a_closed_case_counts_once_however_often_its_closure_arrives(read_model_
     assert 'tiaojie_referrals_pending{kind="referral"} 1.0' in metrics
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(histories())
 def test_the_replay_computes_in_sql_exactly_what_the_live_consumer_applies(read_model_database, events):
     reset(read_model_database)
     with read_model_database.transaction() as cursor:  # one database is both the store and the read model here
         store = PostgresEventStore(cursor, FixedClock(NOW))
         for e in events:
-            store.append(e.stream_id, ANY_VERSION, [NewEvent(e.event_type, e.data, e.case_id, e.center_id,
-                                                             e.occurred_at, e.event_id)])
+            store.append(
+                e.stream_id,
+                ANY_VERSION,
+                [NewEvent(e.event_type, e.data, e.case_id, e.center_id, e.occurred_at, e.event_id)],
+            )
     consume_all(read_model_database, events)
     live = observe(read_model_database)
 
@@ -286,9 +439,14 @@ def test_the_replay_reads_events_that_need_an_upcaster_as_the_live_consumer_sees
     history = History()
     history.case("qifang", NOW - timedelta(days=3), "failed")
     old_shape = History()  # an older ComplaintFiled that named its time `filed_on`
-    complaint = old_shape.record("complaint-k1", "ComplaintFiled", {"complaint_id": "k1", "center_id": "qifang",
-                                                                     "text": "slow", "filed_on": iso(NOW)},
-                                 NOW - timedelta(days=1), None, "qifang")
+    complaint = old_shape.record(
+        "complaint-k1",
+        "ComplaintFiled",
+        {"complaint_id": "k1", "center_id": "qifang", "text": "slow", "filed_on": iso(NOW)},
+        NOW - timedelta(days=1),
+        None,
+        "qifang",
+    )
 
     def upcast_filed_on(data):
         data["filed_at"] = data.pop("filed_on")
@@ -298,8 +456,11 @@ def test_the_replay_reads_events_that_need_an_upcaster_as_the_live_consumer_sees
     with read_model_database.transaction() as cursor:
         store = PostgresEventStore(cursor, FixedClock(NOW))
         for e in history.events + [complaint]:
-            store.append(e.stream_id, ANY_VERSION, [NewEvent(e.event_type, e.data, e.case_id, e.center_id,
-                                                             e.occurred_at, e.event_id, schema_version=1)])
+            store.append(
+                e.stream_id,
+                ANY_VERSION,
+                [NewEvent(e.event_type, e.data, e.case_id, e.center_id, e.occurred_at, e.event_id, schema_version=1)],
+            )
     envelope.register_upcaster("ComplaintFiled", 1)(upcast_filed_on)
     try:
         consume_all(read_model_database, history.events + [envelope.upcast(complaint)])

@@ -6,6 +6,7 @@ rebuilds exactly the live read model while the service runs.
 The service under test has a broker vhost and databases of its own (the other tests'
 events never reach it), and a clock moved to June 2031 (a year nobody else uses).
 """
+
 import json
 import math
 import re
@@ -15,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import urllib.parse
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import kombu
@@ -37,10 +38,17 @@ from services.metrics.schema import MIGRATIONS
 from tests import support
 from tests.integration.test_metrics_projection_properties import History
 
-NOW = datetime(2031, 6, 15, 4, 0, tzinfo=timezone.utc)  # noon in Asia/Shanghai
+NOW = datetime(2031, 6, 15, 4, 0, tzinfo=UTC)  # noon in Asia/Shanghai
 STORES = ("intake", "mediation", "arbitration_link")
-STREAM_OWNERS = {"case": "intake", "consultation": "intake", "mediation": "mediation", "mediator": "mediation",
-                 "complaint": "mediation", "referral": "arbitration_link", "recommendation": "arbitration_link"}
+STREAM_OWNERS = {
+    "case": "intake",
+    "consultation": "intake",
+    "mediation": "mediation",
+    "mediator": "mediation",
+    "complaint": "mediation",
+    "referral": "arbitration_link",
+    "recommendation": "arbitration_link",
+}
 DEPLOY = support.ROOT / "deploy"
 DEAD_QUEUE = "evt-intake-CaseAccepted--metrics.on_intake_case_accepted"
 
@@ -54,7 +62,7 @@ def known_history():
     history.case("huaguangjie", days(30), "review_confirmed")
     history.case("huaguangjie", days(10), "review_pending")
     history.case("huaguangjie", days(20), "failed", workers=12)
-    history.case("huaguangjie", datetime(2030, 6, 1, 2, tzinfo=timezone.utc), "failed")
+    history.case("huaguangjie", datetime(2030, 6, 1, 2, tzinfo=UTC), "failed")
     # longshengjie (demonstration): 1 agreement (then defaulted), 1 expiry, 1 withdrawal after acceptance.
     history.case("longshengjie", days(50), "agreement_defaulted")
     history.case("longshengjie", days(40), "expired")
@@ -78,8 +86,13 @@ class Pipeline:
         self.urls = {name: database_url(f"metrics_it_{name}") for name in STORES + ("metrics",)}
         self.clock_file = self.tmp / "clock"
         self.env = {f"{name.upper()}_DATABASE_URL": url for name, url in self.urls.items()}
-        self.env.update(AMQP_URI=self.amqp_uri, TIAOJIE_CLOCK_FILE=str(self.clock_file), TIAOJIE_DELIVERY_LIMIT="1",
-                        TIAOJIE_TIMEZONE="Asia/Shanghai", TIAOJIE_MILESTONES="2019:0.80,2020:0.95")
+        self.env.update(
+            AMQP_URI=self.amqp_uri,
+            TIAOJIE_CLOCK_FILE=str(self.clock_file),
+            TIAOJIE_DELIVERY_LIMIT="1",
+            TIAOJIE_TIMEZONE="Asia/Shanghai",
+            TIAOJIE_MILESTONES="2019:0.80,2020:0.95",
+        )
         self.service = None
         self.prometheus = None
 
@@ -93,11 +106,14 @@ class Pipeline:
             migrate(url, COMMON_MIGRATIONS + (MIGRATIONS if name == "metrics" else []))
         self.tokens = {}
         with Database(self.urls["metrics"]).transaction() as cursor:
-            for key, role, center in (("district", "district", None), ("huaguangjie", "center", "huaguangjie"),
-                                      ("admin", "admin", None)):
+            for key, role, center in (
+                ("district", "district", None),
+                ("huaguangjie", "center", "huaguangjie"),
+                ("admin", "admin", None),
+            ):
                 self.tokens[key] = auth.new_token()
                 auth.store_token(cursor, self.tokens[key], role, center)
-        FileOffsetClock.move(self.clock_file, (NOW - datetime.now(timezone.utc)).total_seconds())
+        FileOffsetClock.move(self.clock_file, (NOW - datetime.now(UTC)).total_seconds())
         self.service = support.ServiceProcess("metrics", env=self.env).start()
 
     def start_prometheus(self):
@@ -106,20 +122,29 @@ class Pipeline:
         config = {
             "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
             "rule_files": [str(DEPLOY / "prometheus" / "rules" / "*.yml")],
-            "scrape_configs": [{"job_name": "metrics",
-                                "static_configs": [{"targets": [f"127.0.0.1:{self.service.ports['metrics']}"]}]}],
+            "scrape_configs": [
+                {"job_name": "metrics", "static_configs": [{"targets": [f"127.0.0.1:{self.service.ports['metrics']}"]}]}
+            ],
         }
         (self.tmp / "prometheus.yml").write_text(yaml.safe_dump(config))
         self._prometheus_log = open(self.tmp / "prometheus.log", "wb")
         self.prometheus = subprocess.Popen(
-            ["prometheus", f"--config.file={self.tmp / 'prometheus.yml'}", f"--storage.tsdb.path={self.tmp / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{port}"],
-            stdout=self._prometheus_log, stderr=subprocess.STDOUT,
+            [
+                "prometheus",
+                f"--config.file={self.tmp / 'prometheus.yml'}",
+                f"--storage.tsdb.path={self.tmp / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+            ],
+            stdout=self._prometheus_log,
+            stderr=subprocess.STDOUT,
         )
         support.wait_for(self._prometheus_ready, timeout=60, message="Prometheus up")
         # Two scrapes of the zeros before any event: counters then rise from a seen 0.
-        support.wait_for(lambda: self.query("count_over_time(tiaojie_success_rate_target[1m]) >= 2"), timeout=60,
-                         message="Prometheus scraping the metrics service")
+        support.wait_for(
+            lambda: self.query("count_over_time(tiaojie_success_rate_target[1m]) >= 2"),
+            timeout=60,
+            message="Prometheus scraping the metrics service",
+        )
 
     def _prometheus_ready(self):
         if self.prometheus.poll() is not None:
@@ -134,21 +159,43 @@ class Pipeline:
         for event in events:
             store = STREAM_OWNERS[event.stream_id.split("-", 1)[0]]
             with Database(self.urls[store]).transaction() as cursor:
-                PostgresEventStore(cursor, FixedClock(NOW)).append(event.stream_id, ANY_VERSION, [NewEvent(
-                    event.event_type, event.data, event.case_id, event.center_id, event.occurred_at, event.event_id)])
+                PostgresEventStore(cursor, FixedClock(NOW)).append(
+                    event.stream_id,
+                    ANY_VERSION,
+                    [
+                        NewEvent(
+                            event.event_type,
+                            event.data,
+                            event.case_id,
+                            event.center_id,
+                            event.occurred_at,
+                            event.event_id,
+                        )
+                    ],
+                )
 
     def relay(self):
         """Publishes what the stores hold to `<service>.events`, with the kernel's relay."""
         for store in STORES:
-            relay = Relay(events_exchange(store), self.urls[store], self.amqp_uri, envelope_route(store),
-                          [(events_exchange(store), "topic")])
+            relay = Relay(
+                events_exchange(store),
+                self.urls[store],
+                self.amqp_uri,
+                envelope_route(store),
+                [(events_exchange(store), "topic")],
+            )
             relay.run(should_stop=lambda relay=relay: relay.backlog() == 0)
 
     def publish(self, source, routing_key, body):
         with kombu.Connection(self.amqp_uri) as conn:
             producer = conn.Producer()
-            producer.publish(json.dumps(body), exchange=events_exchange(source), routing_key=routing_key,
-                             content_type="application/json", retry=True)
+            producer.publish(
+                json.dumps(body),
+                exchange=events_exchange(source),
+                routing_key=routing_key,
+                content_type="application/json",
+                retry=True,
+            )
 
     def scrape(self):
         status, text, _ = support.http("GET", self.service.url() + "/metrics")
@@ -203,11 +250,19 @@ def pipeline():
         pipeline.append(history.events)
         pipeline.relay()
         pipeline.publish("intake", "CaseAccepted", {"event_id": "not-an-envelope"})  # dead-lettered
-        support.wait_for(lambda: pipeline.series().get('tiaojie_cases_received_total{center="qifang",source="self"}') == 3
-                         and pipeline.series().get("tiaojie_projection_lag_seconds") == 0.0,
-                         timeout=60, message="every event applied")
-        support.wait_for(lambda: f'tiaojie_dead_letter_messages{{queue="{DEAD_QUEUE}"}} 1.0' in pipeline.scrape(),
-                         timeout=30, message="the bad message dead-lettered")
+        support.wait_for(
+            lambda: (
+                pipeline.series().get('tiaojie_cases_received_total{center="qifang",source="self"}') == 3
+                and pipeline.series().get("tiaojie_projection_lag_seconds") == 0.0
+            ),
+            timeout=60,
+            message="every event applied",
+        )
+        support.wait_for(
+            lambda: f'tiaojie_dead_letter_messages{{queue="{DEAD_QUEUE}"}} 1.0' in pipeline.scrape(),
+            timeout=30,
+            message="the bad message dead-lettered",
+        )
         pipeline.history = history
         yield pipeline
     finally:
@@ -236,13 +291,13 @@ EXPECTED_SERIES = {
     'tiaojie_success_rate{center="huaguangjie",period="year"}': 0.75,
     'tiaojie_success_rate{center="huaguangjie",period="all"}': 0.6,
     'tiaojie_success_rate{center="longshengjie",period="year"}': 1 / 3,
-    'tiaojie_success_rate_target': 0.6,
+    "tiaojie_success_rate_target": 0.6,
     'tiaojie_centers_meeting_target_ratio{period="year"}': 1 / 14,
     'tiaojie_centers_meeting_target_ratio{period="all"}': 1 / 14,
-    'tiaojie_centers_meeting_target_goal': 0.95,
+    "tiaojie_centers_meeting_target_goal": 0.95,
     'tiaojie_referrals_pending{kind="referral"}': 3,
     'tiaojie_referrals_pending{kind="review_request"}': 1,
-    'tiaojie_projection_lag_seconds': 0,
+    "tiaojie_projection_lag_seconds": 0,
 }
 
 
@@ -252,15 +307,26 @@ def test_metrics_shows_the_known_cases_and_every_center_has_every_series(pipelin
         assert series.get(name) == pytest.approx(value), name
     families = {name.split("{")[0] for name in series if SECTION5.match(name)}
     assert families == {
-        "tiaojie_center_info", "tiaojie_cases_received_total", "tiaojie_cases_closed_total", "tiaojie_cases_open",
-        "tiaojie_cases_overdue", "tiaojie_success_rate", "tiaojie_success_rate_target",
-        "tiaojie_centers_meeting_target_ratio", "tiaojie_centers_meeting_target_goal",
-        "tiaojie_referrals_pending", "tiaojie_projection_lag_seconds",
+        "tiaojie_center_info",
+        "tiaojie_cases_received_total",
+        "tiaojie_cases_closed_total",
+        "tiaojie_cases_open",
+        "tiaojie_cases_overdue",
+        "tiaojie_success_rate",
+        "tiaojie_success_rate_target",
+        "tiaojie_centers_meeting_target_ratio",
+        "tiaojie_centers_meeting_target_goal",
+        "tiaojie_referrals_pending",
+        "tiaojie_projection_lag_seconds",
     }
     per_center = lambda family: sum(1 for n in series if n.startswith(family + "{"))  # noqa: E731
-    assert (per_center("tiaojie_center_info"), per_center("tiaojie_cases_received_total"),
-            per_center("tiaojie_cases_closed_total"), per_center("tiaojie_cases_open"),
-            per_center("tiaojie_cases_overdue")) == (14, 14 * 5, 14 * 5, 14 * 4, 14)
+    assert (
+        per_center("tiaojie_center_info"),
+        per_center("tiaojie_cases_received_total"),
+        per_center("tiaojie_cases_closed_total"),
+        per_center("tiaojie_cases_open"),
+        per_center("tiaojie_cases_overdue"),
+    ) == (14, 14 * 5, 14 * 5, 14 * 4, 14)
     # A center without a closed case has no success rate rather than a fake 0 or 1.
     assert not [n for n in series if n.startswith('tiaojie_success_rate{center="qifang"')]
     assert per_center("tiaojie_success_rate") == 4
@@ -289,49 +355,60 @@ ONE = lambda value: expect((), {(): value})  # noqa: E731
 EXPECTED_PROMQL = {
     # leadership dashboard
     'tiaojie_success_rate{period="year"} * on(center) group_left(name, demonstration) tiaojie_center_info': RATES_YEAR,
-    'tiaojie_success_rate{period="year"} * on(center) group_left(name) tiaojie_center_info{demonstration="true"}':
-        RATES_YEAR,
+    'tiaojie_success_rate{period="year"} * on(center) group_left(name) tiaojie_center_info{demonstration="true"}': RATES_YEAR,
     'tiaojie_centers_meeting_target_ratio{period="year"}': ONE(1 / 14),
     "tiaojie_centers_meeting_target_goal": ONE(0.95),
     'tiaojie_success_rate{period="year"} * on(center) group_left(name) tiaojie_center_info': RATES_YEAR,
     "tiaojie_success_rate_target": ONE(0.6),
-    "center:tiaojie_success_rate:ratio_rolling30d * on(center) group_left(name) tiaojie_center_info":
-        expect(("center",), {("huaguangjie",): 0.6, ("longshengjie",): 1 / 3}),
+    "center:tiaojie_success_rate:ratio_rolling30d * on(center) group_left(name) tiaojie_center_info": expect(
+        ("center",), {("huaguangjie",): 0.6, ("longshengjie",): 1 / 3}
+    ),
     "sum(increase(tiaojie_cases_received_total[30d]))": expect((), {(): 12}, rise=True),
     "center:tiaojie_cases_received:increase30d * on(center) group_left(name) tiaojie_center_info": RECEIVED_BY_CENTER,
-    "sum by (outcome) (increase(tiaojie_cases_closed_total[30d]))": expect(("outcome",), {
-        ("agreement",): 4, ("failed",): 2, ("expired",): 1, ("withdrawn",): 1, ("not_accepted",): 1}, rise=True),
+    "sum by (outcome) (increase(tiaojie_cases_closed_total[30d]))": expect(
+        ("outcome",),
+        {("agreement",): 4, ("failed",): 2, ("expired",): 1, ("withdrawn",): 1, ("not_accepted",): 1},
+        rise=True,
+    ),
     "stage:tiaojie_cases_open:sum": OPEN_BY_STAGE,
-    "tiaojie_cases_overdue * on(center) group_left(name) tiaojie_center_info > 0": expect(("center",), {("qifang",): 1}),
+    "tiaojie_cases_overdue * on(center) group_left(name) tiaojie_center_info > 0": expect(
+        ("center",), {("qifang",): 1}
+    ),
     "tiaojie:cases_overdue:sum": ONE(1),
     "tiaojie:centers_below_target:count": ONE(1),
     "tiaojie_referrals_pending": PENDING,
     # operations dashboard
     'up{job=~"intake|mediation|arbitration_link|metrics"}': expect(("job",), {("metrics",): 1}),
     "sum by (service, relay) (tiaojie_relay_backlog_events)": NOTHING,  # the metrics service has no relay
-    "max by (service, consumer) (tiaojie_consumer_lag_seconds)":
-        expect(("service", "consumer"), {("metrics", "metrics.projection"): lambda v: 0 <= v < 300}),
+    "max by (service, consumer) (tiaojie_consumer_lag_seconds)": expect(
+        ("service", "consumer"), {("metrics", "metrics.projection"): lambda v: 0 <= v < 300}
+    ),
     "tiaojie_projection_lag_seconds": ONE(0),
     "sum by (service) (rate(tiaojie_events_consumed_total[5m]))": expect(("service",), {("metrics",): lambda v: v > 0}),
     "sum by (service, consumer) (rate(tiaojie_handler_errors_total[5m]))": ERRORS,
     "max by (queue) (tiaojie_dead_letter_messages) > 0": DEAD,
     "max by (queue) (tiaojie_queue_messages)": expect(("queue",), {}, 0),
     # recording rules
-    'sum by (center) (increase(tiaojie_cases_closed_total{outcome=~"agreement|failed|expired|withdrawn"}[30d]))':
-        expect(("center",), {("huaguangjie",): 5, ("longshengjie",): 3}, 0, rise=True),
-    'sum by (center) (increase(tiaojie_cases_closed_total{outcome="agreement"}[30d]))':
-        expect(("center",), {("huaguangjie",): 3, ("longshengjie",): 1}, 0, rise=True),
-    "center:tiaojie_cases_agreement:increase30d / (center:tiaojie_cases_closed_by_mediation:increase30d > 0)":
-        expect(("center",), {("huaguangjie",): 0.6, ("longshengjie",): 1 / 3}),
+    'sum by (center) (increase(tiaojie_cases_closed_total{outcome=~"agreement|failed|expired|withdrawn"}[30d]))': expect(
+        ("center",), {("huaguangjie",): 5, ("longshengjie",): 3}, 0, rise=True
+    ),
+    'sum by (center) (increase(tiaojie_cases_closed_total{outcome="agreement"}[30d]))': expect(
+        ("center",), {("huaguangjie",): 3, ("longshengjie",): 1}, 0, rise=True
+    ),
+    "center:tiaojie_cases_agreement:increase30d / (center:tiaojie_cases_closed_by_mediation:increase30d > 0)": expect(
+        ("center",), {("huaguangjie",): 0.6, ("longshengjie",): 1 / 3}
+    ),
     "sum by (center) (increase(tiaojie_cases_received_total[30d]))": RECEIVED_BY_CENTER,
     'count(tiaojie_success_rate{period="year"} < on() group_left() tiaojie_success_rate_target) or vector(0)': ONE(1),
     "sum by (stage) (tiaojie_cases_open)": OPEN_BY_STAGE,
     "sum(tiaojie_cases_overdue)": ONE(1),
     # alerting rules
-    'tiaojie_success_rate{period="year"} < on() group_left() tiaojie_success_rate_target':
-        expect(("center",), {("longshengjie",): 1 / 3}),
-    'tiaojie_centers_meeting_target_ratio{period="year"} < on() group_left() tiaojie_centers_meeting_target_goal':
-        ONE(1 / 14),
+    'tiaojie_success_rate{period="year"} < on() group_left() tiaojie_success_rate_target': expect(
+        ("center",), {("longshengjie",): 1 / 3}
+    ),
+    'tiaojie_centers_meeting_target_ratio{period="year"} < on() group_left() tiaojie_centers_meeting_target_goal': ONE(
+        1 / 14
+    ),
     "tiaojie_cases_overdue > 0": expect(("center",), {("qifang",): 1}),
     "tiaojie_referrals_pending > 0": PENDING,
     'up{job=~"intake|mediation|arbitration_link|metrics"} == 0': NOTHING,
@@ -358,17 +435,25 @@ def deployed_expressions():
 def test_every_dashboard_and_rule_expression_returns_the_expected_value_in_prometheus(pipeline):
     assert deployed_expressions() == set(EXPECTED_PROMQL)
     # Enough history that extrapolating an increase by up to one scrape stays within `rise`.
-    support.wait_for(lambda: pipeline.query("count_over_time(tiaojie_success_rate_target[1h]) >= 12"), timeout=30,
-                     message="a dozen scrapes")
+    support.wait_for(
+        lambda: pipeline.query("count_over_time(tiaojie_success_rate_target[1h]) >= 12"),
+        timeout=30,
+        message="a dozen scrapes",
+    )
     # Let Prometheus scrape the final values and evaluate the rules on them.
     last = pipeline.query('timestamp(up{job="metrics"})')[0]["value"][1]
-    support.wait_for(lambda: float(pipeline.query('timestamp(up{job="metrics"})')[0]["value"][1]) > float(last) + 2,
-                     timeout=30, message="fresh scrapes")
+    support.wait_for(
+        lambda: float(pipeline.query('timestamp(up{job="metrics"})')[0]["value"][1]) > float(last) + 2,
+        timeout=30,
+        message="fresh scrapes",
+    )
     support.wait_for(lambda: pipeline.query("tiaojie:cases_overdue:sum"), timeout=30, message="rules evaluated")
     failures = {}
     for expr, expected in EXPECTED_PROMQL.items():
-        got = {tuple(sample["metric"].get(label) for label in expected["by"]): float(sample["value"][1])
-               for sample in pipeline.query(expr)}
+        got = {
+            tuple(sample["metric"].get(label) for label in expected["by"]): float(sample["value"][1])
+            for sample in pipeline.query(expr)
+        }
         problem = mismatch(got, expected)
         if problem:
             failures[expr] = problem
@@ -396,8 +481,7 @@ def mismatch(got, expected):
 
 
 def report(pipeline, query, token_key="district"):
-    return support.http("GET", f"{pipeline.service.url()}/api/v1/report?{query}",
-                        token=pipeline.tokens.get(token_key))
+    return support.http("GET", f"{pipeline.service.url()}/api/v1/report?{query}", token=pipeline.tokens.get(token_key))
 
 
 def test_the_report_counts_each_centers_year(pipeline):
@@ -406,20 +490,54 @@ def test_the_report_counts_each_centers_year(pipeline):
     assert (body["year"], body["month"], body["denominator"], body["target"]) == (2031, None, "closed", 0.6)
     assert len(body["centers"]) == 14
     row = next(r for r in body["centers"] if r["center_id"] == "huaguangjie")
-    assert {k: row[k] for k in (
-        "period", "received", "accepted", "closed_agreement", "closed_failed", "closed_by_mediation", "success_rate",
-        "on_time_closure_rate", "agreements_performed", "agreement_performance_rate", "reviews_requested",
-        "reviews_confirmed", "amount_agreed", "collective_cases", "collective_workers", "surveys",
-        "mean_satisfaction")} == {
-        "period": "2031", "received": 4, "accepted": 4, "closed_agreement": 3, "closed_failed": 1,
-        "closed_by_mediation": 4, "success_rate": 0.75, "on_time_closure_rate": 1.0, "agreements_performed": 1,
-        "agreement_performance_rate": 1.0, "reviews_requested": 2, "reviews_confirmed": 1,
-        "amount_agreed": "24000.00", "collective_cases": 1, "collective_workers": 12, "surveys": 1,
+    assert {
+        k: row[k]
+        for k in (
+            "period",
+            "received",
+            "accepted",
+            "closed_agreement",
+            "closed_failed",
+            "closed_by_mediation",
+            "success_rate",
+            "on_time_closure_rate",
+            "agreements_performed",
+            "agreement_performance_rate",
+            "reviews_requested",
+            "reviews_confirmed",
+            "amount_agreed",
+            "collective_cases",
+            "collective_workers",
+            "surveys",
+            "mean_satisfaction",
+        )
+    } == {
+        "period": "2031",
+        "received": 4,
+        "accepted": 4,
+        "closed_agreement": 3,
+        "closed_failed": 1,
+        "closed_by_mediation": 4,
+        "success_rate": 0.75,
+        "on_time_closure_rate": 1.0,
+        "agreements_performed": 1,
+        "agreement_performance_rate": 1.0,
+        "reviews_requested": 2,
+        "reviews_confirmed": 1,
+        "amount_agreed": "24000.00",
+        "collective_cases": 1,
+        "collective_workers": 12,
+        "surveys": 1,
         "mean_satisfaction": 5.0,
     }
     longsheng = next(r for r in body["centers"] if r["center_id"] == "longshengjie")
-    assert (longsheng["closed_expired"], longsheng["closed_withdrawn"], longsheng["agreements_defaulted"],
-            longsheng["agreement_performance_rate"], longsheng["on_time_closure_rate"]) == (1, 1, 1, 0.0, 0.6667)
+    assert (
+        longsheng["closed_expired"],
+        longsheng["closed_withdrawn"],
+        longsheng["agreements_defaulted"],
+        longsheng["agreement_performance_rate"],
+        longsheng["on_time_closure_rate"],
+    ) == (1, 1, 1, 0.0, 0.6667)
     qifang = next(r for r in body["centers"] if r["center_id"] == "qifang")
     assert qifang["success_rate"] is None and qifang["closed_not_accepted"] == 1
 
@@ -428,10 +546,16 @@ def test_the_report_of_a_month_as_csv(pipeline):
     status, text, headers = report(pipeline, "year=2031&month=6&format=csv&center_id=qifang")
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     header, row = text.strip().split("\r\n")
-    values = dict(zip(header.split(","), row.split(",")))
-    assert (values["period"], values["received"], values["closed_not_accepted"], values["consultations"],
-            values["complaints"], values["recommendations"], values["success_rate"]) == (
-        "2031-06", "2", "1", "1", "1", "1", "")
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert (
+        values["period"],
+        values["received"],
+        values["closed_not_accepted"],
+        values["consultations"],
+        values["complaints"],
+        values["recommendations"],
+        values["success_rate"],
+    ) == ("2031-06", "2", "1", "1", "1", "1", "")
 
 
 def test_a_center_reads_only_its_own_report(pipeline):
@@ -477,8 +601,9 @@ def test_replay_rebuilds_exactly_the_live_read_model_and_the_service_carries_on(
     pipeline.publish("intake", old.event_type, {**old.to_envelope(), "occurred_at": old.occurred_at.isoformat()})
     name = 'tiaojie_cases_received_total{center="qifang",source="self"}'
     support.wait_for(lambda: pipeline.series().get(name) == 4, timeout=30, message="the new case counted")
-    support.wait_for(lambda: "tiaojie_events_duplicate_total" in pipeline.scrape(), timeout=30,
-                     message="the replayed event skipped")
+    support.wait_for(
+        lambda: "tiaojie_events_duplicate_total" in pipeline.scrape(), timeout=30, message="the replayed event skipped"
+    )
     assert pipeline.series()['tiaojie_cases_received_total{center="huaguangjie",source="self"}'] == 5
 
 
@@ -486,9 +611,14 @@ def test_a_replay_while_events_flow_misses_none_and_counts_none_twice(pipeline):
     received = 'tiaojie_cases_received_total{center="qifang",source="self"}'
     before = pipeline.series()[received]
     # One position per step, so that the replay is still running while cases arrive.
-    replay = subprocess.Popen([sys.executable, "-m", "services.cli", "replay", "metrics", "--batch-size", "1",
-                               "--no-progress"], cwd=support.ROOT, env=support.test_env(**pipeline.env),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    replay = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "replay", "metrics", "--batch-size", "1", "--no-progress"],
+        cwd=support.ROOT,
+        env=support.test_env(**pipeline.env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     arrived = 0
     try:
         # Cases keep arriving until the replay is done, and a few more after the switch
@@ -502,9 +632,13 @@ def test_a_replay_while_events_flow_misses_none_and_counts_none_twice(pipeline):
     finally:
         output, _ = replay.communicate(timeout=120)
     assert replay.returncode == 0, output
-    support.wait_for(lambda: pipeline.series()[received] == before + arrived
-                     and pipeline.series()["tiaojie_projection_lag_seconds"] == 0, timeout=30,
-                     message="every arrival counted once")
+    support.wait_for(
+        lambda: (
+            pipeline.series()[received] == before + arrived and pipeline.series()["tiaojie_projection_lag_seconds"] == 0
+        ),
+        timeout=30,
+        message="every arrival counted once",
+    )
     live = read_model(pipeline)
     support.cli("replay", "metrics", "--no-progress", env=support.test_env(**pipeline.env))
     assert read_model(pipeline) == live

@@ -1,7 +1,8 @@
 """The link's published contract: schemas, AsyncAPI document, broker definitions, the court's answers."""
+
 import json
 import random
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import jsonschema
@@ -14,7 +15,7 @@ from services.arbitration_link.court import AnsweredMessages, Court, default_uri
 ROOT = Path(__file__).resolve().parents[2]
 ASYNCAPI = contract.HERE / "asyncapi.yaml"
 DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
-NOW = datetime(2026, 3, 10, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 2, 0, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("path", sorted(contract.HERE.glob("*.schema.json")), ids=lambda p: p.name)
@@ -47,9 +48,12 @@ def test_the_deployment_definitions_hold_the_link_topology_and_the_institute_use
     def keyed(entries, *keys):
         return {tuple(e[k] for k in keys): e for e in entries}
 
-    for section, keys in (("exchanges", ("name",)), ("queues", ("name",)),
-                          ("bindings", ("source", "destination", "routing_key")),
-                          ("permissions", ("user", "vhost"))):
+    for section, keys in (
+        ("exchanges", ("name",)),
+        ("queues", ("name",)),
+        ("bindings", ("source", "destination", "routing_key")),
+        ("permissions", ("user", "vhost")),
+    ):
         have = keyed(loaded[section], *keys)
         for key, entry in keyed(wanted[section], *keys).items():
             assert have.get(key) == entry, f"{section} {key}"
@@ -72,7 +76,8 @@ def test_the_vhost_comes_from_the_amqp_uri():
     assert topology.vhost_of("amqp://guest:guest@127.0.0.1:5672/") == "/"
     assert topology.vhost_of("amqp://guest:guest@127.0.0.1:5672/%2F") == "/"
     assert default_uri({"AMQP_URI": "amqp://guest:guest@rabbit:5673/tj_x"}) == (
-        "amqp://arbitration:arbitration@rabbit:5673/tj_x")
+        "amqp://arbitration:arbitration@rabbit:5673/tj_x"
+    )
 
 
 # --- the reference court --------------------------------------------------------------
@@ -105,8 +110,7 @@ def test_the_court_decides_reviews_by_policy(policy, decision):
 
 
 def test_a_random_policy_follows_the_confirm_ratio_and_the_seed():
-    decisions = [court("random", confirm_ratio=0.5).answer("review_request", REFERRAL)[1]["decision"]
-                 for _ in range(3)]
+    decisions = [court("random", confirm_ratio=0.5).answer("review_request", REFERRAL)[1]["decision"] for _ in range(3)]
     assert len(set(decisions)) == 1  # same seed, same choice
     many = Court(random.Random(1), lambda: NOW, AnsweredMessages(), policy="random", confirm_ratio=0.7)
     confirmed = sum(many.answer("review_request", REFERRAL)[1]["decision"] == "confirmed" for _ in range(400))

@@ -3,9 +3,10 @@
 `CaseStory` (the events intake and mediation publish about one case) is also used by the
 service-layer and integration tests of the link.
 """
+
 import random
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
@@ -41,16 +42,27 @@ class CaseStory:
         self.versions = {}
 
     def event(self, event_type, data):
-        source = "case" if event_type in ("ApplicationReceived", "CaseAccepted", "CaseNotAccepted",
-                                          "ApplicationWithdrawn") else "mediation"
+        source = (
+            "case"
+            if event_type in ("ApplicationReceived", "CaseAccepted", "CaseNotAccepted", "ApplicationWithdrawn")
+            else "mediation"
+        )
         stream_id = f"{source}-{self.case_id}"
         self.versions[stream_id] = self.versions.get(stream_id, 0) + 1
         self.at += timedelta(hours=1)
         event_id = str(uuid.uuid4())
         return Event(
-            event_id=event_id, event_type=event_type, schema_version=1, stream_id=stream_id,
-            stream_version=self.versions[stream_id], case_id=self.case_id, center_id=self.center_id,
-            occurred_at=self.at, recorded_at=self.at, correlation_id=event_id, causation_id=None,
+            event_id=event_id,
+            event_type=event_type,
+            schema_version=1,
+            stream_id=stream_id,
+            stream_version=self.versions[stream_id],
+            case_id=self.case_id,
+            center_id=self.center_id,
+            occurred_at=self.at,
+            recorded_at=self.at,
+            correlation_id=event_id,
+            causation_id=None,
             data={"case_id": self.case_id, "center_id": self.center_id, **data},
         )
 
@@ -58,71 +70,118 @@ class CaseStory:
         return (self.at + timedelta(hours=1)).isoformat()
 
     def application(self):
-        return self.event("ApplicationReceived", {
-            "case_number": self.case_number, "channel": "walk_in", "source": "self", "category": "wages",
-            "applicant": self.applicant, "respondent": self.respondent,
-            "claims": [{"item": "拖欠工资", "amount": "12000.00"}, {"item": "经济补偿金", "amount": "3000.50"}],
-            "claimed_total": "15000.50", "workers_involved": 1, "collective": False,
-            "description": "three months of wages unpaid", "received_at": self.stamp(),
-            "mediation_deadline": "2026-03-17",
-        })
+        return self.event(
+            "ApplicationReceived",
+            {
+                "case_number": self.case_number,
+                "channel": "walk_in",
+                "source": "self",
+                "category": "wages",
+                "applicant": self.applicant,
+                "respondent": self.respondent,
+                "claims": [{"item": "拖欠工资", "amount": "12000.00"}, {"item": "经济补偿金", "amount": "3000.50"}],
+                "claimed_total": "15000.50",
+                "workers_involved": 1,
+                "collective": False,
+                "description": "three months of wages unpaid",
+                "received_at": self.stamp(),
+                "mediation_deadline": "2026-03-17",
+            },
+        )
 
     def accepted(self):
         return self.event("CaseAccepted", {"case_number": self.case_number, "accepted_at": self.stamp()})
 
     def not_accepted(self, reason="the respondent refuses mediation"):
-        return self.event("CaseNotAccepted", {"case_number": self.case_number, "reason": reason,
-                                              "decided_at": self.stamp()})
+        return self.event(
+            "CaseNotAccepted", {"case_number": self.case_number, "reason": reason, "decided_at": self.stamp()}
+        )
 
     def opened(self):
         return self.event("MediationOpened", {"case_number": self.case_number, "deadline": "2026-03-17"})
 
     def assigned(self, mediator_id=None):
-        return self.event("MediatorAssigned", {
-            "mediator_id": mediator_id or str(uuid.uuid4()), "mediator_name": "调解员甲",
-            "certificate_no": "XJTJ2026HGJ0001", "assigned_at": self.stamp(),
-        })
+        return self.event(
+            "MediatorAssigned",
+            {
+                "mediator_id": mediator_id or str(uuid.uuid4()),
+                "mediator_name": "调解员甲",
+                "certificate_no": "XJTJ2026HGJ0001",
+                "assigned_at": self.stamp(),
+            },
+        )
 
     def session(self, summary):
         return self.event("SessionHeld", {"held_at": self.stamp(), "summary": summary})
 
     def failed(self, reason="the respondent denies the wage debt"):
-        return self.event("MediationFailed", {"reason": reason, "failed_at": self.stamp(),
-                                              "deadline": "2026-03-17", "on_time": True})
+        return self.event(
+            "MediationFailed", {"reason": reason, "failed_at": self.stamp(), "deadline": "2026-03-17", "on_time": True}
+        )
 
     def expired(self):
         return self.event("MediationExpired", {"deadline": "2026-03-17", "expired_at": self.stamp()})
 
     def agreement(self):
-        self.terms = {"terms": "pay 10000.00 by 2026-04-01", "amount": "10000.00",
-                      "performance_due": "2026-04-01", "signed_at": self.stamp()}
-        return self.event("AgreementReached", {**self.terms, "deadline": "2026-03-17", "on_time": True,
-                                               "mediator_id": str(uuid.uuid4()), "certificate_no": "X"})
+        self.terms = {
+            "terms": "pay 10000.00 by 2026-04-01",
+            "amount": "10000.00",
+            "performance_due": "2026-04-01",
+            "signed_at": self.stamp(),
+        }
+        return self.event(
+            "AgreementReached",
+            {
+                **self.terms,
+                "deadline": "2026-03-17",
+                "on_time": True,
+                "mediator_id": str(uuid.uuid4()),
+                "certificate_no": "X",
+            },
+        )
 
     def review_requested(self):
         return self.event("ReviewRequested", {"requested_at": self.stamp(), "agreement": self.terms})
 
     def defaulted(self):
-        return self.event("AgreementDefaulted", {"performance_due": "2026-04-01", "defaulted_at": self.stamp(),
-                                                 "reported": True})
+        return self.event(
+            "AgreementDefaulted", {"performance_due": "2026-04-01", "defaulted_at": self.stamp(), "reported": True}
+        )
 
     def failed_mediation(self, sessions=2):
         """A whole failed mediation, in publishing order."""
-        return [self.application(), self.accepted(), self.opened(), self.assigned(),
-                *(self.session(f"session {n}") for n in range(1, sessions + 1)), self.failed()]
+        return [
+            self.application(),
+            self.accepted(),
+            self.opened(),
+            self.assigned(),
+            *(self.session(f"session {n}") for n in range(1, sessions + 1)),
+            self.failed(),
+        ]
 
     def review(self):
-        return [self.application(), self.accepted(), self.opened(), self.assigned(), self.session("session 1"),
-                self.agreement(), self.review_requested()]
+        return [
+            self.application(),
+            self.accepted(),
+            self.opened(),
+            self.assigned(),
+            self.session("session 1"),
+            self.agreement(),
+            self.review_requested(),
+        ]
 
 
-NOW = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
 SCHEDULE = ResendSchedule(initial_seconds=3600, max_seconds=4 * 3600)
 
 
 def trigger_of(event):
-    return {"event_type": event.event_type, "event_id": event.event_id, "stream_id": event.stream_id,
-            "stream_version": event.stream_version}
+    return {
+        "event_type": event.event_type,
+        "event_id": event.event_id,
+        "stream_id": event.stream_id,
+        "stream_version": event.stream_version,
+    }
 
 
 def file_of(events):
@@ -220,10 +279,17 @@ def test_expired_and_defaulted_messages_match_the_schema():
     assert body["mediation"]["mediator"] is None
 
     story = CaseStory()
-    defaulted = [story.application(), story.accepted(), story.opened(), story.assigned(), story.agreement(),
-                 story.defaulted()]
-    body = referral_message(opened_referral(story, defaulted[-1], reason="agreement_defaulted"),
-                            file_of(defaulted), NOW)
+    defaulted = [
+        story.application(),
+        story.accepted(),
+        story.opened(),
+        story.assigned(),
+        story.agreement(),
+        story.defaulted(),
+    ]
+    body = referral_message(
+        opened_referral(story, defaulted[-1], reason="agreement_defaulted"), file_of(defaulted), NOW
+    )
     contract.validate("referral", body)
     assert story.terms["terms"] in body["mediation"]["summary"]
 
@@ -289,14 +355,23 @@ def test_an_unknown_referral_cannot_be_answered():
 def test_the_same_case_and_reason_is_always_the_same_referral():
     case_id = str(uuid.uuid4())
     assert referral_id_for(case_id, "referral", "mediation_failed") == referral_id_for(
-        case_id, "referral", "mediation_failed")
+        case_id, "referral", "mediation_failed"
+    )
     assert referral_id_for(case_id, "referral", "mediation_failed") != referral_id_for(
-        case_id, "referral", "agreement_defaulted")
+        case_id, "referral", "agreement_defaulted"
+    )
 
 
 def test_a_recommendation_letter_is_received_once():
-    letter = {"recommendation_id": "R-1", "center_id": "qifang", "applicant": {}, "respondent": {},
-              "category": "wages", "claims": [], "issued_at": "2026-03-10T10:00:00+08:00"}
+    letter = {
+        "recommendation_id": "R-1",
+        "center_id": "qifang",
+        "applicant": {},
+        "respondent": {},
+        "category": "wages",
+        "claims": [],
+        "issued_at": "2026-03-10T10:00:00+08:00",
+    }
     recommendation = Recommendation(Recommendation.stream_for("R-1"))
     assert recommendation.receive(letter)
     assert not recommendation.receive(letter)
@@ -308,10 +383,18 @@ def test_a_recommendation_letter_is_received_once():
 
 def stored(new_event, stream_version=2):
     return Event(
-        event_id=new_event.event_id, event_type=new_event.event_type, schema_version=1,
-        stream_id="referral-x", stream_version=stream_version, case_id=new_event.case_id,
-        center_id=new_event.center_id, occurred_at=NOW, recorded_at=NOW, correlation_id="c",
-        causation_id=None, data=new_event.data,
+        event_id=new_event.event_id,
+        event_type=new_event.event_type,
+        schema_version=1,
+        stream_id="referral-x",
+        stream_version=stream_version,
+        case_id=new_event.case_id,
+        center_id=new_event.center_id,
+        occurred_at=NOW,
+        recorded_at=NOW,
+        correlation_id="c",
+        causation_id=None,
+        data=new_event.data,
     )
 
 

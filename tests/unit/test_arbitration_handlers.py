@@ -1,4 +1,5 @@
 """arbitration_link's service layer on fakes: following cases, the sweep, replies."""
+
 import contextlib
 import dataclasses
 import uuid
@@ -44,12 +45,16 @@ class FakeReferralTable:
         return [r["referral_id"] for r in self._waiting() if r["case_id"] == case_id]
 
     def waiting_since(self, opened_before):
-        return [(r["referral_id"], r["case_id"], r["center_id"]) for r in self._waiting()
-                if r["opened_at"] <= opened_before]
+        return [
+            (r["referral_id"], r["case_id"], r["center_id"]) for r in self._waiting() if r["opened_at"] <= opened_before
+        ]
 
     def due(self, now):
-        return [r["referral_id"] for r in self.rows.values()
-                if r["status"] == "pending" and r["sends"] > 0 and r["next_resend_at"] <= now]
+        return [
+            r["referral_id"]
+            for r in self.rows.values()
+            if r["status"] == "pending" and r["sends"] > 0 and r["next_resend_at"] <= now
+        ]
 
 
 class FakeLink:
@@ -135,8 +140,11 @@ def test_the_sweep_resends_unanswered_referrals_once_due(link):
 
 
 def docketed(referral_id):
-    return {"referral_id": referral_id, "arbitration_case_no": "ARB-2026-00007",
-            "docketed_at": "2026-03-10T10:00:00+08:00"}
+    return {
+        "referral_id": referral_id,
+        "arbitration_case_no": "ARB-2026-00007",
+        "docketed_at": "2026-03-10T10:00:00+08:00",
+    }
 
 
 def test_a_docketed_reply_is_recorded_once_and_stops_the_resends(link):
@@ -167,8 +175,12 @@ def test_a_review_decision_is_recorded(link):
     story = CaseStory()
     link.follow(*story.review())
     referral_id = link.sent()[0].data["referral_id"]
-    decision = {"referral_id": referral_id, "decision": "confirmed", "document_no": "ARB-MED-1",
-                "decided_at": "2026-03-12T10:00:00+08:00"}
+    decision = {
+        "referral_id": referral_id,
+        "decision": "confirmed",
+        "document_no": "ARB-MED-1",
+        "decided_at": "2026-03-12T10:00:00+08:00",
+    }
     handlers.receive_reply(link, "review.decided", decision, CENTERS)
     assert link.referral(referral_id).status == "confirmed"
     assert link.kernel.events.events[-1].event_type == "ReviewDecided"
@@ -176,9 +188,15 @@ def test_a_review_decision_is_recorded(link):
 
 def letter(center_id="huaguangjie"):
     story = CaseStory()
-    return {"recommendation_id": str(uuid.uuid4()), "center_id": center_id, "applicant": story.applicant,
-            "respondent": story.respondent, "category": "wages",
-            "claims": [{"item": "拖欠工资", "amount": "5000.00"}], "issued_at": "2026-03-10T10:00:00+08:00"}
+    return {
+        "recommendation_id": str(uuid.uuid4()),
+        "center_id": center_id,
+        "applicant": story.applicant,
+        "respondent": story.respondent,
+        "category": "wages",
+        "claims": [{"item": "拖欠工资", "amount": "5000.00"}],
+        "issued_at": "2026-03-10T10:00:00+08:00",
+    }
 
 
 def test_a_recommendation_letter_becomes_one_event(link):

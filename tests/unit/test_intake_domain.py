@@ -1,4 +1,5 @@
 """The intake domain: a case is received, decided once, and a withdrawn case takes no command."""
+
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -125,4 +126,3 @@ def test_a_case_is_a_fold_of_its_events():
     assert (again.status, again.version, again.case_number) == ("accepted", 2, "HGJ-2026-00001")
     assert again.view()["accepted_at"] == RECEIVED_AT.isoformat()
     assert again.summary()["claimed_total"] == "15000.50"
-

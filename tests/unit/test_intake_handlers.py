@@ -1,6 +1,7 @@
 """The intake service layer on a FakeUnitOfWork and in-memory records: fast, no I/O."""
+
 import itertools
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +23,7 @@ DISTRICT = Principal("district", None, "h3")
 
 @pytest.fixture
 def clock():
-    return FixedClock(datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc))
+    return FixedClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
 
 
 @pytest.fixture
@@ -52,7 +53,9 @@ def test_registration_numbers_cases_per_center_and_returns_the_deadline(uow, rec
     elsewhere = register(uow, records, settings, center_id="longshengjie")
 
     assert [first["case_number"], second["case_number"], elsewhere["case_number"]] == [
-        "HGJ-2026-00001", "HGJ-2026-00002", "LSJ-2026-00001",
+        "HGJ-2026-00001",
+        "HGJ-2026-00002",
+        "LSJ-2026-00001",
     ]
     assert first["status"] == "received"
     assert first["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
@@ -61,7 +64,7 @@ def test_registration_numbers_cases_per_center_and_returns_the_deadline(uow, rec
 
 
 def test_the_year_of_a_case_number_is_the_year_of_receipt_in_the_district(uow, records, settings):
-    new_years_eve_in_utc = datetime(2026, 12, 31, 17, 0, tzinfo=timezone.utc)  # 01:00 on 1 January in Shanghai
+    new_years_eve_in_utc = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 January in Shanghai
     case = register(uow, records, settings, received_at=new_years_eve_in_utc.astimezone(SHANGHAI))
     assert case["case_number"] == "HGJ-2027-00001"
 
@@ -115,9 +118,7 @@ def test_staff_of_another_center_may_not_read_a_case_the_district_may(uow, recor
     with pytest.raises(Forbidden):
         handlers.case_history(uow, OTHER_STAFF, case_id)
     assert handlers.case_view(uow, DISTRICT, case_id)["status"] == "received"
-    assert [e["event_type"] for e in handlers.case_history(uow, DISTRICT, case_id)["events"]] == [
-        "ApplicationReceived"
-    ]
+    assert [e["event_type"] for e in handlers.case_history(uow, DISTRICT, case_id)["events"]] == ["ApplicationReceived"]
 
 
 def test_an_unknown_or_malformed_case_id_is_an_unknown_case(uow, settings, records):

@@ -1,4 +1,5 @@
 """GB 11643 resident id check digits and GB 32100 credit code check characters."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -19,7 +20,15 @@ def test_known_resident_ids_check(number):
 
 @pytest.mark.parametrize(
     "number",
-    ["110105194912310021", "11010519491231002", "11010519491231002XX", "1101051949123100AX", "", None, 11010519491231002],
+    [
+        "110105194912310021",
+        "11010519491231002",
+        "11010519491231002XX",
+        "1101051949123100AX",
+        "",
+        None,
+        11010519491231002,
+    ],
 )
 def test_wrong_resident_ids_do_not_check(number):
     assert not is_valid_resident_id(number)
@@ -42,7 +51,14 @@ def test_known_credit_codes_check(code):
 
 @pytest.mark.parametrize(
     "code",
-    ["91350100M000100Y44", "91350100M000100Y4", "91350100M000100Y433", "91350100I000100Y43", "91350100m000100y43", None],
+    [
+        "91350100M000100Y44",
+        "91350100M000100Y4",
+        "91350100M000100Y433",
+        "91350100I000100Y43",
+        "91350100m000100y43",
+        None,
+    ],
 )
 def test_wrong_credit_codes_do_not_check(code):
     assert not is_valid_credit_code(code)

@@ -1,5 +1,6 @@
 """The intake API's boundary: every rule fails on its own field, all at once."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,7 @@ from services.intake.schemas import (
     RecommendationSchema,
 )
 
-NOW = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -25,7 +26,12 @@ def body(**overrides):
         "channel": "walk_in",
         "source": "self",
         "category": "wages",
-        "applicant": {"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X", "phone": "13912345678"},
+        "applicant": {
+            "name": "张三",
+            "id_type": "resident_id",
+            "id_number": "11010519491231002X",
+            "phone": "13912345678",
+        },
         "respondent": {"name": "某公司", "credit_code": "91350100M000100Y43"},
         "claims": [{"item": "工资", "amount": "12000.00"}],
         "workers_involved": 3,
@@ -92,11 +98,15 @@ def test_passports_and_other_ids_are_not_checked():
         ({"claims": [{"item": " ", "amount": "1.00"}]}, "claims.0.item"),
         ({"received_at": "2026-03-02T02:05:00Z"}, "received_at"),
         ({"received_at": "2026-03-02T10:00:00"}, "received_at"),
-        ({"applicant": {"name": "张三", "id_type": "resident_id", "id_number": "110105194912310021"}},
-         "applicant.id_number"),
+        (
+            {"applicant": {"name": "张三", "id_type": "resident_id", "id_number": "110105194912310021"}},
+            "applicant.id_number",
+        ),
         ({"applicant": {"name": "张三", "id_type": "card", "id_number": "1"}}, "applicant.id_type"),
-        ({"applicant": {"name": "张三", "id_type": "passport", "id_number": "E1", "phone": "call me"}},
-         "applicant.phone"),
+        (
+            {"applicant": {"name": "张三", "id_type": "passport", "id_number": "E1", "phone": "call me"}},
+            "applicant.phone",
+        ),
         ({"respondent": {"name": "某公司", "credit_code": "91350100M000100Y44"}}, "respondent.credit_code"),
     ],
 )
@@ -121,16 +131,23 @@ def test_a_rejection_needs_its_reason():
 
 def test_a_consultation_needs_a_known_center_channel_and_topic():
     assert set(errors_of({"center_id": "atlantis", "channel": "fax"}, ConsultationSchema())) == {
-        "center_id", "channel", "topic",
+        "center_id",
+        "channel",
+        "topic",
     }
 
 
 def test_the_case_list_query_parses_paging_and_filters():
     assert CaseListQuerySchema().load({"page": "2", "status": "accepted"}) == {
-        "center_id": None, "status": "accepted", "page": 2, "page_size": 50,
+        "center_id": None,
+        "status": "accepted",
+        "page": 2,
+        "page_size": 50,
     }
     assert set(errors_of({"page": "0", "status": "open", "center_id": "atlantis"}, CaseListQuerySchema())) == {
-        "page", "status", "center_id",
+        "page",
+        "status",
+        "center_id",
     }
 
 
@@ -153,8 +170,11 @@ def test_a_recommendation_letter_opens_a_letter_case_received_when_reported():
 def test_a_letter_may_name_any_id_type_but_a_resident_id_must_check():
     schema = RecommendationSchema(now=NOW, zone=SHANGHAI)
     letter = {
-        "recommendation_id": "R-2", "center_id": "huaguangjie", "respondent": {"name": "某公司"},
-        "category": "wages", "claims": [],
+        "recommendation_id": "R-2",
+        "center_id": "huaguangjie",
+        "respondent": {"name": "某公司"},
+        "category": "wages",
+        "claims": [],
     }
     permit = {"name": "陈六", "id_type": "hk_macao_permit", "id_number": "H1234567", "phone": "0991-1234567"}
     assert schema.load({**letter, "applicant": permit}).applicant["id_type"] == "hk_macao_permit"

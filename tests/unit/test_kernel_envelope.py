@@ -1,4 +1,5 @@
 """The envelope: validation with marshmallow and the upcaster chain."""
+
 import dataclasses
 
 import pytest
@@ -23,8 +24,14 @@ def test_a_valid_envelope_loads():
 
 @pytest.mark.parametrize(
     "field, value",
-    [("event_id", "not-a-uuid"), ("stream_version", 0), ("stream_version", "1"),
-     ("occurred_at", "2026-03-01T10:00:00"), ("data", "text"), ("event_type", "")],
+    [
+        ("event_id", "not-a-uuid"),
+        ("stream_version", 0),
+        ("stream_version", "1"),
+        ("occurred_at", "2026-03-01T10:00:00"),
+        ("data", "text"),
+        ("event_type", ""),
+    ],
 )
 def test_an_invalid_envelope_is_refused(field, value):
     with pytest.raises(ValidationError) as info:
@@ -51,7 +58,9 @@ def test_old_events_are_upcast_through_the_chain():
         return {**data, "channel": data.get("channel", "walk_in")}
 
     stored_v1 = dataclasses.replace(
-        Event.from_envelope(_envelope()), event_type="KernelProbeRenamed", schema_version=1,
+        Event.from_envelope(_envelope()),
+        event_type="KernelProbeRenamed",
+        schema_version=1,
         data={"name": "Li Lei"},
     )
     current = upcast(stored_v1)

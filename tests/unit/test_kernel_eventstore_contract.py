@@ -1,5 +1,6 @@
 """The event store contract, run against the in-memory store (the PostgreSQL run is in
 tests/integration/test_kernel_eventstore.py, which subclasses this)."""
+
 import pytest
 
 from services.common.clock import FixedClock
@@ -49,12 +50,27 @@ class EventStoreContract:
         assert store.load("s-6")[0].data["amount"] == "12000.10"
 
     def test_envelope_carries_the_contract_fields(self, store):
-        [event] = store.append("s-7", 0, [NewEvent("A", {}, case_id="c-1", center_id="qifang")],
-                               correlation_id="corr-1", causation_id="cause-1")
+        [event] = store.append(
+            "s-7",
+            0,
+            [NewEvent("A", {}, case_id="c-1", center_id="qifang")],
+            correlation_id="corr-1",
+            causation_id="cause-1",
+        )
         envelope = event.to_envelope()
         assert set(envelope) == {
-            "event_id", "event_type", "schema_version", "stream_id", "stream_version", "case_id",
-            "center_id", "occurred_at", "recorded_at", "correlation_id", "causation_id", "data",
+            "event_id",
+            "event_type",
+            "schema_version",
+            "stream_id",
+            "stream_version",
+            "case_id",
+            "center_id",
+            "occurred_at",
+            "recorded_at",
+            "correlation_id",
+            "causation_id",
+            "data",
         }
         assert envelope["correlation_id"] == "corr-1" and envelope["causation_id"] == "cause-1"
         assert envelope["occurred_at"].endswith("+00:00")

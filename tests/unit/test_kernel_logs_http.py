@@ -1,4 +1,5 @@
 """JSON logs without personal data; marshmallow errors as field paths."""
+
 import io
 import json
 import logging

@@ -1,5 +1,6 @@
 """The mediation domain, pure: roster rules (持证上岗), deadlines, agreements, review window, default."""
-from datetime import date, datetime, timedelta, timezone
+
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -22,7 +23,7 @@ from services.mediation.domain import (
 )
 
 TZ = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # 17:00 in Shanghai, 2026-03-02
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # 17:00 in Shanghai, 2026-03-02
 TODAY = date(2026, 3, 2)
 
 

@@ -1,7 +1,8 @@
 """The mediation service layer with a FakeUnitOfWork and in-memory read models: fast, no I/O."""
+
 import itertools
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +16,7 @@ from services.mediation import handlers
 from services.mediation.readmodels import InMemoryReadModels
 
 TZ = ZoneInfo("Asia/Shanghai")
-START = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 HUAGUANGJIE = Principal("center", "huaguangjie", "token-h")
 LONGSHENGJIE = Principal("center", "longshengjie", "token-l")
 DISTRICT = Principal("district", None, "token-d")
@@ -36,29 +37,52 @@ def uow(clock):
 @pytest.fixture
 def settings():
     ids = itertools.count(1)
-    return handlers.Settings(tz=TZ, performance_grace_days=3,
-                             new_id=lambda: str(uuid.UUID(int=next(ids))))
+    return handlers.Settings(tz=TZ, performance_grace_days=3, new_id=lambda: str(uuid.UUID(int=next(ids))))
 
 
 def intake_event(event_type, case_id, stream_version, **data):
     return Event(
-        event_id=str(uuid.uuid4()), event_type=event_type, schema_version=1, stream_id=f"case-{case_id}",
-        stream_version=stream_version, case_id=case_id, center_id="huaguangjie", occurred_at=START,
-        recorded_at=START, correlation_id="c", causation_id=None,
+        event_id=str(uuid.uuid4()),
+        event_type=event_type,
+        schema_version=1,
+        stream_id=f"case-{case_id}",
+        stream_version=stream_version,
+        case_id=case_id,
+        center_id="huaguangjie",
+        occurred_at=START,
+        recorded_at=START,
+        correlation_id="c",
+        causation_id=None,
         data={"case_id": case_id, "center_id": "huaguangjie", **data},
     )
 
 
 def accepted(case_id, version=2, deadline=START + timedelta(days=15)):
-    return intake_event("CaseAccepted", case_id, version, case_number="HG-1", accepted_at=START.isoformat(),
-                        received_at=START.isoformat(), mediation_deadline=deadline.isoformat(),
-                        category="wages", source="self", workers_involved=1, collective=False,
-                        claimed_total="12000.00")
+    return intake_event(
+        "CaseAccepted",
+        case_id,
+        version,
+        case_number="HG-1",
+        accepted_at=START.isoformat(),
+        received_at=START.isoformat(),
+        mediation_deadline=deadline.isoformat(),
+        category="wages",
+        source="self",
+        workers_involved=1,
+        collective=False,
+        claimed_total="12000.00",
+    )
 
 
 def withdrawn(case_id, version=3):
-    return intake_event("ApplicationWithdrawn", case_id, version, reason="settled privately",
-                        withdrawn_at=START.isoformat(), status_before="accepted")
+    return intake_event(
+        "ApplicationWithdrawn",
+        case_id,
+        version,
+        reason="settled privately",
+        withdrawn_at=START.isoformat(),
+        status_before="accepted",
+    )
 
 
 def consume(uow, settings, event, use_case):
@@ -79,11 +103,18 @@ def events_of(uow, stream_id):
 
 
 def register(uow, settings, **overrides):
-    body = {"center_id": "huaguangjie", "name": "Li Ming", "certificate_no": "TJ-001",
-            "certificate_expires": "2027-01-01", "full_time": True, **overrides}
+    body = {
+        "center_id": "huaguangjie",
+        "name": "Li Ming",
+        "certificate_no": "TJ-001",
+        "certificate_expires": "2027-01-01",
+        "full_time": True,
+        **overrides,
+    }
     with uow:
-        return handlers.register_mediator(uow, HUAGUANGJIE if body["center_id"] == "huaguangjie" else LONGSHENGJIE,
-                                          body, settings)["mediator_id"]
+        return handlers.register_mediator(
+            uow, HUAGUANGJIE if body["center_id"] == "huaguangjie" else LONGSHENGJIE, body, settings
+        )["mediator_id"]
 
 
 def open_case(uow, settings, case_id="case-1"):
@@ -158,24 +189,46 @@ def test_the_agreement_path_to_performance(uow, settings, clock):
     mediator_id = register(uow, settings)
     command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": mediator_id})
     command(uow, settings, handlers.hold_session, case_id, {"held_at": START.isoformat(), "summary": "first"})
-    view = command(uow, settings, handlers.reach_agreement, case_id,
-                   {"terms": "wages paid", "amount": "8000.50", "performance_due": "2026-03-20"})
+    view = command(
+        uow,
+        settings,
+        handlers.reach_agreement,
+        case_id,
+        {"terms": "wages paid", "amount": "8000.50", "performance_due": "2026-03-20"},
+    )
     assert view["status"] == "agreement" and view["agreement"]["amount"] == "8000.50"
     assert command(uow, settings, handlers.request_review, case_id, {})["status"] == "under_review"
     with pytest.raises(Conflict) as refused:
         command(uow, settings, handlers.request_review, case_id, {})
     assert refused.value.extra["status"] == "under_review"
     decided = Event(
-        event_id=str(uuid.uuid4()), event_type="ReviewDecided", schema_version=1, stream_id="referral-r1",
-        stream_version=3, case_id=case_id, center_id="huaguangjie", occurred_at=START, recorded_at=START,
-        correlation_id="c", causation_id=None,
-        data={"referral_id": "r1", "case_id": case_id, "center_id": "huaguangjie", "decision": "confirmed",
-              "document_no": "WLZ-2026-7", "decided_at": START.isoformat()},
+        event_id=str(uuid.uuid4()),
+        event_type="ReviewDecided",
+        schema_version=1,
+        stream_id="referral-r1",
+        stream_version=3,
+        case_id=case_id,
+        center_id="huaguangjie",
+        occurred_at=START,
+        recorded_at=START,
+        correlation_id="c",
+        causation_id=None,
+        data={
+            "referral_id": "r1",
+            "case_id": case_id,
+            "center_id": "huaguangjie",
+            "decision": "confirmed",
+            "document_no": "WLZ-2026-7",
+            "decided_at": START.isoformat(),
+        },
     )
     consume(uow, settings, decided, handlers.record_review_decision)
     view = handlers.get_mediation(uow, HUAGUANGJIE, case_id, settings)
     assert (view["status"], view["review"]["decision"], view["review"]["document_no"]) == (
-        "agreement", "confirmed", "WLZ-2026-7")
+        "agreement",
+        "confirmed",
+        "WLZ-2026-7",
+    )
     assert command(uow, settings, handlers.report_performance, case_id, {"performed": True})["status"] == "performed"
     assert command(uow, settings, handlers.record_survey, case_id, {"score": 5})["survey"]["score"] == 5
     with pytest.raises(Conflict):
@@ -202,16 +255,26 @@ def test_the_sweep_expires_an_overdue_mediation_exactly_once(uow, settings, cloc
     assert events_of(uow, "mediation-case-a")[-1] == "MediationExpired"
     assert uow.views.cases["case-b"]["status"] == "mediating"
     with pytest.raises(Conflict) as refused:
-        command(uow, settings, handlers.reach_agreement, "case-a",
-                {"terms": "x", "amount": "1.00", "performance_due": "2026-04-01"})
+        command(
+            uow,
+            settings,
+            handlers.reach_agreement,
+            "case-a",
+            {"terms": "x", "amount": "1.00", "performance_due": "2026-04-01"},
+        )
     assert refused.value.extra["status"] == "expired"
 
 
 def test_the_sweep_defaults_an_unreported_agreement_after_the_grace(uow, settings, clock):
     case_id = open_case(uow, settings)
     command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": register(uow, settings)})
-    command(uow, settings, handlers.reach_agreement, case_id,
-            {"terms": "x", "amount": "100.00", "performance_due": "2026-03-05"})
+    command(
+        uow,
+        settings,
+        handlers.reach_agreement,
+        case_id,
+        {"terms": "x", "amount": "100.00", "performance_due": "2026-03-05"},
+    )
     clock.set(datetime(2026, 3, 8, 23, 0, tzinfo=TZ))  # due + 3 days of grace: not yet
     assert handlers.sweep(uow, settings)["defaulted"] == 0
     clock.set(datetime(2026, 3, 9, 0, 0, tzinfo=TZ))
@@ -233,12 +296,14 @@ def test_the_sweep_records_a_certificate_expiry_in_the_roster(uow, settings, clo
 def test_a_complaint_about_another_centers_case_is_422(uow, settings):
     case_id = open_case(uow, settings)
     with uow:
-        filed = handlers.file_complaint(uow, HUAGUANGJIE, {"center_id": "huaguangjie", "case_id": case_id,
-                                                           "text": "slow"}, settings)
+        filed = handlers.file_complaint(
+            uow, HUAGUANGJIE, {"center_id": "huaguangjie", "case_id": case_id, "text": "slow"}, settings
+        )
     assert events_of(uow, f"complaint-{filed['complaint_id']}") == ["ComplaintFiled"]
     with pytest.raises(Unprocessable), uow:
-        handlers.file_complaint(uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": case_id,
-                                                    "text": "slow"}, settings)
+        handlers.file_complaint(
+            uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": case_id, "text": "slow"}, settings
+        )
 
 
 class ReadModelsFailingFor(InMemoryReadModels):

@@ -1,5 +1,6 @@
 """Prometheus and Grafana files: promtool checks the config and tests the rules; the
 dashboards have fixed uids and point at the provisioned datasource."""
+
 import json
 import subprocess
 from pathlib import Path
@@ -31,8 +32,11 @@ def test_every_service_and_the_broker_are_scraped_by_their_compose_names():
     config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
     targets = {job["job_name"]: job["static_configs"][0]["targets"] for job in config["scrape_configs"]}
     assert targets == {
-        "intake": ["intake:8001"], "mediation": ["mediation:8002"], "arbitration_link": ["arbitration_link:8003"],
-        "metrics": ["metrics:8004"], "rabbitmq": ["rabbitmq:15692"],
+        "intake": ["intake:8001"],
+        "mediation": ["mediation:8002"],
+        "arbitration_link": ["arbitration_link:8003"],
+        "metrics": ["metrics:8004"],
+        "rabbitmq": ["rabbitmq:15692"],
     }
 
 
@@ -45,7 +49,9 @@ def test_the_dashboards_have_fixed_uids_and_use_the_provisioned_datasource():
     uid = datasource["datasources"][0]["uid"]
     found = dashboards()
     assert {name: d["uid"] for name, d in found.items()} == {
-        "leadership": "tiaojie-leadership", "operations": "tiaojie-operations"}
+        "leadership": "tiaojie-leadership",
+        "operations": "tiaojie-operations",
+    }
     for dashboard in found.values():
         assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])
         for panel in dashboard["panels"]:
@@ -60,8 +66,16 @@ def test_the_dashboard_provider_reads_the_folder_compose_mounts():
 
 def test_the_leadership_dashboard_answers_the_leaderships_questions():
     exprs = " ".join(t["expr"] for p in dashboards()["leadership"]["panels"] for t in p["targets"])
-    for series in ("tiaojie_success_rate{period=\"year\"}", "tiaojie_success_rate_target", 'demonstration="true"',
-                   "tiaojie_centers_meeting_target_ratio", "tiaojie_centers_meeting_target_goal",
-                   "tiaojie_cases_received_total", "tiaojie_cases_closed_total", "tiaojie_cases_open",
-                   "tiaojie_cases_overdue", "tiaojie_referrals_pending"):
+    for series in (
+        'tiaojie_success_rate{period="year"}',
+        "tiaojie_success_rate_target",
+        'demonstration="true"',
+        "tiaojie_centers_meeting_target_ratio",
+        "tiaojie_centers_meeting_target_goal",
+        "tiaojie_cases_received_total",
+        "tiaojie_cases_closed_total",
+        "tiaojie_cases_open",
+        "tiaojie_cases_overdue",
+        "tiaojie_referrals_pending",
+    ):
         assert series in exprs or series.split("{")[0] in exprs

@@ -1,13 +1,14 @@
 """What each event tells the metrics read model (the pure half of the projection)."""
+
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from services.common.envelope import Event
 from services.metrics.projection import CASE, CENTER_FACT, CONSUMED_EVENTS, REFERRAL, facts_of
 
 ZONE = ZoneInfo("Asia/Shanghai")
-AT = datetime(2031, 3, 2, 1, 0, tzinfo=timezone.utc)
+AT = datetime(2031, 3, 2, 1, 0, tzinfo=UTC)
 
 
 def event(event_type, data, stream_id="case-c1", case_id="c1", center_id="qifang"):
@@ -20,11 +21,23 @@ def test_every_event_of_the_catalogue_is_consumed():
 
 
 def test_an_application_sets_the_case_profile_and_its_deadline():
-    [fact] = facts_of(event("ApplicationReceived", {
-        "source": "court_entrusted", "channel": "letter", "category": "wages", "workers_involved": 12,
-        "collective": True, "claimed_total": "5000.00", "received_at": "2031-03-02T09:00:00+08:00",
-        "mediation_deadline": "2031-03-17T09:00:00+08:00", "applicant": {"name": "张三"},
-    }), ZONE)
+    [fact] = facts_of(
+        event(
+            "ApplicationReceived",
+            {
+                "source": "court_entrusted",
+                "channel": "letter",
+                "category": "wages",
+                "workers_involved": 12,
+                "collective": True,
+                "claimed_total": "5000.00",
+                "received_at": "2031-03-02T09:00:00+08:00",
+                "mediation_deadline": "2031-03-17T09:00:00+08:00",
+                "applicant": {"name": "张三"},
+            },
+        ),
+        ZONE,
+    )
     assert (fact.target, fact.key) == (CASE, "c1")
     assert fact.columns["source"] == "court_entrusted"
     assert fact.columns["deadline"] == "2031-03-17T09:00:00+08:00"
@@ -48,8 +61,14 @@ def test_an_expiry_is_never_on_time():
 
 
 def test_a_review_decision_answers_the_referral_and_records_the_review_on_the_case():
-    facts = facts_of(event("ReviewDecided", {"referral_id": "r1", "decision": "confirmed",
-                                             "decided_at": AT.isoformat()}, stream_id="referral-r1"), ZONE)
+    facts = facts_of(
+        event(
+            "ReviewDecided",
+            {"referral_id": "r1", "decision": "confirmed", "decided_at": AT.isoformat()},
+            stream_id="referral-r1",
+        ),
+        ZONE,
+    )
     assert {(f.target, f.key) for f in facts} == {(REFERRAL, "r1"), (CASE, "c1")}
     case = next(f for f in facts if f.target == CASE)
     assert case.columns["review_decision"] == "confirmed"
@@ -59,8 +78,12 @@ def test_surveys_complaints_consultations_and_letters_are_center_facts_with_thei
     survey = event("SurveyRecorded", {"score": 4, "recorded_at": AT.isoformat()}, stream_id="mediation-c1")
     [fact] = facts_of(survey, ZONE)
     assert (fact.target, fact.key, fact.columns["score"]) == (CENTER_FACT, f"survey:{survey.event_id}", 4)
-    [complaint] = facts_of(event("ComplaintFiled", {"complaint_id": "k1", "filed_at": AT.isoformat()},
-                                 stream_id="complaint-k1", case_id=None), ZONE)
+    [complaint] = facts_of(
+        event(
+            "ComplaintFiled", {"complaint_id": "k1", "filed_at": AT.isoformat()}, stream_id="complaint-k1", case_id=None
+        ),
+        ZONE,
+    )
     assert complaint.key == "complaint:k1"
 
 

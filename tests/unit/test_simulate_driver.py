@@ -1,6 +1,7 @@
 """The simulator's driver on fake staff APIs: back-filling lives each day on the services'
 clock, a case's steps go in order, and refusals are counted, not fatal."""
-from datetime import datetime, timedelta, timezone
+
+from datetime import UTC, datetime, timedelta
 
 from services.common.centers import load_centers
 from services.common.clock import FileOffsetClock, FixedClock
@@ -8,7 +9,7 @@ from services.simulate.client import ApiRefused
 from services.simulate.driver import District, Tokens, backfill
 from services.simulate.workload import DistrictWorkload
 
-NOW = datetime(2026, 3, 1, 4, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
 CENTERS = [c for c in load_centers() if c.center_id in ("huaguangjie", "qidaowan")]
 
 
@@ -70,7 +71,7 @@ def test_backfill_lives_each_day_on_the_services_clock_and_gives_it_back(tmp_pat
 def test_each_case_goes_through_its_steps_in_order(tmp_path):
     _, journal, _, _, _ = _run(tmp_path)
     seen = {}
-    for service, path, body, offset in journal:
+    for _service, path, _body, _offset in journal:
         if path.startswith("/api/v1/cases/"):
             case_id, action = path.split("/")[4], path.split("/")[5]
             seen.setdefault(case_id, []).append(action)

@@ -1,7 +1,8 @@
 """The simulator's generators: valid identifiers, a repeatable workload, the per-center rates."""
+
 import collections
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,8 +12,8 @@ from services.simulate import identities, profile
 from services.simulate.workload import DistrictWorkload
 
 CENTERS = load_centers()
-START = datetime(2026, 1, 1, 1, 0, tzinfo=timezone.utc)
-END = datetime(2026, 7, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+END = datetime(2026, 7, 1, tzinfo=UTC)
 
 
 def test_resident_id_check_digit_matches_the_standard_example():
@@ -124,8 +125,9 @@ def test_step_bodies_pass_the_services_schemas():
                 mediation.Session().load({"held_at": END.isoformat(), **step.body})
             elif step.action == "agreement":
                 due = (END + timedelta(days=step.body["performance_due_days"])).date().isoformat()
-                mediation.Agreement().load({"terms": step.body["terms"], "amount": step.body["amount"],
-                                            "performance_due": due})
+                mediation.Agreement().load(
+                    {"terms": step.body["terms"], "amount": step.body["amount"], "performance_due": due}
+                )
             elif step.action == "extension":
                 mediation.Extension().load(step.body)
             elif step.action == "survey":

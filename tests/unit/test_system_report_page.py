@@ -1,13 +1,20 @@
 """The leadership report page: one self-contained, printable page with both charts."""
+
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from services.metrics.report_page import render_report_page
 
 
 def _row(center_id, name, rate, agreements=0, closed=0):
-    return {"center_id": center_id, "center_name": name, "success_rate": rate, "closed_agreement": agreements,
-            "closed_by_mediation": closed, "received": closed + 1}
+    return {
+        "center_id": center_id,
+        "center_name": name,
+        "success_rate": rate,
+        "closed_agreement": agreements,
+        "closed_by_mediation": closed,
+        "received": closed + 1,
+    }
 
 
 ROWS = [
@@ -19,13 +26,13 @@ ROWS = [
 
 
 def _page():
-    return render_report_page(ROWS, {"huaguangjie"}, 2026, 0.6, 0.95, datetime(2026, 11, 28, 8, tzinfo=timezone.utc))
+    return render_report_page(ROWS, {"huaguangjie"}, 2026, 0.6, 0.95, datetime(2026, 11, 28, 8, tzinfo=UTC))
 
 
 def test_bars_are_coloured_by_the_target_and_a_center_without_closures_has_no_bar():
     page = _page()
     assert len(re.findall(r'class="meets"', page)) == 2 + 0  # 80% and exactly 60% meet; the share (50%) is below 95%
-    assert len(re.findall(r'class="below"', page)) == 2      # 40%, and the share against the milestone
+    assert len(re.findall(r'class="below"', page)) == 2  # 40%, and the share against the milestone
     assert "no closed case" in page
 
 

@@ -4,6 +4,7 @@ The schema files beside this module (draft 2020-12) and `asyncapi.yaml` are what
 arbitration institute's developers code against; the service validates every reply it
 receives with them, and the tests validate every message it really sends.
 """
+
 import functools
 import json
 from pathlib import Path
@@ -39,12 +40,10 @@ def schema_path(kind):
     return HERE / f"{kind}.schema.json"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _validators():
     schemas = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in HERE.glob("*.schema.json")}
-    registry = Registry().with_resources(
-        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values()
-    )
+    registry = Registry().with_resources((schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
     return {
         kind: jsonschema.Draft202012Validator(schemas[schema_path(kind).name], registry=registry)
         for kind in MESSAGE_KINDS
