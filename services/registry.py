@@ -15,6 +15,7 @@ SERVICE_CLASSES = {
     "mediation": "services.mediation.service:MediationService",
     "arbitration_link": "services.arbitration_link.service:ArbitrationLinkService",
     "metrics": "services.metrics.service:MetricsService",
+    "console": "services.console.service:ConsoleService",
 }
 
 

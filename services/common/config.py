@@ -7,13 +7,14 @@ and the per-service `<SERVICE>_DATABASE_URL`.
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-SERVICES = ("intake", "mediation", "arbitration_link", "metrics")
+SERVICES = ("intake", "mediation", "arbitration_link", "metrics", "console")
 
 DEFAULT_HTTP_PORTS = {
     "intake": 8001,
     "mediation": 8002,
     "arbitration_link": 8003,
     "metrics": 8004,
+    "console": 8005,
 }
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tiaojie"

@@ -27,7 +27,9 @@ DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 # CONTRACTS §1, written out here: the test states the contract, the code must follow.
-CONTRACT_PORTS = {"intake": 8001, "mediation": 8002, "arbitration_link": 8003, "metrics": 8004}
+CONTRACT_PORTS = {"intake": 8001, "mediation": 8002, "arbitration_link": 8003, "metrics": 8004, "console": 8005}
+# The stores whose events the metrics service projects (and reads, for its lag).
+PROJECTED_STORES = ("intake", "mediation", "arbitration_link")
 # The containers that run once and exit; every other container runs and is health-checked.
 ONE_SHOTS = {"setup", "rabbitmq-definitions"}
 DATA_DIRECTORIES = {
@@ -285,7 +287,9 @@ def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
         # The metrics service reads the other stores (as its own role, granted SELECT on
         # their events by the setup container); every other service sees its own only.
         expected = (
-            [f"{s.upper()}_DATABASE_URL" for s in SERVICES] if name == "metrics" else [f"{name.upper()}_DATABASE_URL"]
+            [f"{s.upper()}_DATABASE_URL" for s in (*PROJECTED_STORES, "metrics")]
+            if name == "metrics"
+            else [f"{name.upper()}_DATABASE_URL"]
         )
         assert sorted(urls) == sorted(expected), f"{name} sees {sorted(urls)}"
         for key, url in urls.items():

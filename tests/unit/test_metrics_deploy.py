@@ -36,6 +36,7 @@ def test_every_service_and_the_broker_are_scraped_by_their_compose_names():
         "mediation": ["mediation:8002"],
         "arbitration_link": ["arbitration_link:8003"],
         "metrics": ["metrics:8004"],
+        "console": ["console:8005"],
         "rabbitmq": ["rabbitmq:15692"],
     }
 
