@@ -1,5 +1,5 @@
-"""The whole system for end-to-end and fault tests: the four services as separate
-processes (as `tiaojie serve` starts them), the reference court client, and one clock
+"""The whole system for end-to-end and fault tests: every service as a separate
+process (as `tiaojie serve` starts them), the reference court client, and one clock
 file they all read, plus the calls the tests make against them.
 """
 
@@ -14,11 +14,12 @@ import time
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
+from services import registry
 from services.common.clock import FileOffsetClock
 from services.simulate import identities
 from tests import support
 
-SERVICES = ("intake", "mediation", "arbitration_link", "metrics")
+SERVICES = tuple(registry.available_services())
 # The fault tests' load runs here; the path tests each measure a center of their own elsewhere.
 LOAD_CENTERS = ("nanhunanlu", "nanhubeilu", "qidaowan", "shirenzigou", "zhenanjie")
 
