@@ -8,6 +8,7 @@ call these; unit tests call them with a `FakeUnitOfWork` and in-memory records.
 import dataclasses
 import logging
 import uuid
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from services.common.centers import centers_by_id
@@ -117,14 +118,39 @@ def case_history(uow, principal, case_id):
     return {"case_id": case.case_id, "case_number": case.case_number, "events": [e.to_envelope() for e in events]}
 
 
-def list_cases(records, principal, center_id=None, status=None, page=1, page_size=50):
+def list_cases(
+    records,
+    principal,
+    center_id=None,
+    status=None,
+    page=1,
+    page_size=50,
+    q=None,
+    received_from=None,
+    received_to=None,
+    zone=None,
+):
+    """A page of the case list; the search of CONTRACTS §7. The dates are whole days of the district's zone."""
     if principal is not None:
         if center_id is not None:
             principal.require_read(center_id)
         elif principal.role == "center":
             center_id = principal.center_id
-    cases, total = records.page(center_id=center_id, status=status, page=page, page_size=page_size)
+    zone = zone or ZoneInfo("Asia/Shanghai")
+    cases, total = records.page(
+        center_id=center_id,
+        status=status,
+        page=page,
+        page_size=page_size,
+        q=q,
+        received_from=_start_of(received_from, zone),
+        received_to=_start_of(received_to + timedelta(days=1), zone) if received_to else None,
+    )
     return {"cases": cases, "page": page, "page_size": page_size, "total": total}
+
+
+def _start_of(day, zone):
+    return datetime.combine(day, time.min, tzinfo=zone) if day else None
 
 
 def _load(uow, case_id):

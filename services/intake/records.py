@@ -5,7 +5,20 @@ list row written in the same transaction as the case's events. `InMemoryIntakeRe
 is the same contract for unit tests.
 """
 
+import hashlib
 import json
+from datetime import datetime
+
+
+def party_key(identifier):
+    """How an ID number or credit code is matched: whole, case-insensitive, never stored in clear."""
+    return hashlib.sha256(identifier.strip().upper().encode("utf-8")).hexdigest()
+
+
+def party_keys(case):
+    received = case.received
+    found = (received["applicant"].get("id_number"), received["respondent"].get("credit_code"))
+    return [party_key(identifier) for identifier in found if identifier]
 
 
 class PostgresIntakeRecords:
@@ -34,8 +47,9 @@ class PostgresIntakeRecords:
 
     def save(self, case):
         self.cursor.execute(
-            "INSERT INTO intake_cases (case_id, case_number, center_id, status, recommendation_id, version, summary)"
-            " VALUES (%s::uuid, %s, %s, %s, %s, %s, %s::jsonb)"
+            "INSERT INTO intake_cases"
+            " (case_id, case_number, center_id, status, recommendation_id, version, summary, party_keys)"
+            " VALUES (%s::uuid, %s, %s, %s, %s, %s, %s::jsonb, %s)"
             " ON CONFLICT (case_id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,"
             " summary = EXCLUDED.summary, updated_at = now()",
             (
@@ -46,11 +60,16 @@ class PostgresIntakeRecords:
                 case.received.get("recommendation_id"),
                 case.version,
                 json.dumps(case.summary(), ensure_ascii=False),
+                party_keys(case),
             ),
         )
 
-    def page(self, center_id=None, status=None, page=1, page_size=50):
-        """`(summaries, total)`: newest registrations first."""
+    def page(self, center_id=None, status=None, page=1, page_size=50, q=None, received_from=None, received_to=None):
+        """`(summaries, total)`: newest registrations first.
+
+        `q` matches a case number or an ID number / credit code whole, or part of a party's
+        name; `received_from` (inclusive) and `received_to` (exclusive) are instants.
+        """
         where, params = [], []
         if center_id is not None:
             where.append("center_id = %s")
@@ -58,6 +77,19 @@ class PostgresIntakeRecords:
         if status is not None:
             where.append("status = %s")
             params.append(status)
+        if q:
+            pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append(
+                "(case_number = %s OR %s = ANY(party_keys)"
+                " OR summary->>'applicant_name' ILIKE %s OR summary->>'respondent_name' ILIKE %s)"
+            )
+            params += [q, party_key(q), pattern, pattern]
+        if received_from is not None:
+            where.append("(summary->>'received_at')::timestamptz >= %s")
+            params.append(received_from)
+        if received_to is not None:
+            where.append("(summary->>'received_at')::timestamptz < %s")
+            params.append(received_to)
         condition = f"WHERE {' AND '.join(where)}" if where else ""
         self.cursor.execute(f"SELECT count(*) AS total FROM intake_cases {condition}", params)
         total = self.cursor.fetchone()["total"]
@@ -72,6 +104,7 @@ class InMemoryIntakeRecords:
     def __init__(self):
         self.counters = {}
         self.cases = {}
+        self.keys = {}
 
     def next_case_number(self, center_id, year):
         self.counters[(center_id, year)] = self.counters.get((center_id, year), 0) + 1
@@ -85,13 +118,30 @@ class InMemoryIntakeRecords:
 
     def save(self, case):
         self.cases[case.case_id] = (json.loads(json.dumps(case.summary())), case.received.get("recommendation_id"))
+        self.keys[case.case_id] = party_keys(case)
 
-    def page(self, center_id=None, status=None, page=1, page_size=50):
+    def page(self, center_id=None, status=None, page=1, page_size=50, q=None, received_from=None, received_to=None):
+        def found(summary):
+            if not q:
+                return True
+            names = (summary.get("applicant_name") or "", summary.get("respondent_name") or "")
+            return (
+                summary["case_number"] == q
+                or party_key(q) in self.keys[summary["case_id"]]
+                or any(q.lower() in name.lower() for name in names)
+            )
+
+        def received_within(summary):
+            at = datetime.fromisoformat(summary["received_at"])
+            return (received_from is None or at >= received_from) and (received_to is None or at < received_to)
+
         matching = [
             summary
             for summary, _ in reversed(list(self.cases.values()))
             if (center_id is None or summary["center_id"] == center_id)
             and (status is None or summary["status"] == status)
+            and found(summary)
+            and received_within(summary)
         ]
         start = (page - 1) * page_size
         return matching[start : start + page_size], len(matching)

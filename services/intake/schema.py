@@ -33,4 +33,20 @@ MIGRATIONS = [
         CREATE INDEX intake_cases_by_status ON intake_cases (status, listed);
         """,
     ),
+    (
+        "intake-0003-case-search",
+        """
+        -- Search by ID number or credit code (CONTRACTS §7): matched whole, through their
+        -- SHA-256, so the case list holds no id number in clear.
+        ALTER TABLE intake_cases ADD COLUMN party_keys text[] NOT NULL DEFAULT '{}';
+        UPDATE intake_cases c SET party_keys = ARRAY(
+            SELECT encode(sha256(convert_to(upper(k), 'UTF8')), 'hex')
+            FROM events e, LATERAL (VALUES (e.data #>> '{applicant,id_number}'),
+                                           (e.data #>> '{respondent,credit_code}')) AS keys (k)
+            WHERE e.stream_id = 'case-' || c.case_id::text AND e.event_type = 'ApplicationReceived'
+              AND k IS NOT NULL AND k <> ''
+        );
+        CREATE INDEX intake_cases_by_party ON intake_cases USING gin (party_keys);
+        """,
+    ),
 ]

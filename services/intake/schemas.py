@@ -242,9 +242,22 @@ class WithdrawalSchema(Schema):
 
 
 class CaseListQuerySchema(_CenterScoped):
-    """GET /api/v1/cases?center_id=&status=&page=&page_size=."""
+    """GET /api/v1/cases?q=&status=&received_from=&received_to=&center_id=&page=&page_size= (CONTRACTS §7)."""
 
     center_id = fields.String(load_default=None)
     status = one_of(STATUSES, load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    received_from = fields.Date(load_default=None)
+    received_to = fields.Date(load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+    @validates_schema
+    def dates_in_order(self, data, **kwargs):
+        if data.get("received_from") and data.get("received_to") and data["received_from"] > data["received_to"]:
+            raise ValidationError("Must not be before received_from.", field_name="received_to")
+
+    @post_load
+    def _blank_query_is_none(self, data, **kwargs):
+        data["q"] = (data.get("q") or "").strip() or None
+        return data

@@ -121,7 +121,12 @@ class IntakeService(BaseService):
         principal = self.store.authenticate(request)
         query = validate(CaseListQuerySchema(center_ids=self.settings.centers), request.args.to_dict())
         return json_response(
-            200, self.store.query(lambda cursor: handlers.list_cases(PostgresIntakeRecords(cursor), principal, **query))
+            200,
+            self.store.query(
+                lambda cursor: handlers.list_cases(
+                    PostgresIntakeRecords(cursor), principal, zone=self.settings.zone, **query
+                )
+            ),
         )
 
     # --- RPC, for the CLI and the other services (trusted callers) ---------------------

@@ -9,6 +9,8 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import kombu
 import psycopg2
@@ -479,3 +481,25 @@ def test_other_services_read_a_case_over_rpc(intake, tokens):
     assert (case["case_number"], case["status"]) == (created["case_number"], "received")
     assert missing is None
     assert page["total"] >= 1 and all(c["center_id"] == CENTER for c in page["cases"])
+
+
+def test_search_finds_a_case_by_number_id_number_credit_code_or_part_of_a_name(intake, tokens):
+    token = tokens[CENTER]
+    marker = uuid.uuid4().hex[:8]
+    created = register(intake, token, respondent={"name": f"查询{marker}有限公司", "credit_code": CREDIT_CODE})
+
+    def found(**query):
+        status, page = call(intake, "GET", "/api/v1/cases?" + urlencode(query), token=token)
+        assert status == 200, page
+        return [c["case_id"] for c in page["cases"]]
+
+    assert found(q=created["case_number"]) == [created["case_id"]]
+    assert found(q=marker) == [created["case_id"]]
+    assert created["case_id"] in found(q=RESIDENT_ID.lower(), page_size=200)
+    assert created["case_id"] in found(q=CREDIT_CODE, page_size=200)
+    assert found(q=RESIDENT_ID[:10]) == []
+    today = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert found(q=marker, received_from=today.isoformat(), received_to=today.isoformat()) == [created["case_id"]]
+    assert found(q=marker, received_from=(today + timedelta(days=1)).isoformat()) == []
+    status, body = call(intake, "GET", "/api/v1/cases?received_from=2026-03-05&received_to=2026-03-01", token=token)
+    assert status == 422 and "received_to" in body["errors"]

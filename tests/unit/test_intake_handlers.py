@@ -186,3 +186,38 @@ def test_the_zone_and_mediation_period_come_from_configuration():
     assert (str(configured.zone), configured.mediation_days) == ("Asia/Urumqi", 20)
     assert (str(default.zone), default.mediation_days) == ("Asia/Shanghai", 15)
     assert default.centers["huaguangjie"].code == "HGJ"
+
+
+def test_search_matches_a_case_number_an_id_number_or_credit_code_whole_and_a_name_by_part(uow, records, settings):
+    first = register(uow, records, settings)
+    other = register(
+        uow,
+        records,
+        settings,
+        applicant={"name": "李四", "id_type": "passport", "id_number": "E12345678"},
+        respondent={"name": "另一家商贸公司"},
+    )
+
+    def found(q):
+        return [c["case_id"] for c in handlers.list_cases(records, DISTRICT, q=q)["cases"]]
+
+    assert found(first["case_number"]) == [first["case_id"]]
+    assert found("11010519491231002x") == [first["case_id"]]  # whole, in any case
+    assert found("110105194912") == []  # never by part
+    assert found("91350100M000100Y43") == [first["case_id"]]
+    assert found("张") == [first["case_id"]] and found("商贸") == [other["case_id"]]
+    assert found("e12345678") == [other["case_id"]]
+
+
+def test_search_by_received_dates_counts_whole_days_of_the_districts_zone(uow, records, settings):
+    from datetime import date
+
+    # 2026-03-02 10:00 in Shanghai: on the 2nd there, still the 1st nowhere
+    case = register(uow, records, settings)
+
+    def found(**dates):
+        return [c["case_id"] for c in handlers.list_cases(records, DISTRICT, zone=SHANGHAI, **dates)["cases"]]
+
+    assert found(received_from=date(2026, 3, 2), received_to=date(2026, 3, 2)) == [case["case_id"]]
+    assert found(received_from=date(2026, 3, 3)) == []
+    assert found(received_to=date(2026, 3, 1)) == []

@@ -143,6 +143,9 @@ def test_the_case_list_query_parses_paging_and_filters():
         "status": "accepted",
         "page": 2,
         "page_size": 50,
+        "q": None,
+        "received_from": None,
+        "received_to": None,
     }
     assert set(errors_of({"page": "0", "status": "open", "center_id": "atlantis"}, CaseListQuerySchema())) == {
         "page",
