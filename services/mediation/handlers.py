@@ -305,6 +305,15 @@ def get_mediation(uow, principal, case_id, settings):
     return mediation_view(mediation, settings)
 
 
+def mediation_history(uow, principal, case_id):
+    """The mediation's events in order, each with its `actor` (GET /api/v1/cases/{case_id}/history)."""
+    mediation = uow.load(Mediation, Mediation.stream_for(case_id)) if _is_uuid(case_id) else None
+    if mediation is None or not mediation.opened:
+        raise NotFound("no mediation for this case")
+    principal.require_read(mediation.center_id)
+    return {"case_id": case_id, "events": [e.to_envelope() for e in uow.events.load(mediation.stream_id)]}
+
+
 def list_mediations(views, principal, args, settings):
     query = validate(schemas.CaseListQuery(), args)
     center_id = query["center_id"] or (principal.center_id if principal.role == "center" else None)

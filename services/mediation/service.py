@@ -128,6 +128,10 @@ class MediationService(BaseService):
             request, lambda uow, principal: handlers.get_mediation(uow, principal, case_id, self.settings)
         )
 
+    @api("GET", "/api/v1/cases/<string:case_id>/history")
+    def get_history(self, request, case_id):
+        return self._read(request, lambda uow, principal: handlers.mediation_history(uow, principal, case_id))
+
     @api("POST", "/api/v1/cases/<string:case_id>/assignment")
     def assign_mediator(self, request, case_id):
         return self._case_command(request, case_id, handlers.assign_mediator)

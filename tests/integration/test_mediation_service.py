@@ -360,6 +360,9 @@ def test_the_full_agreement_path(mediation):
         "AgreementPerformed",
         "SurveyRecorded",
     ]
+    status, history = mediation.call("GET", f"/api/v1/cases/{case_id}/history")
+    assert status == 200 and [e["event_type"] for e in history["events"]] == mediation.event_types(case_id)
+    assert mediation.call("GET", f"/api/v1/cases/{uuid.uuid4()}/history")[0] == 404
 
 
 def test_the_failure_path(mediation):
