@@ -27,7 +27,7 @@ def center_chart(rows, demonstration_ids, target):
     width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" aria-label="success rate per center against the target">'
+        f' viewBox="0 0 {width} {height}" aria-label="各中心调解成功率与目标线">'
     ]
     for tick in range(0, 101, 20):
         x = _x(tick / 100)
@@ -48,7 +48,7 @@ def center_chart(rows, demonstration_ids, target):
                 f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{rate * CHART_WIDTH:.1f}"'
                 f' height="{BAR_HEIGHT - 6}" class="{kind}"/>'
             )
-        shown = _percent(rate) if rate is not None else "no closed case"
+        shown = _percent(rate) if rate is not None else "尚无办结案件"
         detail = (
             f"{shown}  ({row.get('closed_agreement', 0)}/{row.get('closed_by_mediation', 0)})"
             if rate is not None
@@ -66,10 +66,10 @@ def share_chart(share, goal):
     width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="64"'
-        f' viewBox="0 0 {width} 64" aria-label="share of centers meeting the target against the milestone">'
+        f' viewBox="0 0 {width} 64" aria-label="达标中心占比与年度目标">'
     ]
     parts.append(
-        f'<text x="{LABEL_WIDTH - 8}" y="22" class="label">centers meeting 60%</text>'
+        f'<text x="{LABEL_WIDTH - 8}" y="22" class="label">达标中心占比</text>'
         f'<rect x="{LABEL_WIDTH}" y="6" width="{CHART_WIDTH}" height="24" class="track"/>'
     )
     if share is not None:
@@ -80,7 +80,7 @@ def share_chart(share, goal):
         x = _x(goal)
         parts.append(
             f'<line x1="{x}" y1="0" x2="{x}" y2="36" class="target"/>'
-            f'<text x="{x}" y="54" class="tick">milestone {_percent(goal)}</text>'
+            f'<text x="{x}" y="54" class="tick">年度目标 {_percent(goal)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -120,20 +120,20 @@ def render_report_page(rows, demonstration_ids, year, target, goal, generated_at
     )
     return f"""<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
-<title>调解成功率 {year} · mediation success rate</title>
+<title>{year} 年调解成功率（mediation success rate）</title>
 <style>{STYLE}</style></head>
 <body>
-<h1>劳动人事争议调解成功率 · Mediation success rate, {year}</h1>
-<p class="meta">Calendar year {year} to date, as of {escape(generated_at.strftime("%Y-%m-%d %H:%M %Z"))}.
-Target: each center settles at least {_percent(target)} of the cases it closes by agreement.
-{len(meeting)} of {len(rows)} centers meet it; milestone for {year}: {_percent(goal)} of centers. ★ demonstration center.</p>
-<h2>Success rate per center · 各中心调解成功率</h2>
+<h1>{year} 年劳动人事争议调解成功率（Mediation success rate）</h1>
+<p class="meta">统计期间：{year} 年 1 月 1 日至今，截至 {escape(generated_at.strftime("%Y-%m-%d %H:%M"))}（{escape(generated_at.strftime("%Z"))}）。
+目标：每个中心办结的案件中，调解成功（达成协议）的不低于 {_percent(target)}。
+{len(rows)} 个中心中有 {len(meeting)} 个达标；{year} 年要求达标中心占比 {_percent(goal)}。★ 为示范中心。</p>
+<h2>各中心调解成功率（success rate per center）</h2>
 {center_chart(rows, demonstration_ids, target)}
-<h2>Centers meeting the target · 达标中心占比</h2>
+<h2>达标中心占比（centers meeting the target）</h2>
 {share_chart(share, goal)}
 <table>
-<tr><th>center</th><th>received</th><th>agreements</th><th>closed by mediation</th><th>success rate</th>
-<th>closed on time</th><th>agreements performed</th></tr>
+<tr><th>中心</th><th>收案</th><th>调解成功</th><th>调解办结</th><th>调解成功率</th>
+<th>按期办结率</th><th>协议履行率</th></tr>
 {table_rows}
 </table>
 </body></html>

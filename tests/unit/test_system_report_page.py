@@ -33,14 +33,14 @@ def test_bars_are_coloured_by_the_target_and_a_center_without_closures_has_no_ba
     page = _page()
     assert len(re.findall(r'class="meets"', page)) == 2 + 0  # 80% and exactly 60% meet; the share (50%) is below 95%
     assert len(re.findall(r'class="below"', page)) == 2  # 40%, and the share against the milestone
-    assert "no closed case" in page
+    assert "尚无办结案件" in page
 
 
 def test_target_and_milestone_lines_and_the_share_of_centers():
     page = _page()
     assert page.count('class="target"') == 2
-    assert "2 of 4 centers meet it" in page
-    assert "milestone 95.0%" in page
+    assert "4 个中心中有 2 个达标" in page
+    assert "年度目标 95.0%" in page
 
 
 def test_the_page_is_self_contained_printable_and_escaped():
