@@ -1,0 +1,192 @@
+"""The console's Chinese words for the API's codes, and its validation messages in Chinese.
+
+The services speak English codes and messages (CONTRACTS §2); a person reads Chinese
+only. A message the console does not know becomes a plain Chinese request to check the
+field, never the English text.
+"""
+
+import re
+
+CATEGORIES = {
+    "wages": "劳动报酬",
+    "social_insurance": "社会保险和福利",
+    "labor_protection": "劳动保护",
+    "training": "职业培训",
+    "contract_termination": "劳动合同变更、解除和终止",
+    "employment_relationship": "确认劳动关系",
+    "work_injury": "工伤医疗费",
+    "compensation": "经济补偿和赔偿金",
+    "other": "其他",
+}
+CHANNELS = {"walk_in": "来访", "phone": "电话", "online": "网上", "letter": "来信"}
+SOURCES = {
+    "self": "当事人申请",
+    "arbitration_recommendation": "仲裁院调解建议书",
+    "court_entrusted": "法院委托",
+    "labor_inspection": "劳动监察转来",
+    "petition": "信访转来",
+}
+ID_TYPES = {"resident_id": "居民身份证", "passport": "护照", "other": "其他证件"}
+
+# Where a case stands: intake's statuses first, then mediation's (CONTRACTS §2).
+STATUSES = {
+    "received": "待受理",
+    "accepted": "已受理",
+    "not_accepted": "不予受理",
+    "withdrawn": "已撤回",
+    "mediating": "调解中",
+    "agreement": "已达成协议（待履行）",
+    "under_review": "仲裁审查中",
+    "confirmed": "仲裁已确认",
+    "performed": "已履行",
+    "defaulted": "未履行",
+    "failed": "调解不成",
+    "expired": "调解期满未结",
+}
+INTAKE_STATUSES = ("received", "accepted", "not_accepted", "withdrawn")
+REFERRAL_STATUSES = {
+    "pending": "已移送，待答复",
+    "docketed": "仲裁院已立案",
+    "declined": "仲裁院不予立案",
+    "confirmed": "仲裁院已确认",
+    "refused": "仲裁院不予确认",
+}
+REFERRAL_TYPES = {"referral": "移送仲裁", "review_request": "申请仲裁审查"}
+
+EVENTS = {
+    "ApplicationReceived": "登记申请",
+    "CaseAccepted": "受理",
+    "CaseNotAccepted": "不予受理",
+    "ApplicationWithdrawn": "撤回申请",
+    "MediationOpened": "开始调解",
+    "MediatorAssigned": "指派调解员",
+    "SessionHeld": "记录调解",
+    "MediationExtended": "延长调解期限",
+    "AgreementReached": "达成调解协议",
+    "MediationFailed": "调解不成",
+    "MediationExpired": "调解期满",
+    "MediationWithdrawn": "撤回调解",
+    "ReviewRequested": "申请仲裁审查",
+    "ReviewOutcomeRecorded": "仲裁审查结果",
+    "AgreementPerformed": "协议已履行",
+    "AgreementDefaulted": "协议未履行",
+    "SurveyRecorded": "满意度调查",
+    "DocumentIssued": "出具文书",
+}
+
+ROLES = {"staff": "登记员/调解员", "head": "中心负责人", "district": "区级", "admin": "系统管理员"}
+MACHINE_ROLES = {"center": "中心令牌", "district": "区级令牌", "admin": "管理令牌"}
+
+FIELDS = {
+    "center_id": "调解中心",
+    "channel": "申请方式",
+    "source": "案件来源",
+    "category": "争议类别",
+    "applicant.name": "申请人姓名",
+    "applicant.id_type": "证件类型",
+    "applicant.id_number": "证件号码",
+    "applicant.phone": "联系电话",
+    "applicant.address": "住址",
+    "respondent.name": "被申请单位名称",
+    "respondent.credit_code": "统一社会信用代码",
+    "respondent.address": "单位地址",
+    "respondent.legal_representative": "法定代表人",
+    "workers_involved": "涉及人数",
+    "description": "争议事实和理由",
+    "received_at": "收到申请的时间",
+    "claims": "请求事项",
+    "decision": "决定",
+    "reason": "理由",
+    "mediator_id": "调解员",
+    "held_at": "调解时间",
+    "summary": "调解情况",
+    "days": "延长天数",
+    "parties_consent": "双方同意",
+    "terms": "协议内容",
+    "amount": "协议金额",
+    "performance_due": "履行期限",
+    "performed": "履行情况",
+    "score": "满意度",
+    "comment": "意见",
+    "text": "投诉内容",
+    "occurred_at": "实际发生时间",
+    "name": "姓名",
+    "certificate_no": "调解员证书编号",
+    "certificate_expires": "证书有效期至",
+    "case_id": "案件",
+    "login": "登录名",
+    "role": "角色",
+    "password": "密码",
+    "old_password": "原密码",
+    "new_password": "新密码",
+    "new_password_again": "再次输入新密码",
+    "case_number": "案件编号",
+}
+
+# English validation messages of the services, as patterns, and what a person reads instead.
+_MESSAGES = [
+    (r"Missing data for required field", "此项必须填写"),
+    (r"Must not be blank|Field may not be null|Shorter than minimum length 1\b", "此项必须填写"),
+    (r"Longer than maximum length (\d+)", "内容过长，最多 {0} 个字"),
+    (r"resident id number", "身份证号码不正确：应为 18 位，且最后一位校验码正确"),
+    (r"unified social credit code", "统一社会信用代码不正确：应为 18 位，且最后一位校验码正确"),
+    (r"Not a phone number", "电话号码只能包含数字、空格和 + - ( )"),
+    (
+        r"decimal string such as|non-negative amount|non-negative decimal",
+        "金额应为不小于 0 的数字，最多两位小数，如 12000.00",
+    ),
+    (r"Not a valid integer|Not a valid number", "请填写整数"),
+    (r"Not a valid date\b", "请填写日期，如 2026-03-02"),
+    (r"Not a valid datetime|Not a valid aware datetime", "请填写日期和时间"),
+    (r"Not a valid boolean", "请选择是或否"),
+    (r"Not a valid UUID", "请从列表中选择"),
+    (r"Must be one of", "请从列表中选择"),
+    (r"Unknown center", "没有这个调解中心"),
+    (r"Must not be in the future|in the future", "不能晚于现在"),
+    (r"greater than or equal to (\d+) and less than or equal to (\d+)", "应在 {0} 到 {1} 之间"),
+    (r"greater than or equal to (\d+)", "不能小于 {0}"),
+    (r"needs the reason", "不予受理须写明理由（书面通知当事人）"),
+    (r"both parties' recorded consent", "延期须经双方当事人同意并记录在案"),
+    (r"must not be before the day the agreement is signed", "履行期限不能早于协议签订之日"),
+    (r"no mediator with this id", "名册中没有这位调解员"),
+    (r"certificate", "这位调解员的证书已过期或不属于本中心，不能指派"),
+    (r"another center", "该案件属于其他中心"),
+    (r"Required with a certificate number", "填写证书编号时须同时填写有效期"),
+    (r"Required with a certificate expiry", "填写有效期时须同时填写证书编号"),
+    (r"before the step before it|before .*previous|earlier than", "不能早于上一步的时间"),
+    (r"days back|too far in the past", "补录时间超出允许的范围"),
+]
+
+
+def message(text):
+    """A service's validation message in Chinese."""
+    for pattern, chinese in _MESSAGES:
+        found = re.search(pattern, text, re.IGNORECASE)
+        if found:
+            return chinese.format(*found.groups())
+    return "填写有误，请核对"
+
+
+def field_errors(errors):
+    """`{"claims.0.amount": ["..."]}` → the same keys with each message in Chinese, once."""
+    chinese = {}
+    for field, messages in (errors or {}).items():
+        seen = []
+        for text in messages if isinstance(messages, list) else [messages]:
+            translated = message(str(text))
+            if translated not in seen:
+                seen.append(translated)
+        chinese[field] = seen
+    return chinese
+
+
+def field_name(path):
+    """The label of a field path, for the error summary (`claims.1.amount` → 请求事项第 2 项 金额)."""
+    claim = re.match(r"claims\.(\d+)\.(item|amount)$", path)
+    if claim:
+        return f"请求事项第 {int(claim.group(1)) + 1} 项{'内容' if claim.group(2) == 'item' else '金额'}"
+    return FIELDS.get(path, "填写内容")
+
+
+def status(code):
+    return STATUSES.get(code, code or "—")

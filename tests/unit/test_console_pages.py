@@ -1,0 +1,342 @@
+"""The console's pages on the in-memory account store and a fake of the services' APIs.
+
+Each page method is called as nameko would call it, with a werkzeug request; the fake
+services behave (they store a registered case and answer for it) and record every call,
+so a test can say "nothing was sent".
+"""
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+from services.common.clock import FixedClock
+from services.console import accounts
+from services.console.backend import Answer
+from services.console.pages import ConsolePages
+from services.console.web import LOGIN_COOKIE, SESSION_COOKIE, WebSettings, csrf_token
+
+NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in Asia/Shanghai
+
+
+class FakeServices:
+    """intake's and mediation's APIs, just enough to behave: a case registered can be read back."""
+
+    def __init__(self):
+        self.calls = []
+        self.cases = {}
+        self.refuse = {}  # (method, path) -> Answer
+
+    def backends(self, bearer):
+        services = self
+
+        class Bound:
+            def get(self, service, path, **params):
+                return services.handle(bearer, service, "GET", path, None, params)
+
+            def post(self, service, path, body, idempotency_key=None):
+                return services.handle(bearer, service, "POST", path, body, {})
+
+        return Bound()
+
+    def handle(self, bearer, service, method, path, body, params):
+        self.calls.append((service, method, path, body))
+        if (method, path) in self.refuse:
+            return self.refuse[(method, path)]
+        if path == "/api/v1/me":
+            return Answer(200, {})
+        if service == "intake" and method == "POST" and path == "/api/v1/cases":
+            errors = {}
+            if not body.get("applicant", {}).get("name"):
+                errors["applicant.name"] = ["Missing data for required field."]
+            for i, claim in enumerate(body.get("claims", [])):
+                if "amount" in claim and not re.match(r"^\d+(\.\d{1,2})?$", claim["amount"]):
+                    errors[f"claims.{i}.amount"] = ["Must be a non-negative amount with at most two decimal places."]
+            if errors:
+                return Answer(422, {"errors": errors})
+            case_id = f"00000000-0000-0000-0000-{len(self.cases) + 1:012d}"
+            self.cases[case_id] = {
+                **body,
+                "case_id": case_id,
+                "case_number": f"HGJ-2026-{len(self.cases) + 1:04d}",
+                "status": "received",
+                "received_at": NOW.isoformat(),
+                "mediation_deadline": "2026-03-17T10:00:00+08:00",
+                "claimed_total": "0.00",
+                "collective": False,
+                "decision": None,
+                "withdrawal": None,
+            }
+            return Answer(201, {"case_id": case_id})
+        if service == "intake" and method == "GET" and path == "/api/v1/cases":
+            rows = [c for c in self.cases.values() if params.get("status") in (None, c["status"])]
+            return Answer(200, {"cases": rows, "total": len(rows), "page": 1})
+        found = re.match(r"/api/v1/cases/([^/]+)(/.*)?$", path)
+        if found and service == "intake":
+            case = self.cases.get(found.group(1))
+            if case is None:
+                return Answer(404, {})
+            if found.group(2) == "/history":
+                return Answer(200, {"events": []})
+            if found.group(2) == "/acceptance":
+                case["status"] = "accepted"
+            return Answer(200, case)
+        if service == "mediation" and method == "GET" and path == "/api/v1/cases":
+            return Answer(200, {"cases": []})
+        if service == "arbitration_link":
+            return Answer(200, {"referrals": []})
+        return Answer(404, {})
+
+
+class Console(ConsolePages):
+    """The pages with the fakes where the service has its dependencies."""
+
+    def __init__(self, services):
+        self.accounts = accounts.InMemoryAccountStore(clock=FixedClock(NOW))
+        self.web = WebSettings(env={}, zone_name="Asia/Shanghai")
+        self.web.backends = services.backends
+
+
+@pytest.fixture
+def services():
+    return FakeServices()
+
+
+@pytest.fixture
+def console(services):
+    console = Console(services)
+    accounts.create_account(console.accounts, "li.ming", "李明", "staff", "huaguangjie", password="correct horse")
+    return console
+
+
+def request(method, path, form=None, cookies=None):
+    builder = EnvironBuilder(method=method, path=path, data=form)
+    for name, value in (cookies or {}).items():
+        builder.headers.add("Cookie", f"{name}={value}")
+    return Request(builder.get_environ())
+
+
+def signed_in(console):
+    return accounts.login(console.accounts, "li.ming", "correct horse", NOW).session_secret
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def test_a_login_sets_an_httponly_lax_session_cookie_and_goes_to_the_workbench(console):
+    response = console.login(
+        request(
+            "POST",
+            "/login",
+            {"login": "li.ming", "password": "correct horse", "csrf_token": csrf_token("pre")},
+            {LOGIN_COOKIE: "pre"},
+        )
+    )
+    assert response.status_code == 303 and response.headers["Location"] == "/"
+    cookie = [c for c in response.headers.getlist("Set-Cookie") if c.startswith(SESSION_COOKIE + "=")][0]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+def test_the_session_cookie_is_secure_when_configured(console):
+    console.web.cookie_secure = True
+    response = console.login(
+        request(
+            "POST",
+            "/login",
+            {"login": "li.ming", "password": "correct horse", "csrf_token": csrf_token("pre")},
+            {LOGIN_COOKIE: "pre"},
+        )
+    )
+    assert all("Secure" in c for c in response.headers.getlist("Set-Cookie"))
+
+
+@pytest.mark.parametrize("login, password", [("li.ming", "wrong"), ("nobody", "correct horse")])
+def test_a_failed_login_shows_one_message_and_sets_no_session(console, login, password):
+    response = console.login(
+        request(
+            "POST",
+            "/login",
+            {"login": login, "password": password, "csrf_token": csrf_token("pre")},
+            {LOGIN_COOKIE: "pre"},
+        )
+    )
+    assert response.status_code == 200
+    assert "登录名或密码不正确" in text(response)
+    assert not any(c.startswith(SESSION_COOKIE) for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_login_without_its_csrf_token_is_refused(console):
+    response = console.login(
+        request("POST", "/login", {"login": "li.ming", "password": "correct horse"}, {LOGIN_COOKIE: "pre"})
+    )
+    assert response.status_code == 403
+    assert "SessionStarted" not in [e.event_type for e in console.accounts.events]
+
+
+def test_the_login_form_has_labelled_fields_and_a_csrf_token(console):
+    response = console.login_form(request("GET", "/login"))
+    page = text(response)
+    for name in ("login", "password"):
+        assert f'<label for="{name}">' in page and f'name="{name}"' in page
+    assert 'name="csrf_token"' in page and 'lang="zh-CN"' in page
+    assert any(c.startswith(LOGIN_COOKIE) for c in response.headers.getlist("Set-Cookie"))
+
+
+def test_without_a_session_every_page_goes_to_login(console):
+    for page, path in ((console.workbench, "/"), (console.registration_form, "/cases/new")):
+        response = page(request("GET", path, cookies={SESSION_COOKIE: "not-a-session"}))
+        assert response.status_code == 303 and response.headers["Location"] == "/login"
+
+
+def test_a_form_without_the_sessions_csrf_token_is_refused_and_nothing_is_sent(console, services):
+    secret = signed_in(console)
+    form = {"applicant.name": "张三", "claims.0.item": "工资", "claims.0.amount": "100.00"}
+    response = console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    assert response.status_code == 403
+    response = console.register(
+        request("POST", "/cases/new", {**form, "csrf_token": csrf_token("other")}, {SESSION_COOKIE: secret})
+    )
+    assert response.status_code == 403
+    assert not [c for c in services.calls if c[1] == "POST"]
+
+
+def test_registration_sends_the_nested_application_and_confirms_with_number_and_deadline(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "form_key": "k1",
+        "channel": "walk_in",
+        "source": "self",
+        "category": "wages",
+        "applicant.name": "张三",
+        "applicant.id_type": "resident_id",
+        "applicant.id_number": "11010519491231002X",
+        "applicant.phone": "",
+        "respondent.name": "某某公司",
+        "claims.0.item": "拖欠工资",
+        "claims.0.amount": "12000.00",
+        "claims.1.item": "",
+        "claims.1.amount": "",
+        "claims.2.item": "经济补偿",
+        "claims.2.amount": "3000.50",
+        "workers_involved": "12",
+        "received_at": "2026-03-02T09:30",
+        "description": "",
+    }
+    response = console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    assert response.status_code == 303
+    sent = [c[3] for c in services.calls if c[:3] == ("intake", "POST", "/api/v1/cases")][0]
+    assert sent["applicant"] == {"name": "张三", "id_type": "resident_id", "id_number": "11010519491231002X"}
+    assert sent["claims"] == [{"item": "拖欠工资", "amount": "12000.00"}, {"item": "经济补偿", "amount": "3000.50"}]
+    assert sent["workers_involved"] == 12 and sent["center_id"] == "huaguangjie"
+    assert sent["received_at"] == "2026-03-02T09:30:00+08:00"
+    confirmation = console.case_page(
+        request("GET", response.headers["Location"], cookies={SESSION_COOKIE: secret}),
+        case_id=response.headers["Location"].split("/")[2].split("?")[0],
+    )
+    page = text(confirmation)
+    assert "申请已登记" in page and "HGJ-2026-0001" in page and "2026-03-17" in page
+
+
+def test_a_refused_registration_shows_chinese_errors_beside_the_fields_and_keeps_what_was_typed(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "",
+        "respondent.name": "某某公司",
+        "claims.0.item": "",
+        "claims.0.amount": "",
+        "claims.1.item": "加班费",
+        "claims.1.amount": "12,000",
+    }
+    response = console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    page = text(response)
+    assert response.status_code == 422
+    assert 'href="#applicant.name"' in page and 'href="#claims.1.amount"' in page  # the summary links to the fields
+    assert "此项必须填写" in page and "金额应为不小于 0 的数字" in page
+    assert 'id="claims.1.amount-error"' in page
+    assert 'value="12,000"' in page and 'value="某某公司"' in page
+    assert "Missing data" not in page and "at most two decimal places" not in page
+    assert not services.cases
+
+
+def test_the_workbench_lists_a_case_awaiting_acceptance_with_its_deadline_in_words(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "张三",
+        "respondent.name": "某某公司",
+        "claims.0.item": "工资",
+        "claims.0.amount": "1.00",
+        "category": "wages",
+        "channel": "walk_in",
+    }
+    console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    page = text(console.workbench(request("GET", "/", cookies={SESSION_COOKIE: secret})))
+    assert "待受理" in page and "HGJ-2026-0001" in page and "还剩 15 天" in page
+
+
+def test_an_irreversible_step_asks_once_more_before_anything_is_sent(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "张三",
+        "respondent.name": "某某公司",
+        "claims.0.item": "工资",
+        "claims.0.amount": "1.00",
+    }
+    console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    case_id = next(iter(services.cases))
+    before = len(services.calls)
+    reject = {"csrf_token": csrf_token(secret), "reason": "不属于受理范围", "form_key": "r1"}
+    page = text(
+        console.case_action(
+            request("POST", f"/cases/{case_id}/actions/reject", reject, {SESSION_COOKIE: secret}),
+            case_id=case_id,
+            action="reject",
+        )
+    )
+    assert "请确认" in page and 'name="confirmed" value="1"' in page and "不属于受理范围" in page
+    assert not [c for c in services.calls[before:] if c[1] == "POST"]
+    response = console.case_action(
+        request("POST", f"/cases/{case_id}/actions/reject", {**reject, "confirmed": "1"}, {SESSION_COOKIE: secret}),
+        case_id=case_id,
+        action="reject",
+    )
+    assert response.status_code == 303
+    posted = [c for c in services.calls[before:] if c[1] == "POST"]
+    assert posted == [
+        ("intake", "POST", f"/api/v1/cases/{case_id}/acceptance", {"reason": "不属于受理范围", "decision": "reject"})
+    ]
+
+
+def test_a_person_with_an_initial_password_must_change_it_first(console):
+    initial = accounts.create_account(console.accounts, "new.clerk", "新人", "staff", "huaguangjie")
+    secret = accounts.login(console.accounts, "new.clerk", initial, NOW).session_secret
+    response = console.workbench(request("GET", "/", cookies={SESSION_COOKIE: secret}))
+    assert response.status_code == 303 and response.headers["Location"] == "/password"
+    response = console.change_password(
+        request(
+            "POST",
+            "/password",
+            {
+                "csrf_token": csrf_token(secret),
+                "old_password": initial,
+                "new_password": "a long secret",
+                "new_password_again": "a long secret",
+            },
+            {SESSION_COOKIE: secret},
+        )
+    )
+    assert response.status_code == 303
+    assert console.workbench(request("GET", "/", cookies={SESSION_COOKIE: secret})).status_code == 200
+
+
+def test_logout_ends_the_session_so_the_cookie_no_longer_works(console):
+    secret = signed_in(console)
+    response = console.logout(request("POST", "/logout", {"csrf_token": csrf_token(secret)}, {SESSION_COOKIE: secret}))
+    assert response.status_code == 303
+    assert console.workbench(request("GET", "/", cookies={SESSION_COOKIE: secret})).status_code == 303
