@@ -146,7 +146,7 @@ def timeline(histories, settings):
                     "occurred_at": event.get("occurred_at"),
                     "recorded_at": event.get("recorded_at"),
                     "what": labels.EVENTS.get(event["event_type"], event["event_type"]),
-                    "who": actor_words(actor),
+                    "who": actor_words(actor, event["event_type"]),
                     "detail": event_detail(event.get("data") or {}),
                     "service": service,
                 }
@@ -154,13 +154,17 @@ def timeline(histories, settings):
     return sorted(entries, key=lambda e: (e["occurred_at"] or "", e["recorded_at"] or ""))
 
 
-def actor_words(actor):
+# Steps the system takes by itself (a deadline passing, the institute's answer arriving).
+SYSTEM_EVENTS = {"MediationOpened", "MediationExpired", "AgreementDefaulted", "ReviewOutcomeRecorded"}
+
+
+def actor_words(actor, event_type=None):
     if actor.get("name"):
         return f"{actor['name']}（{labels.ROLES.get(actor.get('role'), actor.get('role', ''))}）"
     if actor.get("token"):
         role, _, center = actor["token"].partition(":")
         return f"{labels.MACHINE_ROLES.get(role, role)}{' ' + center if center and center != 'None' else ''}"
-    return "系统自动"
+    return "系统自动" if event_type in SYSTEM_EVENTS else "（未记录）"
 
 
 def event_detail(data):
@@ -316,6 +320,11 @@ class CasePages:
             mediation=mediation,
             shown_status=shown_status,
             deadline=deadline if shown_status in ("received", "mediating") else None,
+            performance_due=workbench.deadline(
+                ((mediation or {}).get("agreement") or {}).get("performance_due"), zone, visit.today
+            )
+            if shown_status == "agreement"
+            else None,
             timeline=timeline(histories, self.web),
             referrals=referrals.body.get("referrals", []) if referrals.ok else [],
             steps=[ACTIONS[s] for s in steps],

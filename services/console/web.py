@@ -180,7 +180,15 @@ class Visit:
     def refused(self, answer):
         """A service's 401/403/404 as the page a person sees."""
         if answer.status == 401:
-            return self.redirect("/login")
+            # The console knows the session but the service does not (any more): ended or disabled.
+            return self.render(
+                "error.html",
+                status=401,
+                title="请重新登录",
+                text="您的登录已失效（可能已在别处退出或账号已停用），请重新登录。",
+                back="/login",
+                back_text="重新登录",
+            )
         if answer.status == 403:
             return self.render("error.html", status=403, title="无权查看", text="您的账号无权查看或办理这项内容。")
         if answer.status == 404:

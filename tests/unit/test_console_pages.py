@@ -340,3 +340,117 @@ def test_logout_ends_the_session_so_the_cookie_no_longer_works(console):
     response = console.logout(request("POST", "/logout", {"csrf_token": csrf_token(secret)}, {SESSION_COOKIE: secret}))
     assert response.status_code == 303
     assert console.workbench(request("GET", "/", cookies={SESSION_COOKIE: secret})).status_code == 303
+
+
+def test_the_workbench_sorts_each_list_by_urgency_and_says_how_long_is_left():
+    from datetime import date
+    from zoneinfo import ZoneInfo
+
+    from services.console import workbench
+
+    zone, today = ZoneInfo("Asia/Shanghai"), date(2026, 3, 10)
+    mediations = [
+        {
+            "case_id": "a",
+            "case_number": "A",
+            "status": "mediating",
+            "deadline": "2026-03-12T10:00:00+08:00",
+            "mediator_id": "m",
+        },
+        {
+            "case_id": "b",
+            "case_number": "B",
+            "status": "mediating",
+            "deadline": "2026-03-08T10:00:00+08:00",
+            "mediator_id": None,
+        },
+        {
+            "case_id": "c",
+            "case_number": "C",
+            "status": "mediating",
+            "deadline": "2026-03-30T10:00:00+08:00",
+            "mediator_id": None,
+        },
+        {
+            "case_id": "d",
+            "case_number": "D",
+            "status": "agreement",
+            "deadline": "2026-03-01T10:00:00+08:00",
+            "performance_due": "2026-03-09",
+        },
+        {"case_id": "e", "case_number": "E", "status": "under_review", "deadline": "2026-03-01T10:00:00+08:00"},
+    ]
+    referrals = [
+        {"case_id": "f", "case_number": "F", "status": "pending", "opened_at": "2026-03-01T09:00:00+08:00"},
+        {"case_id": "g", "case_number": "G", "status": "docketed", "opened_at": "2026-03-01T09:00:00+08:00"},
+    ]
+    lists = {s.key: s for s in workbench.sections([], mediations, referrals, {}, zone, today)}
+    assert [r["case_number"] for r in lists["awaiting_assignment"].rows] == ["B", "C"]
+    assert [r["case_number"] for r in lists["due_soon"].rows] == ["A"]
+    assert lists["due_soon"].rows[0]["deadline"].words == "还剩 2 天"
+    assert [r["case_number"] for r in lists["overdue"].rows] == ["B"]
+    assert lists["overdue"].rows[0]["deadline"].words == "已超期 2 天"
+    assert [r["case_number"] for r in lists["performance_due"].rows] == ["D"]
+    assert [r["case_number"] for r in lists["under_review"].rows] == ["E"]
+    assert [r["case_number"] for r in lists["referrals_unanswered"].rows] == ["F"]
+    # A period ending at 24:00 is stored as the next day's midnight: its last day is the day before.
+    assert workbench.last_day("2026-03-18T00:00:00+08:00", zone) == date(2026, 3, 17)
+
+
+@pytest.mark.parametrize(
+    "intake_status, mediation, expected",
+    [
+        ("received", None, ["accept", "reject", "withdraw_application"]),
+        ("accepted", None, []),
+        (
+            "accepted",
+            {"status": "mediating", "mediator": None},
+            ["assign", "extension", "failure", "withdraw_mediation"],
+        ),
+        (
+            "accepted",
+            {"status": "mediating", "mediator": {"mediator_id": "m"}},
+            ["assign", "session", "agreement", "extension", "failure", "withdraw_mediation"],
+        ),
+        (
+            "accepted",
+            {"status": "agreement", "review": None, "survey": None},
+            ["review_request", "performance", "survey"],
+        ),
+        ("accepted", {"status": "under_review", "review": {}, "survey": None}, ["survey"]),
+        ("accepted", {"status": "performed", "survey": {"score": 5}}, []),
+        ("not_accepted", None, []),
+    ],
+)
+def test_a_case_offers_exactly_the_actions_its_state_allows(intake_status, mediation, expected):
+    from services.console.case_pages import allowed_actions
+
+    assert allowed_actions(intake_status, mediation) == expected
+
+
+def test_a_district_account_reads_but_gets_no_action_forms(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "张三",
+        "respondent.name": "某某公司",
+        "claims.0.item": "工资",
+        "claims.0.amount": "1.00",
+    }
+    console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    case_id = next(iter(services.cases))
+    accounts.create_account(console.accounts, "wang", "王芳", "district", password="correct horse")
+    district = accounts.login(console.accounts, "wang", "correct horse", NOW).session_secret
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: district}), case_id=case_id)
+    )
+    assert "区级账号只能查看" in page and "/actions/" not in page
+    refused = console.case_action(
+        request(
+            "POST", f"/cases/{case_id}/actions/accept", {"csrf_token": csrf_token(district)}, {SESSION_COOKIE: district}
+        ),
+        case_id=case_id,
+        action="accept",
+    )
+    assert refused.status_code == 403
+    assert services.cases[case_id]["status"] == "received"
