@@ -292,7 +292,7 @@ class CasePages:
     def _case(self, visit, case_id, failed=None, problem=None, status=200):
         case = visit.api.get("intake", f"/api/v1/cases/{case_id}")
         if not case.ok:
-            return visit.refused(case)
+            return visit.refused(case, forbidden="这个案件不属于您所在的中心，您的账号无权查看或办理。")
         intake = case.body
         mediation_answer = visit.api.get("mediation", f"/api/v1/cases/{case_id}")
         mediation = mediation_answer.body if mediation_answer.ok else None

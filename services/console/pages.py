@@ -40,8 +40,13 @@ class ConsolePages(CasePages, OfficePages):
         login = form.get("login", "").strip()
         try:
             result = accounts.login(self.accounts, login, form.get("password", ""), visit.now)
-        except (accounts.LoginRefused, accounts.LoginLocked) as refusal:
+        except accounts.LoginRefused as refusal:
             return visit.render("login.html", status=200, login=login, problem=str(refusal))
+        except accounts.LoginLocked as locked:
+            until = locked.until.astimezone(self.web.zone)
+            minutes = max(1, -(-int((locked.until - visit.now).total_seconds()) // 60))
+            problem = f"登录失败次数过多，账号已锁定至 {until:%H:%M}（约 {minutes} 分钟后可再试）。"
+            return visit.render("login.html", status=200, login=login, problem=problem)
         person = result.account
         self._wait_until_known(person.bearer)
         visit.cookies.append((SESSION_COOKIE, person.bearer, None))

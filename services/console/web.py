@@ -177,7 +177,7 @@ class Visit:
             )
         return response
 
-    def refused(self, answer):
+    def refused(self, answer, forbidden="您的账号无权查看或办理这项内容。"):
         """A service's 401/403/404 as the page a person sees."""
         if answer.status == 401:
             # The console knows the session but the service does not (any more): ended or disabled.
@@ -190,7 +190,7 @@ class Visit:
                 back_text="重新登录",
             )
         if answer.status == 403:
-            return self.render("error.html", status=403, title="无权查看", text="您的账号无权查看或办理这项内容。")
+            return self.render("error.html", status=403, title="无权查看", text=forbidden)
         if answer.status == 404:
             return self.render("error.html", status=404, title="找不到", text="没有找到这个案件或页面。")
         return self.render(

@@ -454,3 +454,23 @@ def test_a_district_account_reads_but_gets_no_action_forms(console, services):
     )
     assert refused.status_code == 403
     assert services.cases[case_id]["status"] == "received"
+
+
+def test_a_locked_login_stays_locked_and_says_until_when_in_the_districts_time(console):
+    def attempt(password):
+        return text(
+            console.login(
+                request(
+                    "POST",
+                    "/login",
+                    {"login": "li.ming", "password": password, "csrf_token": csrf_token("pre")},
+                    {LOGIN_COOKIE: "pre"},
+                )
+            )
+        )
+
+    for _ in range(5):
+        attempt("wrong")
+    page = attempt("correct horse")
+    assert "账号已锁定至 10:15" in page  # 10:00 in Shanghai, locked 15 minutes
+    assert "SessionStarted" not in [e.event_type for e in console.accounts.events]
