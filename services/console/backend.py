@@ -36,6 +36,7 @@ class Answer:
     body: dict
     content: bytes = b""
     content_type: str = ""
+    disposition: str = ""
 
     @property
     def ok(self):
@@ -87,7 +88,13 @@ class Backends:
                 parsed = response.json()
             except ValueError:
                 parsed = {}
-        return Answer(response.status_code, parsed, response.content, content_type)
+        return Answer(
+            response.status_code,
+            parsed,
+            response.content,
+            content_type,
+            response.headers.get("Content-Disposition", ""),
+        )
 
     def get(self, service, path, **params):
         return self.call(service, "GET", path, params=params)

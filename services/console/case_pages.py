@@ -4,7 +4,10 @@ import dataclasses
 import uuid
 from urllib.parse import urlencode
 
+from werkzeug.wrappers import Response
+
 from . import forms, labels, workbench
+from .backend import Unreachable
 from .web import page
 
 CASE_WORKERS = ("staff", "head")
@@ -289,6 +292,43 @@ class CasePages:
             return self._case(visit, case_id, problem=problem, status=409)
         return visit.refused(answer)
 
+    # -- 文书 (the documents service, CONTRACTS §8) ---------------------------------------
+    @page("POST", "/cases/<string:case_id>/documents", roles=CASE_WORKERS)
+    def issue_document(self, visit, case_id):
+        form = visit.request.form
+        kind = form.get("kind", "")
+        answer = visit.api.post(
+            "documents", f"/api/v1/cases/{case_id}/documents", {"kind": kind}, idempotency_key=form.get("form_key")
+        )
+        if answer.ok:
+            return visit.redirect(f"/cases/{case_id}?issued={kind}#documents")
+        if answer.status in (409, 422):
+            title = labels.DOCUMENT_KINDS.get(kind, "这份文书")
+            return self._case(visit, case_id, problem=f"案件现在的状态不能出具{title}。", status=answer.status)
+        return visit.refused(answer)
+
+    @page("GET", "/documents/<string:document_id>.<string:extension>", roles=READERS)
+    def document_file(self, visit, document_id, extension):
+        if extension not in ("pdf", "docx"):
+            return visit.render("error.html", status=404, title="找不到", text="没有这种格式的文书。")
+        answer = visit.api.get("documents", f"/api/v1/documents/{document_id}.{extension}")
+        if not answer.ok:
+            return visit.refused(answer, forbidden="这份文书不属于您所在的中心，您的账号无权查看。")
+        response = Response(answer.content, status=200, mimetype=answer.content_type.split(";")[0])
+        if answer.disposition:
+            response.headers["Content-Disposition"] = answer.disposition
+        return visit.finish(response)
+
+    def _documents(self, visit, case_id):
+        """The case's documents and the kinds its state allows, or None when the service does not answer."""
+        try:
+            answer = visit.api.get("documents", f"/api/v1/cases/{case_id}/documents")
+        except Unreachable:
+            return None
+        if answer.status == 404:  # the case file is not built yet (it follows the events)
+            return {"documents": [], "kinds_allowed": []}
+        return answer.body if answer.ok else None
+
     def _case(self, visit, case_id, failed=None, problem=None, status=200):
         case = visit.api.get("intake", f"/api/v1/cases/{case_id}")
         if not case.ok:
@@ -301,6 +341,7 @@ class CasePages:
             answer = visit.api.get("mediation", f"/api/v1/cases/{case_id}/history")
             histories.append(("mediation", answer.body.get("events", []) if answer.ok else []))
         referrals = visit.api.get("arbitration_link", "/api/v1/referrals", case_id=case_id)
+        documents = self._documents(visit, case_id)
         steps = allowed_actions(intake["status"], mediation) if visit.works_cases else []
         mediators = []
         if "assign" in steps:
@@ -328,6 +369,8 @@ class CasePages:
             timeline=timeline(histories, self.web),
             referrals=referrals.body.get("referrals", []) if referrals.ok else [],
             steps=[ACTIONS[s] for s in steps],
+            documents=documents,
+            issued=labels.DOCUMENT_KINDS.get(visit.request.args.get("issued", "")),
             mediators=mediators,
             waiting_for_mediation=waiting_for_mediation,
             failed_action=failed_action,

@@ -28,6 +28,8 @@ class FakeServices:
         self.calls = []
         self.cases = {}
         self.refuse = {}  # (method, path) -> Answer
+        self.issued = {}
+        self.documents = documents_of(self)
 
     def backends(self, bearer):
         services = self
@@ -83,11 +85,44 @@ class FakeServices:
             if found.group(2) == "/acceptance":
                 case["status"] = "accepted"
             return Answer(200, case)
+        if service == "documents":
+            return self.documents(method, path, body)
         if service == "mediation" and method == "GET" and path == "/api/v1/cases":
             return Answer(200, {"cases": []})
         if service == "arbitration_link":
             return Answer(200, {"referrals": []})
         return Answer(404, {})
+
+
+def documents_of(services):
+    """The documents service of §8 in the fake: one notice per accepted case, its PDF by id."""
+
+    def handle(method, path, body):
+        found = re.match(r"/api/v1/cases/([^/]+)/documents$", path)
+        if found and method == "GET":
+            case = services.cases.get(found.group(1))
+            if case is None:
+                return Answer(404, {})
+            allowed = ["acceptance_notice"] if case["status"] == "accepted" else []
+            return Answer(200, {"documents": services.issued.get(case["case_id"], []), "kinds_allowed": allowed})
+        if found and method == "POST":
+            case = services.cases[found.group(1)]
+            if body["kind"] != "acceptance_notice" or case["status"] != "accepted":
+                return Answer(409, {"error": "conflict", "status": case["status"]})
+            document = {
+                "document_id": "d-1",
+                "kind": body["kind"],
+                "number": "华光街劳调受字〔2026〕第1号",
+                "issued_at": NOW.isoformat(),
+                "actor": {"name": "李明"},
+            }
+            services.issued.setdefault(case["case_id"], []).append(document)
+            return Answer(201, document)
+        if path == "/api/v1/documents/d-1.pdf":
+            return Answer(200, {}, b"%PDF-1.7 notice", "application/pdf", 'inline; filename="notice.pdf"')
+        return Answer(404, {})
+
+    return handle
 
 
 class Console(ConsolePages):
@@ -474,3 +509,58 @@ def test_a_locked_login_stays_locked_and_says_until_when_in_the_districts_time(c
     page = attempt("correct horse")
     assert "账号已锁定至 10:15" in page  # 10:00 in Shanghai, locked 15 minutes
     assert "SessionStarted" not in [e.event_type for e in console.accounts.events]
+
+
+def test_a_case_page_issues_the_documents_its_state_allows_and_serves_them_with_the_persons_rights(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "张三",
+        "respondent.name": "某某公司",
+        "claims.0.item": "工资",
+        "claims.0.amount": "1.00",
+    }
+    console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    case_id = next(iter(services.cases))
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "尚未出具文书" in page and "出具受理通知书" not in page
+    services.cases[case_id]["status"] = "accepted"
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "出具受理通知书" in page
+    issued = console.issue_document(
+        request(
+            "POST",
+            f"/cases/{case_id}/documents",
+            {"csrf_token": csrf_token(secret), "kind": "acceptance_notice", "form_key": "k"},
+            {SESSION_COOKIE: secret},
+        ),
+        case_id=case_id,
+    )
+    assert issued.status_code == 303
+    page = text(
+        console.case_page(
+            request("GET", f"/cases/{case_id}?issued=acceptance_notice", cookies={SESSION_COOKIE: secret}),
+            case_id=case_id,
+        )
+    )
+    assert (
+        "已出具：受理通知书" in page and "华光街劳调受字〔2026〕第1号" in page and 'href="/documents/d-1.pdf"' in page
+    )
+    refused = console.issue_document(
+        request(
+            "POST",
+            f"/cases/{case_id}/documents",
+            {"csrf_token": csrf_token(secret), "kind": "agreement"},
+            {SESSION_COOKIE: secret},
+        ),
+        case_id=case_id,
+    )
+    assert refused.status_code == 409 and "不能出具调解协议书" in text(refused)
+    pdf = console.document_file(
+        request("GET", "/documents/d-1.pdf", cookies={SESSION_COOKIE: secret}), document_id="d-1", extension="pdf"
+    )
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data() == b"%PDF-1.7 notice"
