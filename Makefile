@@ -6,7 +6,11 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: venv run test bench clean
+# Debian packages the system needs beside Python's: pango and the Noto CJK fonts render the
+# documents' Chinese PDFs (WeasyPrint); poppler-utils reads them back in the tests.
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk poppler-utils
+
+.PHONY: venv run test bench clean debian-packages
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,10 +20,13 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-run: $(STAMP)
+debian-packages:
+	@scripts/debian_packages.sh $(DEBIAN_PACKAGES)
+
+run: $(STAMP) debian-packages
 	$(BIN)/python scripts/run.py
 
-test: $(STAMP)
+test: $(STAMP) debian-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)

@@ -38,7 +38,11 @@ PUBLISHED_EVENTS = {
         "ReviewDecided",
         "RecommendationReceived",
     ),
+    "documents": ("DocumentIssued",),
 }
+
+# The services whose events make up a case's life (the documents service only records its papers).
+CASE_SOURCES = ("intake", "mediation", "arbitration_link")
 
 # Mediation's events about the roster and complaints, not about one case's mediation.
 MEDIATION_NON_CASE_EVENTS = frozenset(

@@ -16,6 +16,7 @@ SERVICE_CLASSES = {
     "arbitration_link": "services.arbitration_link.service:ArbitrationLinkService",
     "metrics": "services.metrics.service:MetricsService",
     "console": "services.console.service:ConsoleService",
+    "documents": "services.documents.service:DocumentsService",
 }
 
 

@@ -7,7 +7,7 @@ and the per-service `<SERVICE>_DATABASE_URL`.
 import os
 from urllib.parse import urlsplit, urlunsplit
 
-SERVICES = ("intake", "mediation", "arbitration_link", "metrics", "console")
+SERVICES = ("intake", "mediation", "arbitration_link", "metrics", "console", "documents")
 
 DEFAULT_HTTP_PORTS = {
     "intake": 8001,
@@ -15,6 +15,7 @@ DEFAULT_HTTP_PORTS = {
     "arbitration_link": 8003,
     "metrics": 8004,
     "console": 8005,
+    "documents": 8006,
 }
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/tiaojie"

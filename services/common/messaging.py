@@ -7,6 +7,7 @@ it), and after `x-delivery-limit` failed deliveries the broker moves it to
 """
 
 import logging
+import re
 
 import kombu
 from nameko.events import SERVICE_POOL, EventHandler
@@ -107,6 +108,21 @@ class InboxEventHandler(EventHandler):
 
 
 inbox_handler = InboxEventHandler.decorator
+
+
+def add_inbox_handlers(service_class, consumed_events, apply):
+    """Gives `service_class` one inbox handler per `(source, event_type)` of `consumed_events`
+    (`{source: (event_type, ...)}`), each calling `apply(self, source, envelope)`, named
+    `on_<source>_<event_type in snake case>`: for a service that treats every event alike."""
+    for source, event_types in consumed_events.items():
+        for event_type in event_types:
+
+            def handle(self, envelope, source=source):
+                apply(self, source, envelope)
+
+            handle.__name__ = f"on_{source}_{re.sub(r'(?<!^)(?=[A-Z])', '_', event_type).lower()}"
+            handle.__doc__ = f"Consumes {source}'s {event_type}."
+            setattr(service_class, handle.__name__, inbox_handler(source, event_type)(handle))
 
 
 def inbox_handlers(service_class):

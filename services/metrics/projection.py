@@ -14,10 +14,11 @@ are not told by events at all: the read model derives them from the facts.
 import dataclasses
 from datetime import date, datetime, time, timedelta
 
-from services.events import PUBLISHED_EVENTS
+from services.events import CASE_SOURCES, PUBLISHED_EVENTS
 
-# The metrics service consumes every event type of every service.
-CONSUMED_EVENTS = PUBLISHED_EVENTS
+# The metrics service consumes every event type of the services a case's figures come from
+# (the documents issued count in none of them).
+CONSUMED_EVENTS = {source: types for source, types in PUBLISHED_EVENTS.items() if source in CASE_SOURCES}
 CONSUMED_TYPES = frozenset(t for types in CONSUMED_EVENTS.values() for t in types)
 
 CASE, REFERRAL, CENTER_FACT = "case", "referral", "center_fact"

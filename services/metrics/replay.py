@@ -30,14 +30,14 @@ import time
 import psycopg2
 import psycopg2.extensions
 
-from services.common.config import SERVICES, database_url
+from services.common.config import database_url
 from services.common.db import migrate
 from services.common.envelope import current_schema_version
 from services.common.eventstore import _COLUMNS, row_to_event
 from services.common.schema import COMMON_MIGRATIONS
 
 from .collector import INBOX_CONSUMER
-from .projection import CONSUMED_TYPES, facts_of, facts_sql
+from .projection import CONSUMED_EVENTS, CONSUMED_TYPES, facts_of, facts_sql
 from .readmodel import BY_TARGET, INBOX_TABLES, TABLES, facts_json
 from .schema import MIGRATIONS
 from .settings import settings_from_env
@@ -58,7 +58,7 @@ def add_arguments(parser):
 
 
 def run(args):
-    sources = {name: database_url(name) for name in SERVICES if name != "metrics"}
+    sources = {name: database_url(name) for name in CONSUMED_EVENTS}
     settings = settings_from_env()
     rebuild = Rebuild(database_url("metrics"), sources, settings.zone, batch_size=args.batch_size)
     try:

@@ -5,16 +5,14 @@ applies the event's facts in the same transaction as its inbox record, so a rede
 changes nothing and two instances never count twice.
 """
 
-import re
-
 from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, generate_latest
 from werkzeug.wrappers import Response
 
 from services.common.centers import load_centers
-from services.common.config import SERVICES, database_url
+from services.common.config import database_url
 from services.common.http import NotFound, api, json_response, validate
-from services.common.messaging import inbox_handler
+from services.common.messaging import add_inbox_handlers
 from services.common.ops import ops_metrics
 from services.common.service import BaseService
 
@@ -51,7 +49,7 @@ class MetricsService(BaseService):
 
     def extra_metrics(self):
         registry = CollectorRegistry()
-        sources = tuple((name, database_url(name)) for name in SERVICES if name != self.name)
+        sources = tuple((name, database_url(name)) for name in CONSUMED_EVENTS)
         registry.register(
             ReadModelCollector(
                 self.store.database, self.store.clock, settings_from_env(), load_centers(), projection_lag(sources)
@@ -114,16 +112,4 @@ class MetricsService(BaseService):
         return Response(page, status=200, mimetype="text/html")
 
 
-def _handler(source, event_type):
-    def handle(self, envelope):
-        self.project(envelope)
-
-    handle.__name__ = f"on_{source}_{re.sub(r'(?<!^)(?=[A-Z])', '_', event_type).lower()}"
-    handle.__doc__ = f"Projects {source}'s {event_type}."
-    return inbox_handler(source, event_type)(handle)
-
-
-for _source, _event_types in CONSUMED_EVENTS.items():
-    for _event_type in _event_types:
-        _method = _handler(_source, _event_type)
-        setattr(MetricsService, _method.__name__, _method)
+add_inbox_handlers(MetricsService, CONSUMED_EVENTS, lambda self, source, envelope: self.project(envelope))

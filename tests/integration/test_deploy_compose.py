@@ -27,7 +27,14 @@ DEFINITIONS = ROOT / "deploy" / "rabbitmq" / "definitions.json"
 PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 # CONTRACTS §1, written out here: the test states the contract, the code must follow.
-CONTRACT_PORTS = {"intake": 8001, "mediation": 8002, "arbitration_link": 8003, "metrics": 8004, "console": 8005}
+CONTRACT_PORTS = {
+    "intake": 8001,
+    "mediation": 8002,
+    "arbitration_link": 8003,
+    "metrics": 8004,
+    "console": 8005,
+    "documents": 8006,
+}
 # The stores whose events the metrics service projects (and reads, for its lag).
 PROJECTED_STORES = ("intake", "mediation", "arbitration_link")
 # The containers that run once and exit; every other container runs and is health-checked.

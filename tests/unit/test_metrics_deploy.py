@@ -37,6 +37,7 @@ def test_every_service_and_the_broker_are_scraped_by_their_compose_names():
         "arbitration_link": ["arbitration_link:8003"],
         "metrics": ["metrics:8004"],
         "console": ["console:8005"],
+        "documents": ["documents:8006"],
         "rabbitmq": ["rabbitmq:15692"],
     }
 
