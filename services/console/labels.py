@@ -84,16 +84,7 @@ DOCUMENT_KINDS = {
 }
 
 ROLES = {"staff": "登记员/调解员", "head": "中心负责人", "district": "区级", "admin": "系统管理员"}
-MACHINE_DOCUMENT_KINDS = {
-    "acceptance_notice": "受理通知书",
-    "rejection_notice": "不予受理通知书",
-    "agreement": "调解协议书",
-    "termination_notice": "调解终止告知书",
-    "session_record": "调解笔录",
-    "service_receipt": "送达回证",
-}
-
-ROLES = {"center": "中心令牌", "district": "区级令牌", "admin": "管理令牌"}
+MACHINE_ROLES = {"center": "中心令牌", "district": "区级令牌", "admin": "管理令牌"}
 
 FIELDS = {
     "center_id": "调解中心",

@@ -564,3 +564,13 @@ def test_a_case_page_issues_the_documents_its_state_allows_and_serves_them_with_
         request("GET", "/documents/d-1.pdf", cookies={SESSION_COOKIE: secret}), document_id="d-1", extension="pdf"
     )
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf" and pdf.get_data() == b"%PDF-1.7 notice"
+
+
+def test_the_timeline_names_the_person_and_role_or_the_machine_token_behind_each_step():
+    from services.console.case_pages import actor_words
+
+    assert actor_words({"name": "李明", "role": "staff", "login": "li.ming"}) == "李明（登记员/调解员）"
+    assert actor_words({"name": "王芳", "role": "head"}) == "王芳（中心负责人）"
+    assert actor_words({"token": "center:huaguangjie"}) == "中心令牌 huaguangjie"
+    assert actor_words({}, "MediationExpired") == "系统自动"
+    assert actor_words({}, "CaseAccepted") == "（未记录）"
