@@ -8,7 +8,8 @@ import dataclasses
 import hashlib
 import secrets
 
-from .http import Forbidden, Unauthorized
+from .errors import Forbidden
+from .http import Unauthorized
 
 
 def hash_token(token):

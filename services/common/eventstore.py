@@ -17,21 +17,13 @@
 
 import psycopg2.errors
 
-from .envelope import Event, NewEvent, current_schema_version, dumps, upcast
+from .aggregate import Aggregate, json_roundtrip
+from .envelope import Event, current_schema_version, dumps, upcast
+from .errors import ConcurrencyError
 
 ANY_VERSION = None
 NOTIFY_CHANNEL = "tiaojie_events"
 _CONCURRENCY_SQLSTATE = "TJ409"
-
-
-class ConcurrencyError(Exception):
-    """The stream moved on since it was read: reload and decide again."""
-
-    def __init__(self, stream_id, expected_version, actual_version):
-        super().__init__(f"stream {stream_id}: expected version {expected_version}, found {actual_version}")
-        self.stream_id = stream_id
-        self.expected_version = expected_version
-        self.actual_version = actual_version
 
 
 EVENT_MIGRATIONS = [
@@ -262,7 +254,7 @@ class InMemoryEventStore:
                     recorded_at=now,
                     correlation_id=correlation_id or fresh[0].event_id,
                     causation_id=causation_id,
-                    data=_json_roundtrip(new.data),
+                    data=json_roundtrip(new.data),
                     position=len(self.events) + offset,
                 )
             )
@@ -277,47 +269,6 @@ class InMemoryEventStore:
 
     def last_position(self):
         return len(self.events)
-
-
-def _json_roundtrip(data):
-    import json
-
-    return json.loads(dumps(data))
-
-
-class Aggregate:
-    """An aggregate's state is a fold of its events; commands record new ones.
-
-    Subclasses implement `apply(event_type, data)` (pure state change) and command
-    methods that check the rules and call `record(...)`.
-    """
-
-    def __init__(self, stream_id):
-        self.stream_id = stream_id
-        self.version = 0
-        self.pending = []
-
-    @classmethod
-    def from_events(cls, stream_id, events):
-        aggregate = cls(stream_id)
-        for event in events:
-            aggregate.apply(event.event_type, event.data)
-            aggregate.version = event.stream_version
-        return aggregate
-
-    @property
-    def loaded_version(self):
-        return self.version - len(self.pending)
-
-    def record(self, event_type, data, occurred_at=None, case_id=None, center_id=None):
-        event = NewEvent(event_type, data, case_id=case_id, center_id=center_id, occurred_at=occurred_at)
-        self.apply(event_type, _json_roundtrip(data))
-        self.pending.append(event)
-        self.version += 1
-        return event
-
-    def apply(self, event_type, data):  # pragma: no cover - abstract
-        raise NotImplementedError
 
 
 __all__ = [

@@ -1,7 +1,8 @@
 """HTTP plumbing shared by the staff APIs: errors as JSON, one exception mapper, validation.
 
-Every handler raises `ApiError`s; `api` (a nameko http entrypoint) turns them into the
-responses of CONTRACTS §2, so no handler formats an error itself.
+Handlers raise the domain refusals of `services.common.errors`; `api` (a nameko http
+entrypoint) turns them, and the few HTTP-only `ApiError`s, into the responses of
+CONTRACTS §2 through `error_response`, so no handler formats an error itself.
 """
 
 import json
@@ -14,6 +15,7 @@ from nameko.web.handlers import HttpRequestHandler
 from werkzeug.wrappers import Response
 
 from .envelope import dumps
+from .errors import ConcurrencyError, DomainError, Forbidden, NotFound, Rejected, StateConflict
 from .logs import correlation_id_var
 from .ops import ops_metrics
 
@@ -21,6 +23,8 @@ log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
+    """An answer only HTTP has: a malformed request, no credentials, a service unavailable."""
+
     status = 500
     code = "error"
 
@@ -41,33 +45,29 @@ class Unauthorized(ApiError):
     status, code = 401, "unauthorized"
 
 
-class Forbidden(ApiError):
-    status, code = 403, "forbidden"
-
-
-class NotFound(ApiError):
-    status, code = 404, "not_found"
-
-
-class Conflict(ApiError):
-    """A command not allowed in the current state; the body names the state."""
-
-    status, code = 409, "conflict"
-
-
-class Unprocessable(ApiError):
-    status, code = 422, "validation_failed"
-
-    def __init__(self, errors):
-        super().__init__("validation failed")
-        self.errors = errors
-
-    def body(self):
-        return {"errors": self.errors}
-
-
 class Unavailable(ApiError):
     status, code = 503, "unavailable"
+
+
+# The one place a domain refusal becomes an HTTP status (CONTRACTS §2).
+DOMAIN_ERROR_STATUS = {NotFound: 404, Forbidden: 403, StateConflict: 409, Rejected: 422}
+
+# Older spellings of the domain refusals, kept for callers that import them from here.
+Conflict = StateConflict
+Unprocessable = Rejected
+
+
+def error_response(exc):
+    """The JSON answer to a refusal, or None when `exc` is not one (a failure: 500)."""
+    if isinstance(exc, ApiError):
+        return json_response(exc.status, exc.body())
+    if isinstance(exc, DomainError):
+        status = next(code for cls, code in DOMAIN_ERROR_STATUS.items() if isinstance(exc, cls))
+        return json_response(status, exc.body())
+    if isinstance(exc, ConcurrencyError):
+        # Reached only where no retry ran: still a lost race, never an internal error.
+        return json_response(409, {"error": "conflict", "message": "the record keeps changing; try again"})
+    return None
 
 
 def json_response(status, payload, headers=None):
@@ -117,7 +117,7 @@ def validate(schema, body):
     try:
         return schema.load(body)
     except ValidationError as exc:
-        raise Unprocessable(flatten_errors(exc.messages)) from None
+        raise Rejected(flatten_errors(exc.messages)) from None
 
 
 class ApiEntrypoint(HttpRequestHandler):
@@ -127,7 +127,7 @@ class ApiEntrypoint(HttpRequestHandler):
     as warnings instead of errors with a traceback.
     """
 
-    def __init__(self, method, url, expected_exceptions=ApiError, **kwargs):
+    def __init__(self, method, url, expected_exceptions=(ApiError, DomainError, ConcurrencyError), **kwargs):
         super().__init__(method, url, expected_exceptions=expected_exceptions, **kwargs)
 
     def handle_request(self, request):
@@ -146,8 +146,9 @@ class ApiEntrypoint(HttpRequestHandler):
         return response
 
     def response_from_exception(self, exc):
-        if isinstance(exc, ApiError):
-            return json_response(exc.status, exc.body())
+        response = error_response(exc)
+        if response is not None:
+            return response
         log.exception("unhandled error in %s %s", self.method, self.url)
         return json_response(500, {"error": "internal", "message": "internal error"})
 

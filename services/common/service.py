@@ -1,6 +1,7 @@
 """nameko building blocks every service uses: its store, its relay, health and metrics.
 
-- `ServiceStore` gives a worker the service's database, clock and units of work, and
+- `ServiceStore` runs the service's `bootstrap` once and gives a worker its settings,
+  database, clock, units of work, command pipeline (`store.commands.run(...)`) and
   `consume()`, the idempotent way to apply an event from another service.
 - `EventRelay` runs the relay (outbox → `<service>.events`) beside the service.
 - `BaseService` answers `/health`, `/ready` and the operational `/metrics`.
@@ -16,15 +17,14 @@ from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from . import auth
-from .clock import clock_from_config
-from .db import Database
+from .bootstrap import wire
 from .envelope import Event
-from .http import Conflict, api, json_response
+from .http import api, json_response
 from .logs import correlation_id_var
 from .messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
 from .ops import ops_metrics
+from .pipeline import Command, CommandPipeline, decide_again
 from .relay import Relay, envelope_route, events_exchange
-from .unit_of_work import KeyReuse, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -34,50 +34,30 @@ DATABASE_OUTAGE_WAIT_SECONDS = 30.0
 
 
 class StoreAccess:
-    """What a worker sees of `ServiceStore`."""
+    """What a worker sees of `ServiceStore`: the service's settings, units of work and command pipeline."""
 
     def __init__(self, provider, worker_ctx):
         self.provider = provider
         self.database = provider.database
         self.clock = provider.clock
+        self.settings = provider.wiring.settings
+        self.commands = provider.commands
         self.service_name = provider.container.service_name
         self.worker_ctx = worker_ctx
 
     def unit_of_work(self, correlation_id=None, causation_id=None):
-        return unit_of_work(self.database, self.clock, correlation_id or correlation_id_var.get(), causation_id)
+        return self.provider.wiring.units_of_work(correlation_id or correlation_id_var.get(), causation_id)
 
     def query(self, fn):
         with self.database.transaction() as cursor:
             return fn(cursor)
 
     def authenticate(self, request):
-        token = auth.bearer_token(request)
-        with self.database.transaction() as cursor:
-            return auth.find_principal(cursor, token)
+        return self.provider.authenticate(request)
 
     def command(self, request, principal, decide, status=200):
-        """Runs a staff command in one unit of work, honouring `Idempotency-Key`.
-
-        `decide(uow)` returns the response body; it raises an `ApiError` to refuse, in
-        which case nothing is stored. A repeat with the same key and body returns the
-        first response; the same key with another body is 409.
-        """
-        key = request.headers.get("Idempotency-Key")
-        correlation_id = getattr(request, "correlation_id", None)
-        with self.unit_of_work(correlation_id=correlation_id) as uow:
-            if key:
-                body = request.get_data(as_text=True)
-                request_hash = uow.idempotency.request_hash(request.method, request.path, body)
-                try:
-                    stored = uow.idempotency.begin(principal.token_hash, key, request_hash)
-                except KeyReuse:
-                    raise Conflict("this Idempotency-Key was used with another request") from None
-                if stored is not None:
-                    return json_response(stored[0], stored[1], {"Idempotent-Replayed": "true"})
-            result = decide(uow)
-            if key:
-                uow.idempotency.complete(principal.token_hash, key, status, _jsonable(result))
-        return json_response(status, result)
+        """Runs `decide(uow)` as a command of `principal` through the pipeline (retries, idempotency)."""
+        return self.commands.execute(request, Command(actor=principal), lambda command, uow: decide(uow), status)
 
     def consume(self, consumer, envelope, effect):
         """Applies `effect(uow, event, previous_version)` once per event for this consumer.
@@ -91,12 +71,18 @@ class StoreAccess:
         token = correlation_id_var.set(envelope.get("correlation_id") if isinstance(envelope, dict) else None)
         try:
             event = Event.from_envelope(envelope)
-            with self.unit_of_work(correlation_id=event.correlation_id, causation_id=event.event_id) as uow:
-                previous = uow.inbox.claim(consumer, event)
-                if previous is None:
-                    metrics.duplicates.labels(self.service_name, consumer).inc()
-                    return None
-                result = effect(uow, event, previous)
+
+            def attempt():
+                with self.unit_of_work(correlation_id=event.correlation_id, causation_id=event.event_id) as uow:
+                    previous = uow.inbox.claim(consumer, event)
+                    if previous is None:
+                        metrics.duplicates.labels(self.service_name, consumer).inc()
+                        return _DUPLICATE
+                    return effect(uow, event, previous)
+
+            result = decide_again(attempt)
+            if result is _DUPLICATE:
+                return None
         except Exception as exc:
             metrics.handler_errors.labels(self.service_name, consumer).inc()
             log.exception(
@@ -131,19 +117,25 @@ class StoreAccess:
                 pause = min(pause * 2, 5.0)
 
 
-def _jsonable(value):
-    import json
-
-    from .envelope import dumps
-
-    return json.loads(dumps(value))
+_DUPLICATE = object()
 
 
 class ServiceStore(DependencyProvider):
+    """The kernel's parts of one service, built once per container by the service's `bootstrap`."""
+
+    def __init__(self, bootstrap=None):
+        self.bootstrap = bootstrap or wire
+
     def setup(self):
-        config = self.container.config
-        self.database = Database(config["DATABASE_URL"], max_connections=int(config.get("DB_POOL_SIZE", 20)))
-        self.clock = clock_from_config(config)
+        self.wiring = self.bootstrap(self.container.config)
+        self.database = self.wiring.database
+        self.clock = self.wiring.clock
+        self.commands = CommandPipeline(self.wiring.units_of_work, self.authenticate, self.wiring.aggregates)
+
+    def authenticate(self, request):
+        token = auth.bearer_token(request)
+        with self.database.transaction() as cursor:
+            return auth.find_principal(cursor, token)
 
     def stop(self):
         self.database.close()

@@ -6,6 +6,7 @@ It commits when the block ends normally and rolls back on any exception.
 """
 
 import contextlib
+import copy
 import hashlib
 import json
 
@@ -89,14 +90,24 @@ class KeyReuse(Exception):
 
 
 class UnitOfWork:
-    def __init__(self, cursor, clock, correlation_id=None, causation_id=None):
+    """One PostgreSQL transaction: the event store, inbox, idempotency keys and the service's repositories.
+
+    `repositories` maps a name to a class built on the transaction's cursor (`cls(cursor)`);
+    each is an attribute of the unit of work (`uow.records`, `uow.views`). `settings` are
+    the service's, read once by its bootstrap.
+    """
+
+    def __init__(self, cursor, clock, correlation_id=None, causation_id=None, repositories=None, settings=None):
         self.cursor = cursor
         self.clock = clock
+        self.settings = settings
         self.correlation_id = correlation_id
         self.causation_id = causation_id
         self.events = PostgresEventStore(cursor, clock)
         self.inbox = Inbox(cursor)
         self.idempotency = IdempotencyKeys(cursor)
+        for name, repository in (repositories or {}).items():
+            setattr(self, name, repository(cursor))
 
     def load(self, aggregate_class, stream_id):
         return aggregate_class.from_events(stream_id, self.events.load(stream_id))
@@ -114,41 +125,89 @@ class UnitOfWork:
         return appended
 
 
+class UnitsOfWork:
+    """Opens units of work on one database with the repositories the service declares (its bootstrap)."""
+
+    def __init__(self, database, clock, repositories=None, settings=None):
+        self.database = database
+        self.clock = clock
+        self.repositories = dict(repositories or {})
+        self.settings = settings
+
+    @contextlib.contextmanager
+    def __call__(self, correlation_id=None, causation_id=None):
+        with self.database.transaction() as cursor:
+            yield UnitOfWork(cursor, self.clock, correlation_id, causation_id, self.repositories, self.settings)
+
+
 @contextlib.contextmanager
-def unit_of_work(database, clock, correlation_id=None, causation_id=None):
-    with database.transaction() as cursor:
-        yield UnitOfWork(cursor, clock, correlation_id, causation_id)
+def unit_of_work(database, clock, correlation_id=None, causation_id=None, repositories=None, settings=None):
+    with UnitsOfWork(database, clock, repositories, settings)(correlation_id, causation_id) as uow:
+        yield uow
 
 
 class FakeUnitOfWork:
-    """In-memory unit of work for service-layer unit tests: keeps changes only when the block succeeds."""
+    """In-memory unit of work for service-layer unit tests: keeps changes only when the block succeeds.
 
-    def __init__(self, clock):
+    `repositories` are the in-memory versions of the service's repositories, by the same
+    names as in its bootstrap (`FakeUnitOfWork(clock, settings, records=InMemoryIntakeRecords())`);
+    their state is rolled back with the events when the block fails.
+    """
+
+    def __init__(self, clock, settings=None, **repositories):
         self.clock = clock
+        self.settings = settings
         self.events = InMemoryEventStore(clock)
         self.correlation_id = None
         self.causation_id = None
         self.committed = 0
         self.inbox = FakeInbox()
+        self.idempotency = FakeIdempotencyKeys()
+        self.repositories = repositories
+        for name, repository in repositories.items():
+            setattr(self, name, repository)
 
     def __call__(self, correlation_id=None, causation_id=None):
         self.correlation_id, self.causation_id = correlation_id, causation_id
         return self
 
     def __enter__(self):
-        self._snapshot = (list(self.events.events), self.inbox.snapshot())
+        self._snapshot = copy.deepcopy(
+            (self.events.events, self.inbox, self.idempotency, {n: vars(r) for n, r in self.repositories.items()})
+        )
         return self
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is None:
             self.committed += 1
         else:
-            self.events.events = self._snapshot[0]
-            self.inbox.restore(self._snapshot[1])
+            self.events.events, self.inbox, self.idempotency, states = self._snapshot
+            for name, state in states.items():
+                vars(self.repositories[name]).clear()
+                vars(self.repositories[name]).update(state)
         return False
 
     load = UnitOfWork.load
     save = UnitOfWork.save
+
+
+class FakeIdempotencyKeys:
+    def __init__(self):
+        self.keys = {}
+
+    request_hash = staticmethod(IdempotencyKeys.request_hash)
+
+    def begin(self, scope, key, request_hash):
+        stored = self.keys.get((scope, key))
+        if stored is None:
+            self.keys[(scope, key)] = (request_hash, None, None)
+            return None
+        if stored[0] != request_hash:
+            raise KeyReuse(key)
+        return stored[1], stored[2]
+
+    def complete(self, scope, key, status, body):
+        self.keys[(scope, key)] = (self.keys[(scope, key)][0], status, body)
 
 
 class FakeInbox:
@@ -163,9 +222,3 @@ class FakeInbox:
         previous = self.versions.get((consumer, event.stream_id), 0)
         self.versions[(consumer, event.stream_id)] = max(previous, event.stream_version)
         return previous
-
-    def snapshot(self):
-        return set(self.consumed), dict(self.versions)
-
-    def restore(self, snapshot):
-        self.consumed, self.versions = snapshot

@@ -8,7 +8,8 @@ import dataclasses
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from services.common.eventstore import Aggregate
+from services.common.aggregate import Aggregate
+from services.common.errors import StateConflict
 
 CATEGORIES = (
     "wages",
@@ -33,12 +34,8 @@ DEFAULT_MEDIATION_DAYS = 15  # Art. 14: fifteen days from receipt
 CENT = Decimal("0.01")
 
 
-class CaseStateError(Exception):
+class CaseStateError(StateConflict):
     """A command the case's current state does not allow (the API answers 409 with `status`)."""
-
-    def __init__(self, message, status):
-        super().__init__(message)
-        self.status = status
 
 
 def money(amount):
@@ -120,16 +117,14 @@ class Consultation:
 class Case(Aggregate):
     """A case as intake knows it: received, then accepted or not accepted once, maybe withdrawn."""
 
+    stream_prefix = "case"
+
     def __init__(self, stream_id):
         super().__init__(stream_id)
         self.status = None
         self.received = {}
         self.decision = None
         self.withdrawal = None
-
-    @staticmethod
-    def stream_for(case_id):
-        return f"case-{case_id}"
 
     @property
     def exists(self):
@@ -230,19 +225,21 @@ class Case(Aggregate):
 
     # --- state ----------------------------------------------------------------------
 
-    def apply(self, event_type, data):
-        if event_type == "ApplicationReceived":
-            self.received = data
-            self.status = RECEIVED
-        elif event_type == "CaseAccepted":
-            self.decision = {"decision": "accept", "decided_at": data["accepted_at"]}
-            self.status = ACCEPTED
-        elif event_type == "CaseNotAccepted":
-            self.decision = {"decision": "reject", "reason": data["reason"], "decided_at": data["decided_at"]}
-            self.status = NOT_ACCEPTED
-        elif event_type == "ApplicationWithdrawn":
-            self.withdrawal = {"reason": data["reason"], "withdrawn_at": data["withdrawn_at"]}
-            self.status = WITHDRAWN
+    def _on_ApplicationReceived(self, data):
+        self.received = data
+        self.status = RECEIVED
+
+    def _on_CaseAccepted(self, data):
+        self.decision = {"decision": "accept", "decided_at": data["accepted_at"]}
+        self.status = ACCEPTED
+
+    def _on_CaseNotAccepted(self, data):
+        self.decision = {"decision": "reject", "reason": data["reason"], "decided_at": data["decided_at"]}
+        self.status = NOT_ACCEPTED
+
+    def _on_ApplicationWithdrawn(self, data):
+        self.withdrawal = {"reason": data["reason"], "withdrawn_at": data["withdrawn_at"]}
+        self.status = WITHDRAWN
 
     # --- views ----------------------------------------------------------------------
 

@@ -1,8 +1,9 @@
-"""The intake service layer: each use case runs inside a unit of work the caller opens.
+"""The intake service layer: each handler takes a command and the unit of work it runs in.
 
 It loads aggregates, lets the domain decide, saves the events and keeps the case list
-in step, all in that one transaction. Entrypoints (HTTP, RPC, events) stay thin and
-call these; unit tests call them with a `FakeUnitOfWork` and in-memory records.
+(`uow.records`) in step, all in that one transaction; the service's settings are
+`uow.settings`. Entrypoints (HTTP, RPC, events) stay thin and call these through the
+kernel's pipeline; unit tests call them with a `FakeUnitOfWork` and in-memory records.
 """
 
 import dataclasses
@@ -13,14 +14,19 @@ from zoneinfo import ZoneInfo
 
 from services.common.centers import centers_by_id
 from services.common.envelope import NewEvent
+from services.common.errors import NotFound
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case, Consultation, format_case_number, mediation_deadline
 
 log = logging.getLogger(__name__)
 
 
-class UnknownCase(Exception):
+class UnknownCase(NotFound):
     """No case with that id (404)."""
+
+    def __init__(self, case_id=None):
+        super().__init__("no such case")
+        self.case_id = case_id
 
 
 def new_uuid():
@@ -38,14 +44,17 @@ class IntakeSettings:
         return clock.now().astimezone(self.zone)
 
 
-def record_consultation(uow, settings, center_id, channel, topic):
+def record_consultation(command, uow):
+    command.require_write(command.center_id)
+    settings = uow.settings
     consultation = Consultation(
         consultation_id=settings.new_id(),
-        center_id=center_id,
-        channel=channel,
-        topic=topic,
+        center_id=command.center_id,
+        channel=command.channel,
+        topic=command.topic,
         recorded_at=settings.now(uow.clock),
     )
+    center_id = command.center_id
     data = consultation.recorded_event()
     uow.events.append(
         Consultation.stream_for(consultation.consultation_id),
@@ -58,8 +67,14 @@ def record_consultation(uow, settings, center_id, channel, topic):
     return data
 
 
-def register_application(uow, records, settings, application):
+def register_application(command, uow):
     """Registers an application (受理登记 begins here): draws the case number, records the receipt."""
+    command.require_write(command.application.center_id)
+    return _register(uow, command.application)
+
+
+def _register(uow, application):
+    settings, records = uow.settings, uow.records
     center = settings.centers[application.center_id]
     year = application.received_at.astimezone(settings.zone).year
     case_number = format_case_number(center.code, year, records.next_case_number(center.center_id, year))
@@ -78,29 +93,29 @@ def register_application(uow, records, settings, application):
     }
 
 
-def open_recommended_case(uow, records, settings, application):
+def open_recommended_case(command, uow):
     """Opens a case for a recommendation letter, once per letter however often it is reported."""
-    existing = records.case_for_recommendation(application.recommendation_id)
+    existing = uow.records.case_for_recommendation(command.application.recommendation_id)
     if existing is not None:
         log.info("recommendation already has a case", extra={"case_id": existing})
         return None
-    return register_application(uow, records, settings, application)
+    return _register(uow, command.application)
 
 
-def decide_acceptance(uow, records, settings, principal, case_id, decision, reason=None):
-    case = _load_for_write(uow, principal, case_id)
-    at = settings.now(uow.clock)
-    if decision == "accept":
+def decide_acceptance(command, uow):
+    case = _load_for_write(uow, command.actor, command.case_id)
+    at = uow.settings.now(uow.clock)
+    if command.decision == "accept":
         case.accept(at)
     else:
-        case.reject(reason, at)
-    return _save(uow, records, case, "acceptance decided")
+        case.reject(command.reason, at)
+    return _save(uow, case, "acceptance decided")
 
 
-def withdraw_application(uow, records, settings, principal, case_id, reason):
-    case = _load_for_write(uow, principal, case_id)
-    case.withdraw(reason, settings.now(uow.clock))
-    return _save(uow, records, case, "application withdrawn")
+def withdraw_application(command, uow):
+    case = _load_for_write(uow, command.actor, command.case_id)
+    case.withdraw(command.reason, uow.settings.now(uow.clock))
+    return _save(uow, case, "application withdrawn")
 
 
 def case_view(uow, principal, case_id):
@@ -171,9 +186,9 @@ def _load_for_write(uow, principal, case_id):
     return case
 
 
-def _save(uow, records, case, what):
+def _save(uow, case, what):
     uow.save(case)
-    records.save(case)
+    uow.records.save(case)
     log.info(what, extra={"case_id": case.case_id, "center_id": case.center_id})
     return {
         "case_id": case.case_id,

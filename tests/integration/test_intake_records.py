@@ -1,8 +1,9 @@
-"""Intake's records on the real database: a case number is drawn in the registering transaction."""
+"""Intake's records on the real database: their contract, and a case number drawn in the registering transaction."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import psycopg2.extras
 import pytest
 
 from services.common.clock import SystemClock
@@ -10,8 +11,10 @@ from services.common.config import database_url
 from services.common.db import Database
 from services.common.unit_of_work import unit_of_work
 from services.intake import handlers
+from services.intake.commands import RegisterApplication
 from services.intake.records import PostgresIntakeRecords
 from tests.unit.test_intake_domain import an_application
+from tests.unit.test_intake_records_contract import IntakeRecordsContract
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -30,8 +33,9 @@ def database(infrastructure):
 def register(database, settings, fail=False):
     # 2001: a year no other test registers in.
     application = an_application(center_id="zhenanjie", received_at=datetime(2001, 6, 1, 9, 0, tzinfo=SHANGHAI))
-    with unit_of_work(database, SystemClock()) as uow:
-        registered = handlers.register_application(uow, PostgresIntakeRecords(uow.cursor), settings, application)
+    repositories = {"records": PostgresIntakeRecords}
+    with unit_of_work(database, SystemClock(), repositories=repositories, settings=settings) as uow:
+        registered = handlers.register_application(RegisterApplication(application=application), uow)
         if fail:
             raise RequestFailed(registered["case_number"])
     return registered
@@ -57,3 +61,13 @@ def test_a_rolled_back_registration_leaves_no_gap_and_no_trace(database):
     assert (
         count(database, "SELECT count(*) AS n FROM events WHERE data->>'case_number' = %s", after["case_number"]) == 1
     )
+
+
+class TestPostgresIntakeRecords(IntakeRecordsContract):
+    @pytest.fixture
+    def records(self, database):
+        """Records on one transaction, rolled back after the test: nothing stays behind."""
+        with database.connection() as conn:
+            with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+                yield PostgresIntakeRecords(cursor)
+            conn.rollback()

@@ -8,9 +8,10 @@ import pytest
 
 from services.common.auth import Principal
 from services.common.clock import FixedClock
-from services.common.http import Forbidden
+from services.common.errors import Forbidden
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
+from services.intake.commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
 from services.intake.domain import CaseStateError
 from services.intake.records import InMemoryIntakeRecords
 from tests.unit.test_intake_domain import an_application
@@ -27,8 +28,9 @@ def clock():
 
 
 @pytest.fixture
-def uow(clock):
-    return FakeUnitOfWork(clock)
+def settings():
+    ids = (f"00000000-0000-4000-8000-{n:012d}" for n in itertools.count(1))
+    return handlers.IntakeSettings(zone=SHANGHAI, new_id=lambda: next(ids))
 
 
 @pytest.fixture
@@ -37,14 +39,20 @@ def records():
 
 
 @pytest.fixture
-def settings():
-    ids = (f"00000000-0000-4000-8000-{n:012d}" for n in itertools.count(1))
-    return handlers.IntakeSettings(zone=SHANGHAI, new_id=lambda: next(ids))
+def uow(clock, settings, records):
+    return FakeUnitOfWork(clock, settings, records=records)
 
 
-def register(uow, records, settings, **overrides):
+def register(uow, records, settings, actor=None, **overrides):
     with uow:
-        return handlers.register_application(uow, records, settings, an_application(**overrides))
+        return handlers.register_application(
+            RegisterApplication(actor=actor, application=an_application(**overrides)), uow
+        )
+
+
+def decide(uow, principal, case_id, decision, reason=None):
+    command = DecideAcceptance(actor=principal, case_id=case_id, decision=decision, reason=reason)
+    return handlers.decide_acceptance(command, uow)
 
 
 def test_registration_numbers_cases_per_center_and_returns_the_deadline(uow, records, settings):
@@ -69,9 +77,9 @@ def test_the_year_of_a_case_number_is_the_year_of_receipt_in_the_district(uow, r
     assert case["case_number"] == "HGJ-2027-00001"
 
 
-def test_the_mediation_period_is_configurable(uow, records):
+def test_the_mediation_period_is_configurable(clock, records):
     settings = handlers.IntakeSettings(zone=SHANGHAI, mediation_days=30)
-    case = register(uow, records, settings)
+    case = register(FakeUnitOfWork(clock, settings, records=records), records, settings)
     assert case["mediation_deadline"] == "2026-04-01T10:00:00+08:00"
 
 
@@ -80,13 +88,13 @@ def test_acceptance_is_recorded_once_and_kept_in_the_case_list(uow, records, set
     clock.advance(hours=1)
 
     with uow:
-        decided = handlers.decide_acceptance(uow, records, settings, STAFF, case_id, "accept")
+        decided = decide(uow, STAFF, case_id, "accept")
 
     assert decided["status"] == "accepted"
     assert decided["decision"]["decided_at"] == "2026-03-02T11:00:00+08:00"
     assert records.page(status="accepted")[0][0]["case_id"] == case_id
     with pytest.raises(CaseStateError) as refused, uow:
-        handlers.decide_acceptance(uow, records, settings, STAFF, case_id, "reject", "late")
+        decide(uow, STAFF, case_id, "reject", "late")
     assert refused.value.status == "accepted"
     assert len(uow.events.events) == 2
 
@@ -94,10 +102,10 @@ def test_acceptance_is_recorded_once_and_kept_in_the_case_list(uow, records, set
 def test_a_withdrawn_case_takes_no_further_command(uow, records, settings):
     case_id = register(uow, records, settings)["case_id"]
     with uow:
-        handlers.withdraw_application(uow, records, settings, STAFF, case_id, "已和解")
+        handlers.withdraw_application(WithdrawApplication(actor=STAFF, case_id=case_id, reason="已和解"), uow)
 
     with pytest.raises(CaseStateError) as refused, uow:
-        handlers.decide_acceptance(uow, records, settings, STAFF, case_id, "accept")
+        decide(uow, STAFF, case_id, "accept")
     assert refused.value.status == "withdrawn"
 
 
@@ -106,7 +114,7 @@ def test_staff_of_another_center_and_the_district_may_not_change_a_case(uow, rec
 
     for principal in (OTHER_STAFF, DISTRICT):
         with pytest.raises(Forbidden), uow:
-            handlers.decide_acceptance(uow, records, settings, principal, case_id, "accept")
+            decide(uow, principal, case_id, "accept")
     assert len(uow.events.events) == 1
 
 
@@ -156,9 +164,9 @@ def test_a_recommendation_letter_opens_one_case(uow, records, settings):
     letter = an_application(channel="letter", source="arbitration_recommendation", recommendation_id="R-7")
 
     with uow:
-        opened = handlers.open_recommended_case(uow, records, settings, letter)
+        opened = handlers.open_recommended_case(RegisterApplication(application=letter), uow)
     with uow:
-        again = handlers.open_recommended_case(uow, records, settings, letter)
+        again = handlers.open_recommended_case(RegisterApplication(application=letter), uow)
 
     assert opened["status"] == "received" and again is None
     [event] = uow.events.events
@@ -168,7 +176,8 @@ def test_a_recommendation_letter_opens_one_case(uow, records, settings):
 
 def test_a_consultation_is_recorded_on_its_own_stream(uow, settings):
     with uow:
-        recorded = handlers.record_consultation(uow, settings, "huaguangjie", "phone", "加班费")
+        command = RecordConsultation(actor=STAFF, center_id="huaguangjie", channel="phone", topic="加班费")
+        recorded = handlers.record_consultation(command, uow)
 
     [event] = uow.events.events
     assert event.event_type == "ConsultationRecorded"
@@ -178,7 +187,7 @@ def test_a_consultation_is_recorded_on_its_own_stream(uow, settings):
 
 
 def test_the_zone_and_mediation_period_come_from_configuration():
-    from services.intake.service import intake_settings
+    from services.intake.bootstrap import intake_settings
 
     configured = intake_settings({"TIMEZONE": "Asia/Urumqi"}, {"TIAOJIE_MEDIATION_DAYS": "20"})
     default = intake_settings({}, {})
@@ -221,3 +230,30 @@ def test_search_by_received_dates_counts_whole_days_of_the_districts_zone(uow, r
     assert found(received_from=date(2026, 3, 2), received_to=date(2026, 3, 2)) == [case["case_id"]]
     assert found(received_from=date(2026, 3, 3)) == []
     assert found(received_to=date(2026, 3, 1)) == []
+
+
+def test_a_command_that_loses_every_race_is_409_with_the_current_state_not_500(uow, records, settings):
+    from services.intake.domain import Case
+    from services.intake.schemas import AcceptanceSchema
+    from tests.unit.kernel_requests import answer, losing_every_race, pipeline, request
+
+    case_id = register(uow, records, settings)["case_id"]
+    commands = pipeline(uow, STAFF, aggregates=(Case,))
+    attempts = []
+
+    def counted(command, unit_of_work):
+        attempts.append(1)
+        return handlers.decide_acceptance(command, unit_of_work)
+
+    status, body = answer(
+        commands.run,
+        request(body={"decision": "accept"}),
+        losing_every_race(counted, uow),
+        DecideAcceptance,
+        AcceptanceSchema(),
+        case_id=case_id,
+    )
+
+    assert (status, body["error"], body["status"]) == (409, "conflict", "received")
+    assert len(attempts) == 5  # decided again on the new state, up to the one budget
+    assert [e.event_type for e in uow.events.events] == ["ApplicationReceived"]

@@ -6,7 +6,8 @@ import logging
 
 from marshmallow import Schema, fields, validate
 
-from services.common.http import Unprocessable, flatten_errors
+from services.common.errors import Rejected
+from services.common.http import error_response, flatten_errors
 from services.common.http import validate as validate_body
 from services.common.logs import JsonFormatter, correlation_id_var, mask_personal_data
 
@@ -49,9 +50,9 @@ class Application(Schema):
 def test_every_failing_field_is_reported_at_once_with_its_path():
     try:
         validate_body(Application(), {"workers_involved": 0, "claims": [{"item": "wages"}]})
-    except Unprocessable as exc:
+    except Rejected as exc:
         assert set(exc.errors) == {"workers_involved", "claims.0.amount"}
-        assert exc.status == 422
+        assert error_response(exc).status_code == 422
     else:
         raise AssertionError("expected 422")
 

@@ -1,0 +1,134 @@
+"""The command pipeline every service runs its staff commands through, and its one retry policy.
+
+authenticate → load the body through the boundary schema into a command value → run
+`handler(command, uow)` in a unit of work → on `ConcurrencyError` decide again on the new
+state (`ATTEMPTS` in all) → store the `Idempotency-Key` response → commit → answer.
+
+A refusal (`services.common.errors`) rolls everything back: a refused request stores and
+emits nothing. A repeated key with the same body returns the stored response; with
+another body, 409. Two requests with one key serialize on the key's row. A race lost
+`ATTEMPTS` times is 409 with the current state of the stream that kept moving, never 500.
+"""
+
+import dataclasses
+import json
+import logging
+
+from .envelope import dumps
+from .errors import ConcurrencyError, StateConflict
+from .http import json_response, parse_json, validate
+from .logs import correlation_id_var
+from .unit_of_work import KeyReuse
+
+log = logging.getLogger(__name__)
+
+# How often a command (or a consumed event) that lost an optimistic-concurrency race is
+# decided again on the new state: one number for every service.
+ATTEMPTS = 5
+
+
+def decide_again(attempt, attempts=ATTEMPTS):
+    """Runs `attempt()` (one whole unit of work) again while it loses a race; the last loss raises."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except ConcurrencyError as exc:
+            if number == attempts:
+                raise
+            log.info("lost a race on %s; deciding again on the new state", exc.stream_id)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Command:
+    """A request after the boundary: `actor` is who asks (None for a trusted caller: RPC, CLI).
+
+    A command is a frozen dataclass naming the path's parameters and the fields its schema
+    loads; `from_request` builds it from the schema's value, which is spread into the
+    fields when it is a dict (override it when the schema loads a domain value).
+    """
+
+    actor: object = None
+
+    @classmethod
+    def from_request(cls, actor, loaded, **params):
+        return cls(actor=actor, **params, **loaded)
+
+    def require_write(self, center_id):
+        """Forbidden unless the actor may change that center's cases (a trusted caller may)."""
+        if self.actor is not None:
+            self.actor.require_write(center_id)
+
+    def require_read(self, center_id):
+        if self.actor is not None:
+            self.actor.require_read(center_id)
+
+
+class CommandPipeline:
+    """Runs commands for one service: its units of work, its authentication, its aggregates.
+
+    `aggregates` are the service's aggregate classes: on an exhausted retry, the one that
+    owns the stream that kept moving says its current state.
+    """
+
+    def __init__(self, units_of_work, authenticate, aggregates=(), attempts=ATTEMPTS):
+        self.units_of_work = units_of_work
+        self.authenticate = authenticate
+        self.aggregates = tuple(aggregates)
+        self.attempts = attempts
+
+    def run(self, request, handler, command_type, schema=None, status=200, optional_body=False, **params):
+        """The whole pipeline for one HTTP request; returns the response."""
+        actor = self.authenticate(request)
+        empty = optional_body and not request.get_data()
+        body = {} if empty else parse_json(request)
+        loaded = validate(schema, body) if schema is not None else body
+        command = command_type.from_request(actor, loaded, **params)
+        return self.execute(request, command, handler, status)
+
+    def execute(self, request, command, handler, status=200):
+        """Runs `handler(command, uow)` with retries and the idempotent response; returns the response."""
+        key = request.headers.get("Idempotency-Key")
+        correlation_id = getattr(request, "correlation_id", None) or correlation_id_var.get()
+        scope = getattr(command.actor, "token_hash", None)
+
+        def attempt():
+            with self.units_of_work(correlation_id=correlation_id) as uow:
+                if key:
+                    request_hash = uow.idempotency.request_hash(
+                        request.method, request.path, request.get_data(as_text=True)
+                    )
+                    try:
+                        stored = uow.idempotency.begin(scope, key, request_hash)
+                    except KeyReuse:
+                        raise StateConflict("this Idempotency-Key was used with another request") from None
+                    if stored is not None:
+                        return json_response(stored[0], stored[1], {"Idempotent-Replayed": "true"})
+                result = handler(command, uow)
+                if key:
+                    uow.idempotency.complete(scope, key, status, jsonable(result))
+            return json_response(status, result)
+
+        try:
+            return decide_again(attempt, self.attempts)
+        except ConcurrencyError as exc:
+            raise StateConflict(
+                "the record keeps changing; try again", state=self.current_state(exc.stream_id)
+            ) from None
+
+    def read(self, request, answer):
+        """A staff read: authenticate, then `answer(actor, uow)` in a unit of work, as 200."""
+        actor = self.authenticate(request)
+        with self.units_of_work(correlation_id=getattr(request, "correlation_id", None)) as uow:
+            return json_response(200, answer(actor, uow))
+
+    def current_state(self, stream_id):
+        owner = next((cls for cls in self.aggregates if cls.owns(stream_id)), None)
+        if owner is None:
+            return None
+        with self.units_of_work() as uow:
+            return uow.load(owner, stream_id).state
+
+
+def jsonable(value):
+    """`value` as JSON types, the way the response carries it (what a replay returns)."""
+    return json.loads(dumps(value))

@@ -1,0 +1,36 @@
+"""Intake's commands: what a staff request asks, once its body has passed the boundary schema."""
+
+import dataclasses
+
+from services.common.pipeline import Command
+
+from .domain import Application
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RecordConsultation(Command):
+    center_id: str
+    channel: str
+    topic: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RegisterApplication(Command):
+    application: Application
+
+    @classmethod
+    def from_request(cls, actor, loaded, **params):
+        return cls(actor=actor, application=loaded, **params)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class DecideAcceptance(Command):
+    case_id: str
+    decision: str
+    reason: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WithdrawApplication(Command):
+    case_id: str
+    reason: str

@@ -1,0 +1,70 @@
+"""The contract of intake's records (case-number counters and the case list), run against the
+in-memory version; tests/integration/test_intake_records.py runs it against PostgreSQL."""
+
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+
+from services.intake.domain import Case, mediation_deadline
+from services.intake.records import InMemoryIntakeRecords
+from tests.unit.test_intake_domain import an_application
+
+YEAR = 2002  # a year no other test registers in
+
+
+def a_case(center_id="zhenanjie", recommendation_id=None, minutes=0):
+    received_at = datetime(YEAR, 6, 1, 1, minutes, tzinfo=UTC)
+    application = an_application(center_id=center_id, received_at=received_at, recommendation_id=recommendation_id)
+    case_id = str(uuid.uuid4())
+    return Case.receive(case_id, f"ZAJ-{YEAR}-{case_id[:5]}", application, mediation_deadline(received_at))
+
+
+class IntakeRecordsContract:
+    """Subclasses provide `records` (a fixture) on an otherwise empty year and center."""
+
+    def test_case_numbers_run_per_center_and_year(self, records):
+        first = records.next_case_number("zhenanjie", YEAR)
+        assert records.next_case_number("zhenanjie", YEAR) == first + 1
+        other_year = records.next_case_number("zhenanjie", YEAR + 1)
+        assert records.next_case_number("zhenanjie", YEAR + 1) == other_year + 1
+        assert records.next_case_number("zhenanjie", YEAR) == first + 2
+
+    def test_a_saved_case_is_listed_newest_first_and_filtered(self, records):
+        older, newer = a_case(minutes=1), a_case(minutes=2)
+        records.save(older)
+        records.save(newer)
+        newer.accept(datetime(YEAR, 6, 2, tzinfo=UTC))
+        records.save(newer)
+
+        cases, total = records.page(center_id="zhenanjie")
+        ids = [c["case_id"] for c in cases]
+        assert ids.index(newer.case_id) < ids.index(older.case_id) and total >= 2
+        accepted, _ = records.page(center_id="zhenanjie", status="accepted")
+        assert newer.case_id in [c["case_id"] for c in accepted]
+        assert older.case_id not in [c["case_id"] for c in accepted]
+
+    def test_pages_split_the_list(self, records):
+        for minute in range(3):
+            records.save(a_case(minutes=minute))
+        _, total = records.page(center_id="zhenanjie")
+        first, _ = records.page(center_id="zhenanjie", page=1, page_size=2)
+        rest, _ = records.page(center_id="zhenanjie", page=2, page_size=2)
+        assert len(first) == 2 and len(first) + len(rest) == min(total, 4)
+
+    def test_a_recommendation_letter_finds_its_case(self, records):
+        letter = f"R-{uuid.uuid4()}"
+        assert records.case_for_recommendation(letter) is None
+        case = a_case(recommendation_id=letter)
+        records.save(case)
+        assert records.case_for_recommendation(letter) == case.case_id
+
+    def test_the_list_carries_no_id_numbers(self, records):
+        records.save(a_case())
+        assert "11010519491231002X" not in repr(records.page(center_id="zhenanjie"))
+
+
+class TestInMemoryIntakeRecords(IntakeRecordsContract):
+    @pytest.fixture
+    def records(self):
+        return InMemoryIntakeRecords()
