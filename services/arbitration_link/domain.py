@@ -16,7 +16,7 @@ import dataclasses
 import uuid
 from datetime import datetime, timedelta
 
-from services.common.eventstore import Aggregate
+from services.common.aggregate import Aggregate
 from services.events import MEDIATION_NON_CASE_EVENTS, PUBLISHED_EVENTS
 
 REFERRAL = "referral"

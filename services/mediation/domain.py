@@ -12,7 +12,7 @@ A refused command raises `NotAllowed` (the case's state forbids it, HTTP 409) or
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from services.common.eventstore import Aggregate
+from services.common.aggregate import Aggregate
 
 # The mediation's status, CONTRACTS §2.
 MEDIATING = "mediating"
