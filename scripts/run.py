@@ -4,7 +4,9 @@ Checks that PostgreSQL and RabbitMQ answer (and says how to start the one that d
 runs `tiaojie setup`, starts the four services (`tiaojie serve all`) and the reference
 arbitration institute (`tiaojie court`), issues demo tokens into `run/tokens.json`, and
 starts `tiaojie simulate`: on a fresh store it back-fills this year first, on the services'
-shared clock (`run/clock`), then runs live. Ctrl-C or SIGTERM stops everything, in order.
+shared clock (`run/clock`), then runs live. Once the back-fill has reached today,
+`tiaojie documents backfill` issues the documents of each center's newest cases, so there
+are agreements and notices to open. Ctrl-C or SIGTERM stops everything, in order.
 """
 
 import importlib.util
@@ -234,13 +236,15 @@ def main():
             )
         if {"intake", "mediation"} <= set(names):
             children.start("simulate", simulate)
+            if "documents" in names:
+                children.start("documents", documents_backfill(token_path, clock_file))
         print_where_to_look(names, token_path)
         simulate_reported = False
         while not stopping:
             if not simulate_reported and any(n == "simulate" for n, _ in children.exited()):
                 simulate_reported = True
                 print("the simulator stopped; the services keep running (Ctrl-C stops them)", flush=True)
-            exited = [(n, rc) for n, rc in children.exited() if n != "simulate"]
+            exited = [(n, rc) for n, rc in children.exited() if n not in ONE_SHOTS]
             if exited:
                 print("stopped by itself: " + ", ".join(f"{n} (exit {rc})" for n, rc in exited), file=sys.stderr)
                 return 1
@@ -251,6 +255,31 @@ def main():
         children.stop()
 
 
+# Children that finish by themselves while the system runs on.
+ONE_SHOTS = ("simulate", "documents")
+
+
+def documents_backfill(token_path, clock_file):
+    return [
+        "documents",
+        "backfill",
+        "--token-file",
+        str(token_path),
+        "--clock-file",
+        str(clock_file),
+        "--wait",
+        "1800",
+        "--per-center",
+        "1",
+        "--intake-url",
+        service_url("intake"),
+        "--mediation-url",
+        service_url("mediation"),
+        "--documents-url",
+        service_url("documents"),
+    ]
+
+
 def print_where_to_look(names, token_path):
     print("\ntiaojie is running:")
     for name in SERVICES:
@@ -259,6 +288,13 @@ def print_where_to_look(names, token_path):
     if "metrics" in names:
         print(f"\n  dashboard metrics  {service_url('metrics')}/metrics")
         print(f"  leadership report  {service_url('metrics')}/report")
+    if "documents" in names:
+        print(
+            f"  documents (文书)    {service_url('documents')}/api/v1/cases/<case_id>/documents  (issued for the newest"
+        )
+        print(
+            "                     cases once the back-fill reaches today: run/logs/documents-backfill.log has a curl)"
+        )
     print(f'\n  staff tokens       {token_path.relative_to(ROOT)}  (curl -H "Authorization: Bearer <token>" ...)')
     print("  pipeline status    .venv/bin/tiaojie status")
     print("  logs               run/logs/")

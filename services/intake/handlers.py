@@ -126,11 +126,31 @@ def case_view(uow, principal, case_id):
 
 
 def case_history(uow, principal, case_id):
+    """The case's events in order, with the documents issued for it (the documents service's
+    DocumentIssued) placed where they happened."""
     case = _load(uow, case_id)
     if principal is not None:
         principal.require_read(case.center_id)
-    events = uow.events.load(case.stream_id)
-    return {"case_id": case.case_id, "case_number": case.case_number, "events": [e.to_envelope() for e in events]}
+    events = [e.to_envelope() for e in uow.events.load(case.stream_id)]
+    documents = uow.records.documents_issued(case.case_id)
+    return {"case_id": case.case_id, "case_number": case.case_number, "events": _merged_by_time(events, documents)}
+
+
+def _merged_by_time(events, others):
+    """`others` (in time order) placed among `events` (kept in stream order) by `occurred_at`."""
+    merged, pending = [], list(others)
+    for event in events:
+        at = datetime.fromisoformat(event["occurred_at"])
+        while pending and datetime.fromisoformat(pending[0]["occurred_at"]) < at:
+            merged.append(pending.pop(0))
+        merged.append(event)
+    return merged + pending
+
+
+def record_document_issued(records, envelope):
+    """Effect of the documents service's DocumentIssued: the case's history shows it."""
+    if envelope.get("case_id"):
+        records.add_document_issued(envelope)
 
 
 def list_cases(

@@ -99,12 +99,35 @@ class PostgresIntakeRecords:
         )
         return [row["summary"] for row in self.cursor.fetchall()], total
 
+    def add_document_issued(self, envelope):
+        """Keeps a DocumentIssued of a case for its history; the same event twice is kept once."""
+        self.cursor.execute(
+            "INSERT INTO intake_documents_issued (event_id, case_id, occurred_at, envelope)"
+            " VALUES (%s, %s, %s, %s::jsonb) ON CONFLICT DO NOTHING",
+            (envelope["event_id"], envelope["case_id"], envelope["occurred_at"], json.dumps(envelope)),
+        )
+
+    def documents_issued(self, case_id):
+        self.cursor.execute(
+            "SELECT envelope FROM intake_documents_issued WHERE case_id = %s ORDER BY occurred_at, event_id",
+            (case_id,),
+        )
+        return [row["envelope"] for row in self.cursor.fetchall()]
+
 
 class InMemoryIntakeRecords:
     def __init__(self):
         self.counters = {}
         self.cases = {}
         self.keys = {}
+        self.documents = {}
+
+    def add_document_issued(self, envelope):
+        self.documents[envelope["event_id"]] = envelope
+
+    def documents_issued(self, case_id):
+        found = [e for e in self.documents.values() if e["case_id"] == case_id]
+        return sorted(found, key=lambda e: (datetime.fromisoformat(e["occurred_at"]), e["event_id"]))
 
     def next_case_number(self, center_id, year):
         self.counters[(center_id, year)] = self.counters.get((center_id, year), 0) + 1

@@ -49,4 +49,18 @@ MIGRATIONS = [
         CREATE INDEX intake_cases_by_party ON intake_cases USING gin (party_keys);
         """,
     ),
+    (
+        "intake-0004-documents-issued",
+        """
+        -- The documents service's DocumentIssued events of each case, shown in the case's
+        -- history beside intake's own events (they carry no personal data).
+        CREATE TABLE intake_documents_issued (
+            event_id     uuid PRIMARY KEY,
+            case_id      uuid NOT NULL,
+            occurred_at  timestamptz NOT NULL,
+            envelope     jsonb NOT NULL
+        );
+        CREATE INDEX intake_documents_issued_by_case ON intake_documents_issued (case_id, occurred_at);
+        """,
+    ),
 ]

@@ -103,3 +103,11 @@ class IntakeService(BaseService):
             handlers.open_recommended_case(RegisterApplication(application=letter), uow)
 
         self.store.consume("on_recommendation_received", envelope, effect)
+
+    @inbox_handler("documents", "DocumentIssued")
+    def on_document_issued(self, envelope):
+        self.store.consume(
+            "on_document_issued",
+            envelope,
+            lambda uow, event, previous_version: handlers.record_document_issued(uow.records, event.to_envelope()),
+        )

@@ -1,7 +1,7 @@
 """The intake service layer on a FakeUnitOfWork and in-memory records: fast, no I/O."""
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -257,3 +257,30 @@ def test_a_command_that_loses_every_race_is_409_with_the_current_state_not_500(u
     assert (status, body["error"], body["status"]) == (409, "conflict", "received")
     assert len(attempts) == 5  # decided again on the new state, up to the one budget
     assert [e.event_type for e in uow.events.events] == ["ApplicationReceived"]
+
+
+def test_the_history_places_the_documents_issued_among_the_case_events(uow, records, settings, clock):
+    case_id = register(uow, records, settings)["case_id"]
+    clock.advance(hours=2)
+    with uow:
+        decide(uow, STAFF, case_id, "accept")
+    received, accepted = (e.to_envelope() for e in uow.events.events)
+    between = datetime.fromisoformat(received["occurred_at"]) + timedelta(minutes=5)
+    issued = {
+        "event_id": "00000000-0000-4000-8000-0000000000d1",
+        "event_type": "DocumentIssued",
+        "case_id": case_id,
+        "occurred_at": between.isoformat(),
+        "data": {"kind": "rejection_notice"},
+    }
+    later = {**issued, "event_id": "00000000-0000-4000-8000-0000000000d2", "occurred_at": "2999-01-01T00:00:00+00:00"}
+    for envelope in (later, issued, issued):  # in any order, and twice
+        handlers.record_document_issued(records, envelope)
+
+    history = handlers.case_history(uow, DISTRICT, case_id)["events"]
+    assert [e["event_id"] for e in history] == [
+        received["event_id"],
+        issued["event_id"],
+        accepted["event_id"],
+        later["event_id"],
+    ]
