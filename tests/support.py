@@ -48,7 +48,9 @@ def http(method, url, body=None, token=None, headers=None, timeout=10):
     data = None
     all_headers = dict(headers or {})
     if body is not None:
-        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        data = (
+            body if isinstance(body, bytes) else body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        )
         all_headers.setdefault("Content-Type", "application/json")
     if token:
         all_headers["Authorization"] = f"Bearer {token}"

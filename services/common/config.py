@@ -7,6 +7,8 @@ and the per-service `<SERVICE>_DATABASE_URL`.
 import os
 from urllib.parse import urlsplit, urlunsplit
 
+from . import limits
+
 SERVICES = ("intake", "mediation", "arbitration_link", "metrics", "console", "documents")
 
 DEFAULT_HTTP_PORTS = {
@@ -78,6 +80,8 @@ def service_config(service, env=None):
         "DELIVERY_LIMIT": delivery_limit(env),
         "PREFETCH_COUNT": int(env.get("TIAOJIE_PREFETCH_COUNT", "20")),
         "max_workers": int(env.get("TIAOJIE_MAX_WORKERS", "20")),
+        "HTTP_MAX_BODY_BYTES": int(env.get("TIAOJIE_HTTP_MAX_BODY_BYTES", limits.MAX_BODY_BYTES)),
+        "HTTP_READ_TIMEOUT_SECONDS": float(env.get("TIAOJIE_HTTP_READ_TIMEOUT_SECONDS", limits.READ_TIMEOUT_SECONDS)),
         "CLOCK_FILE": env.get("TIAOJIE_CLOCK_FILE"),
         "serializer": "json",
         "LOGGING": None,

@@ -7,17 +7,18 @@ CONTRACTS §2 through `error_response`, so no handler formats an error itself.
 
 import json
 import logging
+import re
 import time
 import uuid
 
 from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
-from werkzeug.wrappers import Response
 
-from .envelope import dumps
+from . import limits
 from .errors import ConcurrencyError, DomainError, Forbidden, NotFound, Rejected, StateConflict
 from .logs import correlation_id_var
 from .ops import ops_metrics
+from .web import BoundedWebServer, json_response
 
 log = logging.getLogger(__name__)
 
@@ -70,13 +71,6 @@ def error_response(exc):
     return None
 
 
-def json_response(status, payload, headers=None):
-    response = Response(dumps(payload), status=status, mimetype="application/json")
-    for key, value in (headers or {}).items():
-        response.headers[key] = value
-    return response
-
-
 def flatten_errors(messages, prefix=""):
     """marshmallow's nested messages as `{"applicant.id_number": [...], "claims.0.amount": [...]}`."""
     flat = {}
@@ -101,15 +95,68 @@ def flatten_errors(messages, prefix=""):
     return flat
 
 
+# What no text column stores: NUL, and a surrogate without its pair (not encodable as UTF-8).
+# A caller's X-Correlation-Id is kept only if it looks like one (it is stored in every event).
+_CORRELATION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def parse_json(request):
-    """The request body as a JSON object, or 400."""
+    """The request body as a JSON object, or 400 (422 for a text that cannot be stored)."""
+    raw = request.get_data()
     try:
-        body = json.loads(request.get_data(as_text=True) or "null")
+        body = json.loads(
+            raw.decode("utf-8") if raw else "null",
+            parse_int=_bounded_int,
+            parse_float=_finite_float,
+            parse_constant=_no_constant,
+        )
+    except UnicodeDecodeError:
+        raise BadRequest("the body must be UTF-8") from None
+    except RecursionError:
+        raise BadRequest(f"the body nests deeper than {limits.MAX_JSON_DEPTH} levels") from None
     except ValueError as exc:
         raise BadRequest(f"malformed JSON: {exc}") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    unstorable = {}
+    _check_json(body, "", 1, unstorable)
+    if unstorable:
+        raise Rejected(unstorable)
     return body
+
+
+def _bounded_int(digits):
+    if len(digits.lstrip("-")) > len(str(limits.MAX_JSON_INTEGER)) or abs(int(digits)) > limits.MAX_JSON_INTEGER:
+        raise ValueError(f"the number {digits[:20]}... is out of range (at most 2^53)")
+    return int(digits)
+
+
+def _finite_float(digits):
+    value = float(digits)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"the number {digits[:20]} is out of range")
+    return value
+
+
+def _no_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _check_json(value, path, depth, unstorable):
+    """Refuses nesting past `limits.MAX_JSON_DEPTH` (400) and collects texts no column can store (422)."""
+    if depth > limits.MAX_JSON_DEPTH:
+        raise BadRequest(f"the body nests deeper than {limits.MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _UNSTORABLE.search(key):
+                raise BadRequest("a member name contains a NUL character or an unpaired surrogate")
+            _check_json(item, f"{path}.{key}" if path else key, depth + 1, unstorable)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_json(item, f"{path}.{index}" if path else str(index), depth + 1, unstorable)
+    elif isinstance(value, str) and _UNSTORABLE.search(value):
+        unstorable.setdefault(path, []).append("Must not contain NUL characters or unpaired surrogates.")
 
 
 def validate(schema, body):
@@ -127,11 +174,15 @@ class ApiEntrypoint(HttpRequestHandler):
     as warnings instead of errors with a traceback.
     """
 
+    server = BoundedWebServer()
+
     def __init__(self, method, url, expected_exceptions=(ApiError, DomainError, ConcurrencyError), **kwargs):
         super().__init__(method, url, expected_exceptions=expected_exceptions, **kwargs)
 
     def handle_request(self, request):
-        correlation_id = request.headers.get("X-Correlation-Id") or str(uuid.uuid4())
+        correlation_id = request.headers.get("X-Correlation-Id", "")
+        if not _CORRELATION_ID.match(correlation_id):
+            correlation_id = str(uuid.uuid4())
         request.correlation_id = correlation_id
         token = correlation_id_var.set(correlation_id)
         started = time.perf_counter()

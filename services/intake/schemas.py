@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates, validates_schema
 
+from services.common import limits
 from services.common.centers import load_centers
 
 from .domain import CATEGORIES, CHANNELS, ID_TYPES, SOURCES, STATUSES, Application, Claim
@@ -249,7 +250,7 @@ class CaseListQuerySchema(_CenterScoped):
     q = fields.String(load_default=None, validate=validate.Length(max=200))
     received_from = fields.Date(load_default=None)
     received_to = fields.Date(load_default=None)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
     @validates_schema

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
+from services.common import limits
 from services.common.centers import centers_by_id
 
 from .domain import STATUSES
@@ -117,7 +118,7 @@ class ComplaintFiling(_Body):
 class CaseListQuery(_Body):
     center_id = CenterId(load_default=None)
     status = fields.String(load_default=None, validate=validate.OneOf(STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
 
 
 class RosterQuery(_Body):
