@@ -5,7 +5,9 @@ tests run it on fakes and the nameko service only wires entrypoints to it.
 """
 
 import logging
+from decimal import Decimal
 
+from services.common import limits
 from services.common.eventstore import ConcurrencyError
 
 from . import contract
@@ -119,6 +121,8 @@ def receive_reply(unit_of_work, kind, body, known_centers):
     if kind == "recommendation.issued":
         if body["center_id"] not in known_centers:
             raise ReplyRefused(f"recommendation for an unknown center {body['center_id']!r}")
+        if sum(Decimal(claim["amount"]) for claim in body["claims"]) > limits.MAX_AMOUNT:
+            raise ReplyRefused(f"a recommendation whose claims add up to more than {limits.MAX_AMOUNT}")
         stream_id = Recommendation.stream_for(body["recommendation_id"])
         return _retrying(unit_of_work, Recommendation, stream_id, lambda letter: letter.receive(body))
     stream_id = Referral.stream_for(body["referral_id"])

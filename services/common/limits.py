@@ -28,9 +28,16 @@ MAX_AMOUNT = Decimal("999999999999.99")
 # Claim lines of one application.
 MAX_CLAIMS = 50
 
-# Dates staff enter (receipt, sessions, performance due, certificates, employment): not
-# before the Labor Dispute Mediation and Arbitration Law took effect, and future dates only
-# where the domain has them (a performance due date, a certificate's expiry), within
-# these many days from today.
+# Dates staff enter (receipt, sessions, performance due, certificates): not before the Labor
+# Dispute Mediation and Arbitration Law took effect; events not after today (the service's
+# clock, plus a minute of clock skew for timestamps); dates the domain has ahead (a
+# performance due date, a certificate's expiry) at most ten years ahead. Whatever the
+# clock, no date after LATEST_DATE, so date arithmetic (a due date plus a grace period)
+# never leaves the calendar.
 EARLIEST_DATE = date(2008, 5, 1)
+CLOCK_SKEW_SECONDS = 60
+LATEST_DATE = date(2099, 12, 31)
 MAX_DAYS_AHEAD = 10 * 366
+# Employment dates and birth dates in resident ids reach further back.
+EARLIEST_EMPLOYMENT_DATE = date(1950, 1, 1)
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)

@@ -53,7 +53,13 @@ class IdempotencyKeys:
 
     @staticmethod
     def request_hash(method, path, body):
-        canonical = json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """The request as compared for a repeated key: a JSON body by its content, not its spelling
+        (the order of keys and the white space do not count)."""
+        try:
+            body = json.loads(body) if body else None
+        except ValueError:
+            pass  # not JSON: compared as it was sent
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(f"{method} {path} {canonical}".encode()).hexdigest()
 
     def begin(self, scope, key, request_hash):

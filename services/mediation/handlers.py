@@ -142,7 +142,7 @@ def mediator_view(row, settings, today):
 
 @refusals_as_http
 def register_mediator(uow, principal, body, settings):
-    registration = validate(schemas.MediatorRegistration(), body)
+    registration = validate(schemas.MediatorRegistration(now=uow.clock.now(), zone=settings.tz), body)
     principal.require_write(registration["center_id"])
     mediator_id = settings.new_id()
     mediator = Mediator(Mediator.stream_for(mediator_id))
@@ -158,7 +158,7 @@ def renew_certificate(uow, principal, mediator_id, body, settings):
         uow.views.lock_mediator(mediator_id)
     mediator = _load_mediator(uow, mediator_id)
     principal.require_write(mediator.center_id)
-    renewal = validate(schemas.CertificateRenewal(), body)
+    renewal = validate(schemas.CertificateRenewal(now=uow.clock.now(), zone=settings.tz), body)
     mediator.renew_certificate(now=uow.clock.now(), **renewal)
     _save_mediator(uow, mediator)
     return _mediator_answer(uow, mediator, settings)
@@ -254,7 +254,7 @@ def assign_mediator(uow, mediation, body, settings, now):
 
 @case_command
 def hold_session(uow, mediation, body, settings, now):
-    session = validate(schemas.Session(), body)
+    session = validate(schemas.Session(now=now, zone=settings.tz), body)
     mediation.hold_session(session["held_at"], session["summary"], now)
 
 
@@ -266,7 +266,7 @@ def extend(uow, mediation, body, settings, now):
 
 @case_command
 def reach_agreement(uow, mediation, body, settings, now):
-    agreement = validate(schemas.Agreement(), body)
+    agreement = validate(schemas.Agreement(now=now, zone=settings.tz), body)
     mediation.reach_agreement(agreement["terms"], agreement["amount"], agreement["performance_due"], now, settings.tz)
 
 
@@ -339,10 +339,13 @@ def file_complaint(uow, principal, body, settings):
     """投诉举报: a complaint about a center's service, optionally about one of its cases."""
     filing = validate(schemas.ComplaintFiling(), body)
     principal.require_write(filing["center_id"])
-    if filing["case_id"]:
+    if filing["case_id"] is not None:
+        filing["case_id"] = str(filing["case_id"])
         mediation = uow.load(Mediation, Mediation.stream_for(filing["case_id"]))
-        if mediation.opened and mediation.center_id != filing["center_id"]:
-            raise Rejected({"case_id": ["this case belongs to another center"]})
+        # Another center's case is answered exactly as a case that does not exist, so a
+        # complaint cannot tell whether, or where, a case id is in use.
+        if not mediation.opened or mediation.center_id != filing["center_id"]:
+            raise Rejected({"case_id": ["No case of this center in mediation has this id."]})
     complaint_id = settings.new_id()
     complaint = Complaint(Complaint.stream_for(complaint_id))
     now = uow.clock.now()

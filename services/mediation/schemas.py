@@ -6,20 +6,17 @@ Unknown fields are ignored; every failing field is reported at once (422).
 import re
 from decimal import Decimal
 
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
 
 from services.common import limits
+from services.common.boundary import Dated, Flag, text
 from services.common.centers import centers_by_id
 
 from .domain import STATUSES
 
 MAX_EXTENSION_DAYS = 90
-_AMOUNT = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
-_filled = validate.Regexp(r"\S", error="Must not be blank.")
-
-
-def text(max_length, **kwargs):
-    return fields.String(validate=[validate.Length(min=1, max=max_length), _filled], **kwargs)
+# ASCII digits only: `\d` would take "١٢٣" (Arabic-Indic digits) and Decimal would read it as 123.
+_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
 
 
 class Amount(fields.Field):
@@ -39,7 +36,9 @@ class CenterId(fields.String):
         return value
 
 
-class _Body(Schema):
+class _Body(Dated):
+    """A request body; the handler hands in `now` and `zone` where its dates need today."""
+
     class Meta:
         unknown = EXCLUDE
 
@@ -51,7 +50,12 @@ class MediatorRegistration(_Body):
     name = text(100, required=True)
     certificate_no = text(60, load_default=None, allow_none=True)
     certificate_expires = fields.Date(load_default=None, allow_none=True)
-    full_time = fields.Boolean(load_default=False)
+    full_time = Flag(load_default=False)
+
+    @validates("certificate_expires")
+    def _expiry_in_the_window(self, value, **kwargs):
+        if value is not None:
+            self.check_ahead(value)
 
     @validates_schema
     def _certificate_complete(self, data, **kwargs):
@@ -65,6 +69,10 @@ class CertificateRenewal(_Body):
     certificate_no = text(60, required=True)
     certificate_expires = fields.Date(required=True)
 
+    @validates("certificate_expires")
+    def _expiry_in_the_window(self, value, **kwargs):
+        self.check_ahead(value)
+
 
 class Assignment(_Body):
     mediator_id = fields.UUID(required=True)
@@ -74,16 +82,24 @@ class Session(_Body):
     held_at = fields.AwareDateTime(required=True)
     summary = text(5000, required=True)
 
+    @validates("held_at")
+    def _held_in_the_window(self, value, **kwargs):
+        self.check_past(value)
+
 
 class Extension(_Body):
     days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_EXTENSION_DAYS))
-    parties_consent = fields.Boolean(required=True)  # must be true: the domain refuses an extension without it
+    parties_consent = Flag(required=True)  # must be true: the domain refuses an extension without it
 
 
 class Agreement(_Body):
     terms = text(10000, required=True)
     amount = Amount(required=True)
     performance_due = fields.Date(required=True)
+
+    @validates("performance_due")
+    def _due_in_the_window(self, value, **kwargs):
+        self.check_ahead(value)
 
 
 class Failure(_Body):
@@ -101,7 +117,7 @@ class ReviewRequest(_Body):
 
 
 class Performance(_Body):
-    performed = fields.Boolean(required=True)
+    performed = Flag(required=True)
 
 
 class Survey(_Body):
@@ -111,7 +127,7 @@ class Survey(_Body):
 
 class ComplaintFiling(_Body):
     center_id = CenterId(required=True)
-    case_id = text(100, load_default=None, allow_none=True)
+    case_id = fields.UUID(load_default=None, allow_none=True)
     text = text(5000, required=True)
 
 

@@ -259,3 +259,15 @@ def test_mediation_and_the_link_take_every_case_id_form_intake_takes(system, tok
         assert status == 200 and [r["referral_id"] for r in body["referrals"]] == [referral["referral_id"]], form
     status, body, _ = support.http("GET", f"{referrals}/{referral['referral_id'].upper()}", token=token)
     assert (status, body["case_id"]) == (200, case_id)
+
+
+def test_a_repeat_with_its_keys_in_another_order_is_the_same_request(system, tokens):
+    url, key = system.url("intake") + "/api/v1/cases", {"Idempotency-Key": f"reorder-{uuid.uuid4()}"}
+    body = application()
+    reordered = json.dumps(dict(reversed(list(body.items()))), ensure_ascii=False, indent=1)
+    first = support.http("POST", url, body, token=tokens[CENTER], headers=key)
+    again = support.http("POST", url, reordered, token=tokens[CENTER], headers=key)
+    assert (first[0], again[0]) == (201, 201), again[1]
+    assert again[1]["case_id"] == first[1]["case_id"] and again[2]["Idempotent-Replayed"] == "true"
+    other = support.http("POST", url, application(description="另一份申请"), token=tokens[CENTER], headers=key)
+    assert other[0] == 409

@@ -213,6 +213,23 @@ def test_a_recommendation_for_an_unknown_center_is_refused(link):
         handlers.receive_reply(link, "recommendation.issued", letter("atlantis"), CENTERS)
 
 
+@pytest.mark.parametrize(
+    "claims",
+    [
+        [{"item": "拖欠工资", "amount": "999999999999.99"}] * 2,  # each within the limit, their sum not
+        [{"item": "拖欠工资", "amount": "1.00"}] * 51,
+        [{"item": "拖欠工资", "amount": "1234567890123.00"}],
+        [{"item": "拖欠工资", "amount": "1٢٣.٠٠"}],
+    ],
+)
+def test_a_recommendation_beyond_the_limits_intake_holds_is_refused_here(link, claims):
+    # Refused (dead-lettered at once) by the link, rather than accepted and then failing in
+    # intake's consumer until intake dead-letters it.
+    with pytest.raises(handlers.REFUSED_REPLIES):
+        handlers.receive_reply(link, "recommendation.issued", {**letter(), "claims": claims}, CENTERS)
+    assert link.kernel.events.events == []
+
+
 def test_a_message_that_would_break_the_schema_is_never_sent(link):
     story = CaseStory()
     application, *rest = story.failed_mediation()

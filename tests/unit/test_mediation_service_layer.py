@@ -1,6 +1,7 @@
 """The mediation service layer with a FakeUnitOfWork and in-memory read models: fast, no I/O."""
 
 import itertools
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -293,17 +294,23 @@ def test_the_sweep_records_a_certificate_expiry_in_the_roster(uow, settings, clo
     assert roster["center_id"] == "huaguangjie" and roster["certified"] == 0 and roster["full_time"] == 1
 
 
-def test_a_complaint_about_another_centers_case_is_422(uow, settings):
-    case_id = open_case(uow, settings)
+def test_a_complaint_about_another_centers_case_is_422_as_for_no_case_at_all(uow, settings):
+    case_id = open_case(uow, settings, case_id="8f1b3c4e-5a6d-4e7f-8a9b-0c1d2e3f4a5b")
     with uow:
         filed = handlers.file_complaint(
-            uow, HUAGUANGJIE, {"center_id": "huaguangjie", "case_id": case_id, "text": "slow"}, settings
+            uow, HUAGUANGJIE, {"center_id": "huaguangjie", "case_id": case_id.upper(), "text": "slow"}, settings
         )
     assert events_of(uow, f"complaint-{filed['complaint_id']}") == ["ComplaintFiled"]
-    with pytest.raises(Unprocessable), uow:
-        handlers.file_complaint(
-            uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": case_id, "text": "slow"}, settings
-        )
+    assert filed["case_id"] == case_id
+    answers = []
+    for other_case in (case_id, "00000000-0000-4000-8000-000000000000"):
+        with pytest.raises(Unprocessable) as refused, uow:
+            handlers.file_complaint(
+                uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": other_case, "text": "slow"}, settings
+            )
+        answers.append(refused.value.body())
+    assert answers[0] == answers[1]  # nothing tells that the first one is huaguangjie's case
+    assert "huaguangjie" not in json.dumps(answers[0], ensure_ascii=False)
 
 
 class ReadModelsFailingFor(InMemoryReadModels):
