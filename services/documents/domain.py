@@ -9,6 +9,7 @@ the file is the same whatever order the events arrived in.
 import dataclasses
 from datetime import date, datetime
 
+from services.common.errors import NotFound, StateConflict
 from services.events import CASE_SOURCES, PUBLISHED_EVENTS
 
 # The kinds of CONTRACTS §8, with their titles and the character of their number (字号).
@@ -52,17 +53,20 @@ STATUS_NAMES = {
 _SOURCE_RANK = {"intake": 0, "mediation": 1, "arbitration_link": 2}
 
 
-class UnknownCase(Exception):
-    """No event of this case has reached the documents service."""
+class UnknownCase(NotFound):
+    """No application of this case has reached the documents service."""
+
+    def __init__(self, case_id):
+        super().__init__("no such case")
+        self.case_id = case_id
 
 
-class KindNotAllowed(Exception):
+class KindNotAllowed(StateConflict):
     """The case's state does not allow this kind of document (yet, or any more)."""
 
     def __init__(self, kind, state, message):
-        super().__init__(message)
+        super().__init__(message, state=state, kind=kind)
         self.kind = kind
-        self.state = state
 
 
 @dataclasses.dataclass(frozen=True)

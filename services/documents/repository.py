@@ -1,5 +1,10 @@
-"""The documents service's tables: the case files' events, the number registers, the documents issued."""
+"""The documents service's tables: the case files' events, the number registers, the documents issued.
 
+`PostgresDocuments` and `InMemoryDocuments` keep the same contract
+(tests/unit/test_documents_repository_contract.py runs it against both).
+"""
+
+import copy
 import json
 
 from services.common.envelope import dumps
@@ -93,3 +98,54 @@ class PostgresDocuments:
         )
         row = self.cursor.fetchone()
         return dict(row) if row else None
+
+
+class InMemoryDocuments:
+    """The same tables in dicts, for the service layer's unit tests."""
+
+    def __init__(self):
+        self.case_events = {}  # (case_id, event_id) → (center_id, CaseFact)
+        self.numbers = {}
+        self.documents = {}
+
+    def add_fact(self, source, event):
+        key = (event.case_id, str(event.event_id))
+        if key not in self.case_events:
+            fact = CaseFact(
+                source,
+                event.event_type,
+                str(event.event_id),
+                event.stream_version,
+                event.occurred_at,
+                json.loads(dumps(event.data)),
+            )
+            self.case_events[key] = (event.center_id, fact)
+
+    def facts(self, case_id):
+        found = [value for (case, _), value in self.case_events.items() if case == case_id]
+        if not found:
+            return None, []
+        return found[0][0], [fact for _, fact in found]
+
+    def next_number(self, center_id, year, kind):
+        key = (center_id, year, kind)
+        self.numbers[key] = self.numbers.get(key, 0) + 1
+        return self.numbers[key]
+
+    def add_issued(self, document):
+        if any(d["number"] == document["number"] for d in self.documents.values()):
+            raise ValueError(f"number {document['number']} already issued")
+        self.documents[str(document["document_id"])] = copy.deepcopy(
+            {**document, "document_id": str(document["document_id"])}
+        )
+
+    def issued(self, case_id):
+        found = [d for d in self.documents.values() if d["case_id"] == case_id]
+        return [
+            {k: v for k, v in d.items() if k != "content"}
+            for d in sorted(found, key=lambda d: (d["issued_at"], d["number"]))
+        ]
+
+    def document(self, document_id):
+        document = self.documents.get(str(document_id))
+        return copy.deepcopy(document) if document else None
