@@ -5,7 +5,7 @@
     python -m bench --only append,relay --output /tmp/results.md
 
 Everything runs in the bench namespace (`TIAOJIE_BENCH_NS`, default `tj_bench`): its own
-databases and broker vhost, recreated per run.
+databases and broker vhost, recreated per run and removed at its end.
 """
 
 import argparse
@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 
 from . import append, endtoend, relay, replay, report
-from .common import Row
+from .common import Row, remove_namespace
 
 FULL = {
     "append_single": 2000,
@@ -76,6 +76,7 @@ def main(argv=None):
         bench_rows, bench_notes = result
         rows += bench_rows
         notes += bench_notes
+    remove_namespace()
     text = report.render(rows, notes, sizes, time.perf_counter() - started, args.quick)
     Path(args.output).write_text(text, encoding="utf-8")
     print()

@@ -1,19 +1,20 @@
 """What every benchmark shares: the bench namespace, fresh databases, rows of the table, timing.
 
 The bench works in a namespace of its own (`TIAOJIE_BENCH_NS`, default `tj_bench`):
-databases `<ns>_<name>` and the broker vhost `<ns>`, dropped and recreated per run, so
-nothing it does touches the tests' or the demo's data.
+databases `<ns>_<name>` and the broker vhost `<ns>`, dropped and recreated per run and
+removed at its end, so nothing it does touches the tests' or the demo's data.
 """
 
 import dataclasses
 import os
 import statistics
-import subprocess
 import time
 from urllib.parse import quote
 
 import psycopg2
 
+from services.common import namespace as namespace_of_run
+from services.common.broker import rabbitmqctl
 from services.common.db import drop_database, ensure_database, migrate
 
 PG_SERVER = os.environ.get("TIAOJIE_BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
@@ -45,13 +46,14 @@ def fresh_database(name, migrations=()):
 def fresh_vhost():
     """A fresh broker vhost `<ns>` (rabbitmqctl, as tests/support.py does for the tests)."""
     vhost = namespace()
-    _rabbitmqctl("delete_vhost", vhost, check=False)
-    _rabbitmqctl("add_vhost", vhost)
-    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    rabbitmqctl("delete_vhost", vhost)
+    rabbitmqctl("add_vhost", vhost, check=True)
+    rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*", check=True)
 
 
-def _rabbitmqctl(*args, check=True):
-    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True, timeout=120)
+def remove_namespace():
+    """Drops the bench's databases and deletes its vhost: a run leaves nothing behind."""
+    return namespace_of_run.remove(PG_SERVER, namespace())
 
 
 def execute(url, sql, params=None):

@@ -67,6 +67,15 @@ def check_rabbitmq():
         )
 
 
+def check_broker_file_handles():
+    """A broker whose file handles cannot hold tiaojie's quorum queues would leave the
+    services waiting for it ("not ready"): say so, with the fix, before starting anything."""
+    from services.common.broker import file_handle_problem
+    from services.registry import quorum_queues
+
+    return file_handle_problem(amqp_uri(), quorum_queues())
+
+
 def service_url(name):
     return f"http://localhost:{http_port(name)}"
 
@@ -166,6 +175,8 @@ def reachable(check, attempts=5):
 
 def main():
     problems = [p for p in (reachable(check_postgres), reachable(check_rabbitmq)) if p]
+    if not problems:
+        problems = [p for p in (check_broker_file_handles(),) if p]
     if problems:
         print("cannot start tiaojie:\n" + "\n".join(problems), file=sys.stderr)
         return 2
@@ -190,7 +201,7 @@ def main():
         names = [n for n in SERVICES if importlib.util.find_spec(f"services.{n}.service")]
         problem = wait_ready(names, serve)
         if problem:
-            print(problem, file=sys.stderr)
+            print("\n".join(p for p in (problem, check_broker_file_handles()) if p), file=sys.stderr)
             return 1
         try:
             tokens, token_path = issue_tokens()

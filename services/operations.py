@@ -10,6 +10,7 @@ import psycopg2.extras
 
 from services import registry
 from services.common import auth
+from services.common.broker import file_handle_problem
 from services.common.centers import centers_by_id
 from services.common.config import SERVICES, amqp_uri, database_url, delivery_limit
 from services.common.db import ensure_database, migrate
@@ -26,8 +27,15 @@ def migrate_service(name, env=None):
     return url
 
 
+class BrokerCannotHoldQueues(Exception):
+    """The broker's file handles cannot hold the quorum queues tiaojie would declare."""
+
+
 def declare_broker(env=None):
     env = os.environ if env is None else env
+    problem = file_handle_problem(amqp_uri(env), registry.quorum_queues())
+    if problem:
+        raise BrokerCannotHoldQueues(problem)
     with kombu.Connection(amqp_uri(env), connect_timeout=5) as conn:
         conn.ensure_connection(max_retries=1)
         channel = conn.channel()
@@ -57,6 +65,9 @@ def setup(skip_broker=False, env=None):
     if not skip_broker:
         try:
             declare_broker(env)
+        except BrokerCannotHoldQueues as exc:
+            print(f"cannot declare the broker topology: {exc}", file=sys.stderr)
+            return 1
         except (OSError, kombu.exceptions.OperationalError) as exc:
             print(
                 f"cannot reach RabbitMQ at {amqp_uri(env)} ({exc}): is it running? "

@@ -45,3 +45,25 @@ def service_migrations(name):
 
 def service_topology(name):
     return _optional(f"services.{name}.topology")
+
+
+def queue_names(names):
+    """The consumer queues of the services `names` and the arbitration link's queues, in a
+    vhost (each also has its `<queue>.dead`)."""
+    from services.common.messaging import consumer_queue_name, inbox_handlers
+
+    queues = []
+    for name in names:
+        for source, event_type, method in inbox_handlers(service_class(name)):
+            queues.append(consumer_queue_name(source, event_type, name, method))
+    if "arbitration_link" in names:
+        from services.arbitration_link.contract import REFERRALS_QUEUE, REPLIES_QUEUE
+
+        queues += [REFERRALS_QUEUE, REPLIES_QUEUE]
+    return queues
+
+
+def quorum_queues(names=None):
+    """Every quorum queue `tiaojie setup` declares in a vhost: the queues and their dead letters."""
+    queues = queue_names(available_services() if names is None else names)
+    return queues + [f"{queue}.dead" for queue in queues]

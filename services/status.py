@@ -26,9 +26,11 @@ import psycopg2
 from prometheus_client.parser import text_string_to_metric_families
 
 from services import registry
+from services.common import broker
 from services.common.centers import load_centers
 from services.common.config import amqp_uri, database_url, http_port
-from services.common.messaging import consumer_queue_name, inbox_handlers
+from services.common.messaging import inbox_handlers
+from services.registry import queue_names
 
 # The closure events of a case in the stores, in the order the metrics projection ranks
 # them when a case has several (an agreement wins over a later withdrawal, and so on).
@@ -129,18 +131,6 @@ def relay_backlog(names):
     return backlog
 
 
-def queue_names(names):
-    queues = []
-    for name in names:
-        for source, event_type, method in inbox_handlers(registry.service_class(name)):
-            queues.append(consumer_queue_name(source, event_type, name, method))
-    if "arbitration_link" in names:
-        from services.arbitration_link.contract import REFERRALS_QUEUE, REPLIES_QUEUE
-
-        queues += [REFERRALS_QUEUE, REPLIES_QUEUE]
-    return queues
-
-
 def queue_depths(queues):
     """`{queue: {messages, consumers, dead}}` by passive declares (nothing is created)."""
     depths = {}
@@ -237,6 +227,10 @@ def _check(name, expected, actual, detail=None):
     }
 
 
+def _skipped(name, reason):
+    return {"check": name, "expected": None, "actual": None, "ok": None, "skipped": reason}
+
+
 def reconcile(names, metrics, queues):
     checks = []
     # Every event a service consumes reached it: its inbox holds every such event id.
@@ -261,7 +255,9 @@ def reconcile(names, metrics, queues):
             )
         )
 
-    if "intake" in names and "metrics" in names:
+    if "intake" in names and "metrics" in names and not metrics.get("metrics"):
+        checks.append(_skipped("cases received and closed (stores = metrics)", "metrics is down"))
+    elif "intake" in names and "metrics" in names:
         samples = metrics.get("metrics", {})
         received = collections.Counter(r[3] for r in _events("intake", {"ApplicationReceived"}))
         projected = collections.Counter()
@@ -369,15 +365,27 @@ def _reconcile_referrals(metrics, queues):
     return checks
 
 
+def broker_state(names):
+    """The broker's file handles against the quorum queues of `names` (local broker only)."""
+    handles = broker.file_handles() if broker.is_local(amqp_uri()) else None
+    return {
+        "file_handle_limit": handles[0] if handles else None,
+        "file_handles_used": handles[1] if handles else None,
+        "problem": broker.file_handle_problem(amqp_uri(), registry.quorum_queues(names)),
+    }
+
+
 # -- the command -------------------------------------------------------------------------------
 
 
 def snapshot(urls):
     names = [n for n in urls if n in registry.available_services()]
     metrics = service_metrics(urls)
+    broker_report = broker_state(names)
     queues = queue_depths(queue_names(names))
     return {
         "services": health(urls),
+        "broker": broker_report,
         "relay_backlog": relay_backlog(names),
         "queues": queues,
         "consumer_lag_seconds": consumer_lag(metrics),
@@ -404,9 +412,15 @@ def run(args):
             if time.monotonic() < deadline:
                 time.sleep(1.0)
                 continue
-            print(f"tiaojie status: cannot read the stores or the broker: {type(exc).__name__}: {exc}", file=sys.stderr)
+            which = (
+                "the event stores (is PostgreSQL running?)"
+                if isinstance(exc, psycopg2.Error)
+                else (f"the broker at {amqp_uri().split('@')[-1]} (is RabbitMQ running?)")
+            )
+            print(f"tiaojie status: cannot read {which}: {type(exc).__name__}: {exc}", file=sys.stderr)
             return 2
-        healthy = all(s["ready"] for s in report["services"].values())
+        report["down"] = [name for name, s in report["services"].items() if not s["health"]]
+        healthy = all(s["ready"] for s in report["services"].values()) and not report["broker"]["problem"]
         ok = healthy and all(c["ok"] for c in report["reconciliation"])
         if ok or time.monotonic() >= deadline:
             break
@@ -424,6 +438,11 @@ def print_report(report):
     for name, s in report["services"].items():
         state = "ready" if s["ready"] else ("up, NOT READY" if s["health"] else "DOWN")
         print(f"  {name:17} {state:14} {s['url']}")
+    handles = report["broker"]
+    if handles["file_handle_limit"] is not None:
+        print(f"broker file handles: {handles['file_handles_used']} of {handles['file_handle_limit']} in use")
+    if handles["problem"]:
+        print(f"  PROBLEM: {handles['problem']}")
     print("relay backlog (events committed, not yet published)")
     for name, relays in report["relay_backlog"].items():
         print(f"  {name:17} " + (", ".join(f"{r} {n}" for r, n in relays.items()) or "(publishes nothing)"))
@@ -437,6 +456,30 @@ def print_report(report):
     for consumer, lag in sorted(report["consumer_lag_seconds"].items()):
         print(f"  {consumer:50} {lag:10.3f}")
     lead = report["leadership"]
+    if "metrics" in report["down"]:
+        print("leadership: metrics is down, nothing to show")
+    else:
+        print_leadership(lead)
+    print("reconciliation")
+    for check in report["reconciliation"]:
+        if check["ok"] is None:
+            print(f"  SKIPPED  {check['check']}  ({check['skipped']})")
+            continue
+        state = "OK      " if check["ok"] else "MISMATCH"
+        shown = check["actual"] if isinstance(check["actual"], int) else ""
+        print(f"  {state} {check['check']}  {shown}")
+        if not check["ok"]:
+            print(f"           expected {check['expected']}\n           actual   {check['actual']}")
+    if report["down"]:
+        down = " ".join(report["down"])
+        print(f"DOWN: {', '.join(report['down'])} (start with `tiaojie serve {down}` or `make run`)")
+    elif report["broker"]["problem"]:
+        print("BROKER: its file-handle limit is too low (see above)")
+    else:
+        print("OK" if report["ok"] else "MISMATCH")
+
+
+def print_leadership(lead):
     print(f"leadership: success rate this year (target {lead['target']:.0%})")
     for row in lead["centers"]:
         rate = row["success_rate_year"]
@@ -449,11 +492,3 @@ def print_report(report):
         print(
             f"  centers meeting the target: {lead['centers_meeting_target_ratio']:.0%}{goal}   * demonstration center"
         )
-    print("reconciliation")
-    for check in report["reconciliation"]:
-        state = "OK      " if check["ok"] else "MISMATCH"
-        shown = check["actual"] if isinstance(check["actual"], int) else ""
-        print(f"  {state} {check['check']}  {shown}")
-        if not check["ok"]:
-            print(f"           expected {check['expected']}\n           actual   {check['actual']}")
-    print("OK" if report["ok"] else "MISMATCH")

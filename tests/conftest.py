@@ -28,16 +28,32 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def infrastructure():
-    """Fresh databases and a fresh vhost for the session, prepared by `tiaojie setup`."""
-    from services.common.config import SERVICES, database_url
-    from services.common.db import drop_database
+def infrastructure(request):
+    """Fresh databases and a fresh vhost for the session, prepared by `tiaojie setup`; at
+    the end of the session every database and vhost of the test namespace is removed."""
+    from services.common import namespace
 
-    for name in SERVICES:
-        drop_database(database_url(name))
+    request.config.stash[_USED_INFRASTRUCTURE] = True
+    namespace.remove(support.PG_SERVER, support.NAMESPACE)
     support.reset_vhost()
     support.cli("setup")
-    return support
+    yield support
+    namespace.remove(support.PG_SERVER, support.NAMESPACE)
+
+
+_USED_INFRASTRUCTURE = pytest.StashKey[bool]()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A session that used PostgreSQL and the broker leaves nothing of its namespace there."""
+    if not session.config.stash.get(_USED_INFRASTRUCTURE, False):
+        return
+    from services.common import namespace
+
+    found = namespace.leftovers(support.PG_SERVER, support.NAMESPACE)
+    if any(found.values()):
+        print(f"\nthe test session left behind: {found}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")

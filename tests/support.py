@@ -13,9 +13,12 @@ from pathlib import Path
 
 import kombu
 
+from services.common import broker
+
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = os.environ.get("TIAOJIE_TEST_NS", "tiaojie_test")
-DATABASE_URL = f"postgresql://postgres@127.0.0.1:5432/{NAMESPACE}"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
+DATABASE_URL = f"{PG_SERVER}/{NAMESPACE}"
 AMQP_URI = f"amqp://guest:guest@127.0.0.1:5672/{NAMESPACE}"
 
 
@@ -27,7 +30,7 @@ def test_env(**extra):
 
 
 def rabbitmqctl(*args, check=True):
-    return subprocess.run(["rabbitmqctl", "-q", *args], check=check, capture_output=True, text=True, timeout=300)
+    return broker.rabbitmqctl(*args, check=check, timeout=300)
 
 
 def reset_vhost():

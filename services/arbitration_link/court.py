@@ -40,6 +40,7 @@ from services.simulate import identities
 
 from . import contract
 from .contract import REFERRALS_QUEUE, REPLIES_EXCHANGE
+from .topology import institute_user
 
 CATEGORIES_AND_CLAIMS = (
     ("wages", "拖欠工资"),
@@ -96,12 +97,13 @@ def add_arguments(parser):
 
 
 def default_uri(env=None):
-    """The `arbitration` user on the host and vhost the services use."""
+    """The institute's user (`arbitration`, or `TIAOJIE_ARBITRATION_USER`) on the host and vhost the services use."""
     env = os.environ if env is None else env
     parts = urlsplit(amqp_uri(env))
     vhost = parts.path[1:] if len(parts.path) > 1 else quote("/", safe="")
     password = quote(env.get("TIAOJIE_ARBITRATION_PASSWORD", "arbitration"), safe="")
-    return f"amqp://arbitration:{password}@{parts.hostname or '127.0.0.1'}:{parts.port or 5672}/{vhost}"
+    user = quote(institute_user(env), safe="")
+    return f"amqp://{user}:{password}@{parts.hostname or '127.0.0.1'}:{parts.port or 5672}/{vhost}"
 
 
 # --- what the institute remembers -----------------------------------------------------

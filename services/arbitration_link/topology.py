@@ -18,13 +18,12 @@ file still holds it.
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-from urllib.parse import unquote, urlsplit
 
 import kombu
 
+from services.common.broker import is_local, rabbitmqctl, vhost_of
 from services.common.config import amqp_uri, delivery_limit
 from services.common.messaging import DEAD_LETTER_EXCHANGE, dead_letter_queue, declare_queue_with_dead_letters
 
@@ -89,27 +88,29 @@ def declare(channel, env=None):
 # --- the institute's broker user ------------------------------------------------------
 
 
-def vhost_of(uri):
-    path = urlsplit(uri).path
-    return unquote(path[1:]) if len(path) > 1 else "/"
+def institute_user(env=None):
+    """The institute's broker user: `arbitration` (CONTRACTS §4), or `TIAOJIE_ARBITRATION_USER`."""
+    env = os.environ if env is None else env
+    return env.get("TIAOJIE_ARBITRATION_USER") or INSTITUTE_USER
 
 
-def _broker_is_local(uri):
-    return (urlsplit(uri).hostname or "localhost") in ("localhost", "127.0.0.1", "::1")
-
-
-def _rabbitmqctl(*args, password=None):
-    return subprocess.run(
-        ["rabbitmqctl", "-q", *args],
-        input=password,
-        capture_output=True,
-        text=True,
-        timeout=60,
+def _vhosts_of_user(user):
+    listed = rabbitmqctl("list_user_permissions", user, timeout=60)
+    return (
+        {line.split("\t", 1)[0] for line in listed.stdout.splitlines()[1:] if line} if listed.returncode == 0 else set()
     )
 
 
 def declare_users(env=None):
-    """Creates (or updates) the `arbitration` user and its permissions with `rabbitmqctl`.
+    """Creates the institute's user if missing and grants it its rights on this vhost, with
+    `rabbitmqctl`.
+
+    A RabbitMQ user belongs to the whole node, not to a vhost, and the contract names it
+    `arbitration`: one user, one password, for every vhost it may use. So the password of
+    a user that already serves other vhosts is not changed from here (that would lock the
+    institute out of those): setup says so, and a vhost that needs its own credentials sets
+    `TIAOJIE_ARBITRATION_USER` (e.g. `arbitration_<vhost>`). A user that serves only this
+    vhost, or none yet, gets the password of `TIAOJIE_ARBITRATION_PASSWORD`.
 
     Without a local `rabbitmqctl` (e.g. the broker runs in another container) it says
     what to load instead: the user is in `deploy/rabbitmq/definitions.json`.
@@ -117,41 +118,54 @@ def declare_users(env=None):
     env = os.environ if env is None else env
     uri = amqp_uri(env)
     vhost = vhost_of(uri)
+    user = institute_user(env)
     password = env.get("TIAOJIE_ARBITRATION_PASSWORD", DEFAULT_INSTITUTE_PASSWORD)
-    if shutil.which("rabbitmqctl") is None or not _broker_is_local(uri):
+    if not is_local(uri):
         print(
-            f"warning: cannot create the broker user {INSTITUTE_USER!r} here (no local rabbitmqctl):"
+            f"warning: cannot create the broker user {user!r} here (no local rabbitmqctl):"
             " load deploy/rabbitmq/definitions.json into the broker, then set its password.",
             file=sys.stderr,
         )
         return False
     try:
-        added = _rabbitmqctl("add_user", INSTITUTE_USER, password=password)
+        added = rabbitmqctl("add_user", user, stdin=password, timeout=60)
         if added.returncode != 0:
             if "already exists" not in added.stderr + added.stdout:
                 raise RuntimeError(added.stderr.strip() or added.stdout.strip())
-            changed = _rabbitmqctl("change_password", INSTITUTE_USER, password=password)
-            if changed.returncode != 0:
-                raise RuntimeError(changed.stderr.strip())
-        granted = _rabbitmqctl(
+            unchanged = rabbitmqctl("authenticate_user", user, stdin=password, timeout=60).returncode == 0
+            others = _vhosts_of_user(user) - {vhost}
+            if not unchanged and others:
+                print(
+                    f"warning: the broker user {user!r} also serves the vhosts {', '.join(sorted(others))}"
+                    " with another password, which setup leaves as it is. Give this vhost a user of its"
+                    f" own (TIAOJIE_ARBITRATION_USER=arbitration_{vhost.strip('/') or 'root'}), or set the"
+                    " same TIAOJIE_ARBITRATION_PASSWORD.",
+                    file=sys.stderr,
+                )
+            elif not unchanged:
+                changed = rabbitmqctl("change_password", user, stdin=password, timeout=60)
+                if changed.returncode != 0:
+                    raise RuntimeError(changed.stderr.strip())
+        granted = rabbitmqctl(
             "set_permissions",
             "-p",
             vhost,
-            INSTITUTE_USER,
+            user,
             INSTITUTE_PERMISSIONS["configure"],
             INSTITUTE_PERMISSIONS["write"],
             INSTITUTE_PERMISSIONS["read"],
+            timeout=60,
         )
         if granted.returncode != 0:
             raise RuntimeError(granted.stderr.strip())
     except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
         print(
-            f"warning: broker user {INSTITUTE_USER!r} not set up ({exc}):"
+            f"warning: broker user {user!r} not set up ({exc}):"
             " load deploy/rabbitmq/definitions.json into the broker instead.",
             file=sys.stderr,
         )
         return False
-    print(f"broker user {INSTITUTE_USER} ready on vhost {vhost}")
+    print(f"broker user {user} ready on vhost {vhost}")
     return True
 
 

@@ -4,12 +4,14 @@ import os
 import subprocess
 import sys
 
+from services.common import namespace
 from tests import support
 
 
 def test_every_benchmark_runs_at_tiny_size_and_writes_its_table(infrastructure, tmp_path):
     output = tmp_path / "RESULTS.md"
-    env = dict(os.environ, TIAOJIE_BENCH_NS=f"{support.NAMESPACE}_bench")
+    bench_namespace = f"{support.NAMESPACE}_bench"
+    env = dict(os.environ, TIAOJIE_BENCH_NS=bench_namespace)
     result = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--output", str(output)],
         cwd=support.ROOT,
@@ -34,3 +36,5 @@ def test_every_benchmark_runs_at_tiny_size_and_writes_its_table(infrastructure, 
         assert row in text, f"missing row {row!r} in:\n{text}"
     assert "FAILED" not in text and "NOT RUN" not in text, text
     assert "Machine: " in text and "PostgreSQL" in text and "RabbitMQ" in text
+    # `make bench` removes its databases and vhost, as the tests do.
+    assert namespace.leftovers(support.PG_SERVER, bench_namespace) == {"databases": [], "vhosts": [], "users": []}
