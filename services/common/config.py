@@ -78,6 +78,7 @@ def service_config(service, env=None):
         "WEB_SERVER_ADDRESS": f"{http_host(env)}:{http_port(service, env)}",
         "TIMEZONE": timezone_name(env),
         "DELIVERY_LIMIT": delivery_limit(env),
+        "INBOX_RETENTION_DAYS": int(env.get("TIAOJIE_INBOX_RETENTION_DAYS", "30")),
         "PREFETCH_COUNT": int(env.get("TIAOJIE_PREFETCH_COUNT", "20")),
         "max_workers": int(env.get("TIAOJIE_MAX_WORKERS", "20")),
         "HTTP_MAX_BODY_BYTES": int(env.get("TIAOJIE_HTTP_MAX_BODY_BYTES", limits.MAX_BODY_BYTES)),

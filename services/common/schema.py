@@ -57,4 +57,13 @@ COMMON_MIGRATIONS = EVENT_MIGRATIONS + [
         );
         """,
     ),
+    (
+        # The inbox is pruned by age (`services/common/service.py`, `prune_inbox`).
+        "common-0007-inbox-retention",
+        """
+        ALTER TABLE inbox_streams ADD COLUMN updated_at timestamptz NOT NULL DEFAULT now();
+        CREATE INDEX inbox_processed_at ON inbox (processed_at);
+        CREATE INDEX inbox_streams_updated_at ON inbox_streams (updated_at);
+        """,
+    ),
 ]

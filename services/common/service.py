@@ -4,15 +4,18 @@
   database, clock, units of work, command pipeline (`store.commands.run(...)`) and
   `consume()`, the idempotent way to apply an event from another service.
 - `EventRelay` runs the relay (outbox → `<service>.events`) beside the service.
-- `BaseService` answers `/health`, `/ready` and the operational `/metrics`.
+- `BaseService` answers `/health`, `/ready` and the operational `/metrics`, and prunes
+  the inbox of records older than `TIAOJIE_INBOX_RETENTION_DAYS`.
 """
 
 import logging
+import os
 import time
 
 import kombu
 import psycopg2
 from nameko.extensions import DependencyProvider
+from nameko.timer import Timer
 from prometheus_client import generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
@@ -25,6 +28,7 @@ from .messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
 from .ops import ops_metrics
 from .pipeline import Command, CommandPipeline, decide_again
 from .relay import Relay, envelope_route, events_exchange
+from .unit_of_work import prune_inbox
 
 log = logging.getLogger(__name__)
 
@@ -252,10 +256,39 @@ class _PipelineCollector:
         yield dead
 
 
+class SettingTimer(Timer):
+    """A timer whose interval an environment variable may override (`setting`)."""
+
+    def __init__(self, interval, setting, **kwargs):
+        super().__init__(interval, **kwargs)
+        self.setting = setting
+
+    def setup(self):
+        self.interval = float(os.environ.get(self.setting, self.interval))
+
+
+INBOX_PRUNE_BATCH = 10000
+
+
 class BaseService:
     """Health, readiness and operational metrics, the same on all four services."""
 
     store = ServiceStore()
+
+    @SettingTimer.decorator(interval=3600, setting="TIAOJIE_INBOX_PRUNE_SECONDS")
+    def prune_inbox(self):
+        """Deletes inbox records older than the retention, a batch per transaction."""
+        days = int(self.store.provider.container.config.get("INBOX_RETENTION_DAYS", 30))
+        removed = [0, 0]
+        while True:
+            with self.store.database.transaction() as cursor:
+                batch = prune_inbox(cursor, days, INBOX_PRUNE_BATCH)
+            removed = [total + n for total, n in zip(removed, batch, strict=True)]
+            if max(batch) < INBOX_PRUNE_BATCH:
+                break
+        if any(removed):
+            log.info("inbox pruned: %d records and %d stream versions older than %d days", *removed, days)
+        return removed
 
     @api("GET", "/health")
     def health(self, request):

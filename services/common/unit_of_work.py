@@ -35,7 +35,7 @@ class Inbox:
         self.cursor.execute(
             "INSERT INTO inbox_streams (consumer, stream_id, version) VALUES (%s, %s, %s)"
             " ON CONFLICT (consumer, stream_id) DO UPDATE"
-            " SET version = GREATEST(inbox_streams.version, EXCLUDED.version)"
+            " SET version = GREATEST(inbox_streams.version, EXCLUDED.version), updated_at = now()"
             " RETURNING (SELECT version FROM inbox_streams"
             "            WHERE consumer = %s AND stream_id = %s) AS previous",
             (consumer, event.stream_id, event.stream_version, consumer, event.stream_id),
@@ -43,6 +43,26 @@ class Inbox:
         row = self.cursor.fetchone()
         previous = row["previous"] if isinstance(row, dict) else row[0]
         return previous or 0
+
+
+def prune_inbox(cursor, retention_days, batch=10000):
+    """Deletes the inbox records older than `retention_days`: `(inbox rows, stream rows)`.
+
+    A record only has to outlive the last redelivery of its event. Redeliveries come
+    within minutes (a relay that publishes a batch again after a crash, a message whose
+    consumer died before its ack); the one late source is an operator moving dead letters
+    back, which the operators' guide bounds by the same retention. Per-stream versions
+    untouched for as long go too: an event of such a stream is taken as the first seen.
+    """
+    removed = []
+    for table, column in (("inbox", "processed_at"), ("inbox_streams", "updated_at")):
+        cursor.execute(
+            f"DELETE FROM {table} WHERE ctid = ANY(ARRAY(SELECT ctid FROM {table}"
+            f" WHERE {column} < now() - make_interval(days => %s) LIMIT %s))",
+            (retention_days, batch),
+        )
+        removed.append(cursor.rowcount)
+    return tuple(removed)
 
 
 class IdempotencyKeys:
