@@ -34,6 +34,16 @@ def test_the_real_broker_reports_its_file_handles_and_holds_the_queues(infrastru
     assert broker.file_handle_problem(support.AMQP_URI, registry.quorum_queues()) is None
 
 
+def test_the_broker_can_hold_a_used_machines_queues(infrastructure):
+    """A used machine holds `make run`'s, `make bench`'s and a test session's vhosts at once
+    (and one more being recreated): the broker's limit must hold all their quorum queues,
+    also after `stop_app`/`start_app` (the fault run restarts it on CI). A broker started
+    by `rabbitmq-server` as root gets ~927 handles; .ci/run restarts it with a raised limit."""
+    limit, _ = broker.file_handles()
+    needed = 4 * len(registry.quorum_queues()) * broker.HANDLES_PER_QUORUM_QUEUE + broker.SPARE_HANDLES
+    assert limit >= needed, f"the broker has {limit} file handles; 4 vhosts of tiaojie need {needed}"
+
+
 def test_setup_says_the_file_handle_limit_is_too_low_and_declares_nothing(infrastructure, monkeypatch, capsys):
     monkeypatch.setattr(broker, "file_handles", lambda: LOW)
     vhost = f"{support.NAMESPACE}_low_handles"
