@@ -300,12 +300,9 @@ def print_where_to_look(names, token_path):
         print(f"\n  dashboard metrics  {service_url('metrics')}/metrics")
         print(f"  leadership report  {service_url('metrics')}/report")
     if "documents" in names:
-        print(
-            f"  documents (文书)    {service_url('documents')}/api/v1/cases/<case_id>/documents  (issued for the newest"
-        )
-        print(
-            "                     cases once the back-fill reaches today: run/logs/documents-backfill.log has a curl)"
-        )
+        print(f"  documents (文书)    {service_url('documents')}/api/v1/cases/<case_id>/documents")
+        print("                     issued for each center's newest cases once the back-fill reaches today;")
+        print("                     a line starting `documents backfill:` then gives a curl that opens an agreement")
     print(f'\n  staff tokens       {token_path.relative_to(ROOT)}  (curl -H "Authorization: Bearer <token>" ...)')
     print("  pipeline status    .venv/bin/tiaojie status")
     print("  logs               run/logs/")

@@ -306,6 +306,37 @@ def reconcile(names, metrics, queues):
 
     if "arbitration_link" in names and {"intake", "mediation"} <= set(names):
         checks += _reconcile_referrals(metrics, queues)
+    if "documents" in names:
+        checks += _reconcile_documents(names)
+    return checks
+
+
+def _reconcile_documents(names):
+    """Every case has its case file in the documents service; every document issued is on record."""
+    checks = []
+    if "intake" in names:
+        received = {r[2] for r in _events("intake", {"ApplicationReceived"})}
+        filed = {
+            r[0]
+            for r in _query(
+                "documents",
+                "SELECT DISTINCT case_id FROM documents_case_events WHERE event_type = 'ApplicationReceived'",
+            )
+        }
+        missing = received - filed
+        checks.append(
+            _check("case files (intake store = documents)", len(received), len(received & filed), sorted(missing)[:5])
+        )
+    issued = {r[0] for r in _events("documents", {"DocumentIssued"})}
+    recorded = {
+        r[0]
+        for r in _query(
+            "documents",
+            "SELECT e.event_id::text FROM events e JOIN documents_issued d"
+            " ON d.document_id::text = e.data->>'document_id'",
+        )
+    }
+    checks.append(_check("documents issued (events = documents on record)", len(issued), len(issued & recorded)))
     return checks
 
 

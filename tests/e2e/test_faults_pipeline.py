@@ -274,7 +274,11 @@ def test_status_reports_an_event_the_projections_never_saw(system):
         code, report = system.status(wait=0)
         failed = {c["check"] for c in report["reconciliation"] if not c["ok"]}
         assert code == 1 and not report["ok"]
-        assert {"events delivered to metrics", "cases received (intake store = metrics)"} <= failed
+        assert {
+            "events delivered to metrics",
+            "cases received (intake store = metrics)",
+            "case files (intake store = documents)",
+        } <= failed
     finally:
         with conn, conn.cursor() as cur:
             cur.execute("DELETE FROM events WHERE case_id = %s", (case_id,))
