@@ -15,7 +15,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 import pytest
-from fontTools.ttLib import TTCollection
+from fontTools.ttLib import TTCollection, TTFont
 
 from services.documents.compose import Issue, compose
 from services.documents.domain import CaseFile, document_number, issuer_name
@@ -232,3 +232,26 @@ def test_the_word_file_is_the_same_document_and_the_same_bytes_again():
     ):
         assert expected in text, expected
     assert document.styles["Normal"].font.name == SERIF
+
+
+def test_a_uyghur_name_is_drawn_with_an_embedded_font_that_has_its_letters(tmp_path):
+    """Names in the Arabic script (Uyghur) are drawn by DejaVu Sans (fonts-dejavu-core), embedded too."""
+    name = "ئايگۈل مەمەت"
+    events = [
+        (source, event_type, version, at, {**data, "applicant": {**case.APPLICANT, "name": name}})
+        if "applicant" in data
+        else (source, event_type, version, at, data)
+        for source, event_type, version, at, data in case.AGREED_CASE
+    ]
+    case_file = CaseFile.fold(case.CASE_ID, case.CENTER_ID, case.facts(events))
+    issue = Issue(
+        issuer_name(CENTER), document_number(CENTER, "agreement", 2026, 5), date(2026, 3, 10), COMMISSION, ZONE
+    )
+    path = tmp_path / "uyghur.pdf"
+    path.write_bytes(render_pdf(compose("agreement", case_file, issue)))
+    lines = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout.splitlines()
+    fonts = {row.split()[0].split("+")[-1]: row.split()[-5] for row in lines[2:] if row.strip()}
+    assert "DejaVu-Sans" in fonts and set(fonts.values()) == {"yes"}, fonts
+    path_of = subprocess.run(["fc-match", "-f", "%{file}", "DejaVu Sans"], capture_output=True, text=True).stdout
+    covered = set(TTFont(path_of).getBestCmap())
+    assert all(ord(c) in covered for c in name if not c.isspace())
