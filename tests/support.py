@@ -1,6 +1,8 @@
 """Test support: the test namespace (database prefix and broker vhost), service processes."""
 
+import io
 import json
+import logging
 import os
 import signal
 import socket
@@ -174,3 +176,20 @@ def issue_token(*flags):
 
 def amqp_connection():
     return kombu.Connection(AMQP_URI)
+
+
+def json_log_of(emit):
+    """What `emit(logger)` logs, as the services' JSON formatter writes it."""
+    from services.common.logs import JsonFormatter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger = logging.getLogger("tiaojie-test-capture")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        emit(logger)
+    finally:
+        logger.removeHandler(handler)
+    return stream.getvalue()

@@ -1,15 +1,14 @@
 """JSON logs without personal data; marshmallow errors as field paths."""
 
-import io
 import json
-import logging
 
 from marshmallow import Schema, fields, validate
 
 from services.common.errors import Rejected
 from services.common.http import error_response, flatten_errors
 from services.common.http import validate as validate_body
-from services.common.logs import JsonFormatter, correlation_id_var, mask_personal_data
+from services.common.logs import correlation_id_var, mask_personal_data
+from tests import support
 
 
 def test_id_numbers_and_phones_are_masked():
@@ -19,18 +18,14 @@ def test_id_numbers_and_phones_are_masked():
 
 
 def test_a_log_line_is_one_json_object_with_the_correlation_id():
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("kernel-test")
-    logger.addHandler(handler)
-    logger.propagate = False
-    token = correlation_id_var.set("corr-42")
-    try:
-        logger.warning("case for %s", "11010519491231002X")
-    finally:
-        correlation_id_var.reset(token)
-    line = stream.getvalue().strip()
+    def emit(logger):
+        token = correlation_id_var.set("corr-42")
+        try:
+            logger.warning("case for %s", "11010519491231002X")
+        finally:
+            correlation_id_var.reset(token)
+
+    line = support.json_log_of(emit).strip()
     entry = json.loads(line)
     assert "\n" not in line
     assert entry["correlation_id"] == "corr-42"
