@@ -23,7 +23,10 @@ EXTENSION_COMMANDS = {
     "court": ("services.arbitration_link.court", "reference arbitration-side client (plain AMQP)"),
     "replay": ("services.metrics.replay", "rebuild a projection from the event stores"),
     "status": ("services.status", "health, backlog, queue depths and reconciliation"),
-    "documents": ("services.documents.backfill", "issue the documents of the newest cases (the demo's back-fill)"),
+    "documents": (
+        "services.documents.backfill",
+        "the demo's documents (backfill); case files from the stores (catch-up)",
+    ),
 }
 
 

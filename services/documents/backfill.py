@@ -1,5 +1,7 @@
 """`tiaojie documents backfill`: issues the documents of a few cases per center, through the staff APIs.
 
+(`tiaojie documents catch-up`, the other action of the command, is in `catch_up.py`.)
+
 `make run` runs it once the demo's cases exist, so that a person finds real documents to
 open (a signed agreement, a termination notice, a refusal) with curl or in the console.
 For each center it takes the newest cases of each state from intake's and mediation's case
@@ -27,8 +29,13 @@ PLAN = (
 
 
 def add_arguments(parser):
-    parser.add_argument("action", choices=["backfill"], help="issue documents for the newest cases of each center")
-    parser.add_argument("--token-file", required=True, help="the demo tokens (run/tokens.json)")
+    parser.add_argument(
+        "action",
+        choices=["backfill", "catch-up"],
+        help="backfill: issue documents for the newest cases of each center; "
+        "catch-up: fill the case files from the other services' stores (events from before the service ran)",
+    )
+    parser.add_argument("--token-file", help="backfill: the demo tokens (run/tokens.json)")
     parser.add_argument("--per-center", type=int, default=1, help="cases of each state per center (default 1)")
     parser.add_argument("--wait", type=float, default=0, help="seconds to wait for the first agreement to appear")
     parser.add_argument(
@@ -39,6 +46,13 @@ def add_arguments(parser):
 
 
 def run(args):
+    if args.action == "catch-up":
+        from .catch_up import run as catch_up
+
+        return catch_up(args)
+    if not args.token_file:
+        print("documents backfill: --token-file is required", file=sys.stderr)
+        return 2
     with open(args.token_file, encoding="utf-8") as f:
         tokens = json.load(f)
     apis = {name: StaffApi(getattr(args, f"{name}_url")) for name in ("intake", "mediation", "documents")}
