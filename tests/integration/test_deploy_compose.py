@@ -218,6 +218,11 @@ def test_the_broker_and_postgres_load_their_companions(services):
 # -- containers: health, order, restarts, data ------------------------------------------
 
 
+def test_the_broker_gets_file_handles_for_its_quorum_queues(services):
+    nofile = services["rabbitmq"]["ulimits"]["nofile"]
+    assert nofile["soft"] >= 50000 and nofile["hard"] >= nofile["soft"]
+
+
 def test_every_long_running_container_is_health_checked_and_restarted(services):
     for name, service in services.items():
         if name in ONE_SHOTS:
