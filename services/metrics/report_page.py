@@ -7,84 +7,7 @@ page loads nothing else. Pure: it formats the rows of `report.center_report`.
 
 from html import escape
 
-BAR_HEIGHT = 22
-LABEL_WIDTH = 150
-CHART_WIDTH = 460
-VALUE_WIDTH = 120
-
-
-def _percent(value):
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def _x(rate):
-    return LABEL_WIDTH + rate * CHART_WIDTH
-
-
-def center_chart(rows, demonstration_ids, target):
-    """Horizontal bars, one per center, with the target as a dashed line."""
-    height = BAR_HEIGHT * len(rows) + 40
-    width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="{height}"'
-        f' viewBox="0 0 {width} {height}" aria-label="各中心调解成功率与目标线">'
-    ]
-    for tick in range(0, 101, 20):
-        x = _x(tick / 100)
-        parts.append(
-            f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="grid"/>'
-            f'<text x="{x}" y="{height - 8}" class="tick">{tick}%</text>'
-        )
-    for i, row in enumerate(rows):
-        y = i * BAR_HEIGHT
-        rate = row.get("success_rate")
-        star = " ★" if row["center_id"] in demonstration_ids else ""
-        parts.append(
-            f'<text x="{LABEL_WIDTH - 8}" y="{y + 15}" class="label">{escape(row["center_name"])}{star}</text>'
-        )
-        if rate is not None:
-            kind = "meets" if rate >= target else "below"
-            parts.append(
-                f'<rect x="{LABEL_WIDTH}" y="{y + 3}" width="{rate * CHART_WIDTH:.1f}"'
-                f' height="{BAR_HEIGHT - 6}" class="{kind}"/>'
-            )
-        shown = _percent(rate) if rate is not None else "尚无办结案件"
-        detail = (
-            f"{shown}  ({row.get('closed_agreement', 0)}/{row.get('closed_by_mediation', 0)})"
-            if rate is not None
-            else shown
-        )
-        parts.append(f'<text x="{LABEL_WIDTH + CHART_WIDTH + 6}" y="{y + 15}" class="value">{escape(detail)}</text>')
-    x = _x(target)
-    parts.append(f'<line x1="{x}" y1="0" x2="{x}" y2="{height - 24}" class="target"/>')
-    parts.append("</svg>")
-    return "".join(parts)
-
-
-def share_chart(share, goal):
-    """One bar: the share of centers meeting the target, with the milestone as a dashed line."""
-    width = LABEL_WIDTH + CHART_WIDTH + VALUE_WIDTH
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" role="img" width="{width}" height="64"'
-        f' viewBox="0 0 {width} 64" aria-label="达标中心占比与年度目标">'
-    ]
-    parts.append(
-        f'<text x="{LABEL_WIDTH - 8}" y="22" class="label">达标中心占比</text>'
-        f'<rect x="{LABEL_WIDTH}" y="6" width="{CHART_WIDTH}" height="24" class="track"/>'
-    )
-    if share is not None:
-        kind = "meets" if goal is None or share >= goal else "below"
-        parts.append(f'<rect x="{LABEL_WIDTH}" y="6" width="{share * CHART_WIDTH:.1f}" height="24" class="{kind}"/>')
-    parts.append(f'<text x="{LABEL_WIDTH + CHART_WIDTH + 6}" y="22" class="value">{_percent(share)}</text>')
-    if goal is not None:
-        x = _x(goal)
-        parts.append(
-            f'<line x1="{x}" y1="0" x2="{x}" y2="36" class="target"/>'
-            f'<text x="{x}" y="54" class="tick">年度目标 {_percent(goal)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
-
+from services.common.report_charts import center_chart, percent, share_chart
 
 STYLE = """
 body { font-family: "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif; margin: 2em; color: #222; }
@@ -112,9 +35,9 @@ def render_report_page(rows, demonstration_ids, year, target, goal, generated_at
             received=r.get("received", 0),
             agreements=r.get("closed_agreement", 0),
             closed=r.get("closed_by_mediation", 0),
-            rate=_percent(r.get("success_rate")),
-            on_time=_percent(r.get("on_time_closure_rate")),
-            performance=_percent(r.get("agreement_performance_rate")),
+            rate=percent(r.get("success_rate")),
+            on_time=percent(r.get("on_time_closure_rate")),
+            performance=percent(r.get("agreement_performance_rate")),
         )
         for r in rows
     )
@@ -125,8 +48,8 @@ def render_report_page(rows, demonstration_ids, year, target, goal, generated_at
 <body>
 <h1>{year} 年劳动人事争议调解成功率（Mediation success rate）</h1>
 <p class="meta">统计期间：{year} 年 1 月 1 日至今，截至 {escape(generated_at.strftime("%Y-%m-%d %H:%M"))}（{escape(generated_at.strftime("%Z"))}）。
-目标：每个中心办结的案件中，调解成功（达成协议）的不低于 {_percent(target)}。
-{len(rows)} 个中心中有 {len(meeting)} 个达标；{year} 年要求达标中心占比 {_percent(goal)}。★ 为示范中心。</p>
+目标：每个中心办结的案件中，调解成功（达成协议）的不低于 {percent(target)}。
+{len(rows)} 个中心中有 {len(meeting)} 个达标；{year} 年要求达标中心占比 {percent(goal)}。★ 为示范中心。</p>
 <h2>各中心调解成功率（success rate per center）</h2>
 {center_chart(rows, demonstration_ids, target)}
 <h2>达标中心占比（centers meeting the target）</h2>

@@ -89,6 +89,7 @@ class MetricsService(BaseService):
                 "timezone": settings.timezone,
                 "denominator": settings.denominator,
                 "target": settings.target,
+                "milestone": settings.milestone(year),
                 "centers": rows,
             },
         )

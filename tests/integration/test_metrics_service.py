@@ -488,6 +488,7 @@ def test_the_report_counts_each_centers_year(pipeline):
     status, body, _ = report(pipeline, "year=2031")
     assert status == 200
     assert (body["year"], body["month"], body["denominator"], body["target"]) == (2031, None, "closed", 0.6)
+    assert body["milestone"] == 0.95  # the share of centers to meet the target in 2031 (from 2020 on)
     assert len(body["centers"]) == 14
     row = next(r for r in body["centers"] if r["center_id"] == "huaguangjie")
     assert {
