@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -247,6 +248,16 @@ def test_mediation_and_the_link_take_every_case_id_form_intake_takes(system, tok
     for form in forms:
         status, body, _ = support.http("GET", mediation + form, token=token)
         assert (status, body["case_id"]) == (200, case_id), form
+    # The date window needs the service's clock: an hour ahead is the future, eleven years too far.
+    ahead = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    far = (date.today() + timedelta(days=11 * 366)).isoformat()
+    for path, command, field in (
+        ("/sessions", {"held_at": ahead, "summary": "谈话"}, "held_at"),
+        ("/agreement", {"terms": "付清", "amount": "1.00", "performance_due": far}, "performance_due"),
+        ("/extension", {"days": 5, "parties_consent": "yes"}, "parties_consent"),
+    ):
+        status, body, _ = support.http("POST", mediation + case_id + path, command, token=token)
+        assert status == 422 and field in body["errors"], (path, body)
     status, body, _ = support.http("POST", mediation + forms[0] + "/failure", {"reason": "双方分歧过大"}, token=token)
     assert (status, body["status"]) == (200, "failed"), body
 
