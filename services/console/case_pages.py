@@ -173,6 +173,8 @@ def actor_words(actor, event_type=None):
 def event_detail(data):
     """A short line of what the step recorded (no id numbers or phones)."""
     parts = []
+    if data.get("kind") in labels.DOCUMENT_KINDS:
+        parts.append(f"{labels.DOCUMENT_KINDS[data['kind']]} {data.get('number') or ''}".strip())
     if data.get("mediator_name"):
         parts.append(f"调解员：{data['mediator_name']}")
     if data.get("reason"):

@@ -574,3 +574,13 @@ def test_the_timeline_names_the_person_and_role_or_the_machine_token_behind_each
     assert actor_words({"token": "center:huaguangjie"}) == "中心令牌 huaguangjie"
     assert actor_words({}, "MediationExpired") == "系统自动"
     assert actor_words({}, "CaseAccepted") == "（未记录）"
+
+
+def test_the_timeline_says_what_each_step_recorded():
+    from services.console.case_pages import event_detail
+
+    assert event_detail({"kind": "acceptance_notice", "number": "榆树沟劳调受字〔2026〕第1号"}) == (
+        "受理通知书 榆树沟劳调受字〔2026〕第1号"
+    )
+    assert event_detail({"reason": "不属于受理范围"}) == "理由：不属于受理范围"
+    assert event_detail({"performed": False}) == "未履行"
