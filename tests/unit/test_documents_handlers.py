@@ -12,13 +12,15 @@ from services.common.auth import Principal
 from services.common.centers import centers_by_id
 from services.common.clock import FixedClock
 from services.common.envelope import Event
-from services.common.errors import Forbidden, NotFound, StateConflict
+from services.common.errors import ConcurrencyError, Forbidden, NotFound, StateConflict
 from services.common.unit_of_work import FakeUnitOfWork
 from services.documents import handlers
 from services.documents.commands import IssueDocument
 from services.documents.render import render_pdf
 from services.documents.repository import InMemoryDocuments
+from services.documents.schemas import IssueSchema
 from tests import documents_case as case
+from tests.unit.kernel_requests import answer, pipeline, request
 
 STAFF = Principal("center", "huaguangjie", "h1")
 OTHER_STAFF = Principal("center", "longshengjie", "h2")
@@ -126,3 +128,34 @@ def test_the_list_says_which_kinds_the_case_allows_now(uow):
     listing = handlers.list_documents(uow, STAFF, case.CASE_ID)
     assert "service_receipt" in listing["kinds_allowed"]
     assert [d["title"] for d in listing["documents"]] == ["调解终止告知书"]
+
+
+def test_an_issue_that_loses_every_race_is_409_not_500_and_stores_nothing(uow):
+    deliver(uow, case.AGREED_CASE)
+    attempts = []
+
+    def racing(command, unit_of_work):
+        attempts.append(1)
+        append = unit_of_work.events.append
+
+        def append_after_a_rival(stream_id, expected_version, events, **kwargs):
+            raise ConcurrencyError(stream_id, expected_version, expected_version + 1)
+
+        unit_of_work.events.append = append_after_a_rival
+        try:
+            return handlers.issue_document(command, unit_of_work)
+        finally:
+            unit_of_work.events.append = append
+
+    status, body = answer(
+        pipeline(uow, STAFF).run,
+        request(body={"kind": "agreement"}),
+        racing,
+        IssueDocument,
+        IssueSchema(),
+        201,
+        case_id=case.CASE_ID,
+    )
+    assert (status, body["error"]) == (409, "conflict")
+    assert len(attempts) == 5  # decided again on the new state, up to the kernel's one budget
+    assert uow.events.events == [] and uow.documents.documents == {}
