@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 # Debian packages the system needs beside Python's: pango and the Noto CJK fonts render the
 # documents' Chinese PDFs (WeasyPrint), DejaVu the Uyghur (Arabic-script) names among them;
 # poppler-utils reads them back in the tests.
-DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fonts-noto-cjk fonts-dejavu-core poppler-utils
+DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-cjk fonts-dejavu-core poppler-utils
 
 .PHONY: venv run test bench clean debian-packages
 

@@ -306,6 +306,7 @@ class BaseService:
                 conn.ensure_connection(max_retries=1)
         except Exception as exc:  # noqa: BLE001
             problems["broker"] = type(exc).__name__
+        problems.update(self.readiness_problems())
         if problems:
             return json_response(503, {"status": "unavailable", "reason": problems})
         return json_response(200, {"status": "ready"})
@@ -321,6 +322,10 @@ class BaseService:
             metrics.add_collector(metrics._pipeline)
         body = generate_latest(metrics.registry) + self.extra_metrics()
         return Response(body, status=200, mimetype="text/plain; version=0.0.4")
+
+    def readiness_problems(self):
+        """What else this service needs to answer its requests, `{what: why}` (empty when ready)."""
+        return {}
 
     def extra_metrics(self):
         """Bytes appended to `/metrics` (the metrics service adds the domain gauges)."""

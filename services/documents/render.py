@@ -11,6 +11,8 @@ numbers as — 1 —.
 import html
 import io
 import logging
+import shutil
+import subprocess
 import zipfile
 from datetime import datetime
 
@@ -60,6 +62,26 @@ table.signatures td.date {{ text-align: right; width: 18%; }}
 .note {{ font-size: 10.5pt; line-height: 1.5; }}
 .page-break {{ page-break-before: always; }}
 """
+
+
+def font_problem():
+    """None when fontconfig finds the documents' font, else what an operator must fix.
+
+    Without it the Chinese text would fall back to whatever font is there, or be drawn as
+    empty boxes: `/ready` says so rather than let a clerk print such a page.
+    """
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return "fc-match not found: cannot check the fonts (Debian: fontconfig)"
+    try:
+        found = subprocess.run(
+            [fc_match, "-f", "%{family}", SERIF], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"fc-match failed: {type(exc).__name__}"
+    if SERIF not in found.split(","):
+        return f"{SERIF} not installed (Debian: fonts-noto-cjk); fontconfig offers {found or 'nothing'}"
+    return None
 
 
 def to_html(content):

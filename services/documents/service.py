@@ -20,7 +20,7 @@ from . import handlers
 from .bootstrap import bootstrap
 from .commands import IssueDocument
 from .domain import CONSUMED_EVENTS
-from .render import render_docx, render_pdf
+from .render import font_problem, render_docx, render_pdf
 from .schemas import IssueSchema
 
 log = logging.getLogger(__name__)
@@ -66,8 +66,22 @@ class DocumentsService(BaseService):
         with self.store.unit_of_work() as uow:
             return handlers.get_document(uow, actor, document_id)
 
+    def readiness_problems(self):
+        problem = _font_problem()
+        return {"fonts": problem} if problem else {}
+
     def consume(self, source, envelope):
         self.store.consume(CASE_FILE, envelope, lambda uow, event, _: handlers.record_fact(uow, source, event))
+
+
+_FONT_CHECK = []
+
+
+def _font_problem():
+    """The fonts are checked once per process: installing them needs a restart anyway."""
+    if not _FONT_CHECK:
+        _FONT_CHECK.append(font_problem())
+    return _FONT_CHECK[0]
 
 
 _PDF_CACHE = {}

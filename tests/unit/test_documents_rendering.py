@@ -255,3 +255,11 @@ def test_a_uyghur_name_is_drawn_with_an_embedded_font_that_has_its_letters(tmp_p
     path_of = subprocess.run(["fc-match", "-f", "%{file}", "DejaVu Sans"], capture_output=True, text=True).stdout
     covered = set(TTFont(path_of).getBestCmap())
     assert all(ord(c) in covered for c in name if not c.isspace())
+
+
+def test_readiness_names_a_font_fontconfig_does_not_have(monkeypatch):
+    from services.documents import render
+
+    assert render.font_problem() is None
+    monkeypatch.setattr(render, "SERIF", "Noto Serif CJK Nowhere")
+    assert "fonts-noto-cjk" in render.font_problem()
