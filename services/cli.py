@@ -23,6 +23,7 @@ EXTENSION_COMMANDS = {
     "court": ("services.arbitration_link.court", "reference arbitration-side client (plain AMQP)"),
     "replay": ("services.metrics.replay", "rebuild a projection from the event stores"),
     "status": ("services.status", "health, backlog, queue depths and reconciliation"),
+    "privacy": ("services.intake.privacy_cli", "erase, export and seal personal data (docs/PRIVACY.md)"),
     "documents": (
         "services.documents.backfill",
         "the demo's documents (backfill); case files from the stores (catch-up)",

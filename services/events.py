@@ -10,6 +10,7 @@ PUBLISHED_EVENTS = {
         "CaseAccepted",
         "CaseNotAccepted",
         "ApplicationWithdrawn",
+        "PersonalDataErased",
     ),
     "mediation": (
         "MediatorRegistered",

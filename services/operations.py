@@ -9,11 +9,12 @@ import psycopg2
 import psycopg2.extras
 
 from services import registry
-from services.common import auth
+from services.common import auth, privacy
 from services.common.broker import file_handle_problem
 from services.common.centers import centers_by_id
 from services.common.config import SERVICES, amqp_uri, database_url, delivery_limit
 from services.common.db import ensure_database, migrate
+from services.common.keystore import KEY_MIGRATIONS, keys_database_url
 from services.common.messaging import declare_service_topology
 from services.common.schema import COMMON_MIGRATIONS
 
@@ -50,11 +51,22 @@ def declare_broker(env=None):
             topology.declare_users(env)
 
 
+def prepare_key_store(env=None):
+    """The key store's database and the master key file (docs/PRIVACY.md)."""
+    env = os.environ if env is None else env
+    url = keys_database_url(env)
+    ensure_database(url)
+    migrate(url, KEY_MIGRATIONS)
+    return privacy.ensure_master_key_file(env)
+
+
 def setup(skip_broker=False, env=None):
     try:
         for name in SERVICES:
             migrate_service(name, env)
             print(f"database ready: {name}")
+        prepare_key_store(env)
+        print("key store ready")
     except psycopg2.OperationalError as exc:
         print(
             f"cannot reach PostgreSQL ({exc.__class__.__name__}): is it running? "

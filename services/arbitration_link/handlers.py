@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from services.common import limits
 from services.common.eventstore import ConcurrencyError
+from services.common.keystore import opened
 
 from . import contract
 from .domain import (
@@ -69,7 +70,7 @@ def send_waiting(uow, case_file, settings):
                 extra={"case_id": case_file.case_id},
             )
         message = referral_message(referral, case_file, now)
-        problems = contract.errors(referral.type, message)
+        problems = contract.errors(referral.type, opened(message))  # as the institute will get it
         if problems:
             # Never send the institute what breaks the contract; the sweep tries again.
             log.error(

@@ -6,6 +6,7 @@ publishes with confirms and `mandatory`, and does not move past a message the br
 could not route to `arbitration.referrals`: nothing is lost, a resend is just a new event.
 """
 
+from services.common.keystore import opened
 from services.common.relay import Publication
 
 from .contract import OUTBOUND_EXCHANGE
@@ -15,7 +16,9 @@ RELAY_NAME = "arbitration.outbound"
 EXCHANGES = [(OUTBOUND_EXCHANGE, "topic")]
 
 
-def outbound_route(event):
+def outbound_route(event, opened=opened):
+    """The institute's message, its personal fields opened: the link is the boundary where
+    they leave in clear (CONTRACTS §4, §9); inside, `ReferralSent` keeps them sealed."""
     if event.event_type != "ReferralSent":
         return []
     data = event.data
@@ -23,7 +26,7 @@ def outbound_route(event):
         Publication(
             exchange=OUTBOUND_EXCHANGE,
             routing_key=data["type"],
-            body=data["message"],
+            body=opened(data["message"]),
             message_id=data["referral_id"],
             type=data["type"],
             headers={"schema_version": data["message"].get("schema_version", MESSAGE_SCHEMA_VERSION)},

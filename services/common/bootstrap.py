@@ -20,16 +20,21 @@ class Wiring:
     clock: object
     units_of_work: UnitsOfWork
     aggregates: tuple = ()
+    vault: object = None
 
 
-def wire(config, settings=None, repositories=None, aggregates=()):
-    """The kernel's parts for one service: `repositories` by name (`{"records": PostgresIntakeRecords}`)."""
+def wire(config, settings=None, repositories=None, aggregates=(), vault=None):
+    """The kernel's parts for one service: `repositories` by name (`{"records": PostgresIntakeRecords}`).
+
+    A service that keeps personal data passes its `vault` (`services.common.keystore.Vault`):
+    its units of work then seal personal fields on append and open them on load."""
     database = Database(config["DATABASE_URL"], max_connections=int(config.get("DB_POOL_SIZE", 20)))
     clock = clock_from_config(config)
     return Wiring(
         settings=settings,
         database=database,
         clock=clock,
-        units_of_work=UnitsOfWork(database, clock, repositories, settings),
+        units_of_work=UnitsOfWork(database, clock, repositories, settings, vault),
         aggregates=tuple(aggregates),
+        vault=vault,
     )

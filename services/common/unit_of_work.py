@@ -7,6 +7,7 @@ It commits when the block ends normally and rolls back on any exception.
 
 import contextlib
 import copy
+import dataclasses
 import hashlib
 import json
 
@@ -115,6 +116,33 @@ class KeyReuse(Exception):
     """The same Idempotency-Key came with a different request."""
 
 
+class SealedEventStore:
+    """The event store seen through a `Vault` (docs/PRIVACY.md): personal fields are sealed
+    with the stream's keys before they are appended, and opened when a stream is loaded.
+    `read_all` (the relay, replays) gives the events as stored: sealed."""
+
+    def __init__(self, inner, vault):
+        self.inner = inner
+        self.vault = vault
+        self.keys = {}  # data keys fetched in this unit of work
+
+    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
+        sealed = [dataclasses.replace(e, data=self.vault.seal(stream_id, e.data, self.keys)) for e in events]
+        return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id)
+
+    def load(self, stream_id, after_version=0):
+        events = self.inner.load(stream_id, after_version)
+        opened = self.vault.open([e.data for e in events], self.keys)
+        return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
+
+    def forget_keys(self):
+        """Drops the keys fetched so far (after an erasure destroyed some)."""
+        self.keys.clear()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
 class UnitOfWork:
     """One PostgreSQL transaction: the event store, inbox, idempotency keys and the service's repositories.
 
@@ -123,13 +151,18 @@ class UnitOfWork:
     the service's, read once by its bootstrap.
     """
 
-    def __init__(self, cursor, clock, correlation_id=None, causation_id=None, repositories=None, settings=None):
+    def __init__(
+        self, cursor, clock, correlation_id=None, causation_id=None, repositories=None, settings=None, vault=None
+    ):
         self.cursor = cursor
         self.clock = clock
         self.settings = settings
         self.correlation_id = correlation_id
         self.causation_id = causation_id
+        self.vault = vault
         self.events = PostgresEventStore(cursor, clock)
+        if vault is not None:
+            self.events = SealedEventStore(self.events, vault)
         self.inbox = Inbox(cursor)
         self.idempotency = IdempotencyKeys(cursor)
         for name, repository in (repositories or {}).items():
@@ -154,16 +187,19 @@ class UnitOfWork:
 class UnitsOfWork:
     """Opens units of work on one database with the repositories the service declares (its bootstrap)."""
 
-    def __init__(self, database, clock, repositories=None, settings=None):
+    def __init__(self, database, clock, repositories=None, settings=None, vault=None):
         self.database = database
         self.clock = clock
         self.repositories = dict(repositories or {})
         self.settings = settings
+        self.vault = vault
 
     @contextlib.contextmanager
     def __call__(self, correlation_id=None, causation_id=None):
         with self.database.transaction() as cursor:
-            yield UnitOfWork(cursor, self.clock, correlation_id, causation_id, self.repositories, self.settings)
+            yield UnitOfWork(
+                cursor, self.clock, correlation_id, causation_id, self.repositories, self.settings, self.vault
+            )
 
 
 @contextlib.contextmanager
@@ -180,10 +216,12 @@ class FakeUnitOfWork:
     their state is rolled back with the events when the block fails.
     """
 
-    def __init__(self, clock, settings=None, **repositories):
+    def __init__(self, clock, settings=None, vault=None, **repositories):
         self.clock = clock
         self.settings = settings
-        self.events = InMemoryEventStore(clock)
+        self.vault = vault
+        self.stored = InMemoryEventStore(clock)  # the events as stored (sealed when there is a vault)
+        self.events = self.stored if vault is None else SealedEventStore(self.stored, vault)
         self.correlation_id = None
         self.causation_id = None
         self.committed = 0
@@ -199,7 +237,7 @@ class FakeUnitOfWork:
 
     def __enter__(self):
         self._snapshot = copy.deepcopy(
-            (self.events.events, self.inbox, self.idempotency, {n: vars(r) for n, r in self.repositories.items()})
+            (self.stored.events, self.inbox, self.idempotency, {n: vars(r) for n, r in self.repositories.items()})
         )
         return self
 
@@ -207,7 +245,7 @@ class FakeUnitOfWork:
         if exc_type is None:
             self.committed += 1
         else:
-            self.events.events, self.inbox, self.idempotency, states = self._snapshot
+            self.stored.events, self.inbox, self.idempotency, states = self._snapshot
             for name, state in states.items():
                 vars(self.repositories[name]).clear()
                 vars(self.repositories[name]).update(state)

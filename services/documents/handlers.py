@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from services.common.envelope import NewEvent
 from services.common.errors import NotFound
+from services.common.keystore import opened
 
 from .compose import Issue, compose
 from .domain import KINDS, CaseFile, KindNotAllowed, UnknownCase, document_number, issuer_name
@@ -72,7 +73,8 @@ def issue_document(command, uow):
     )
     issue = Issue(issuer_name(center.name), number, issued_on, settings.commission, settings.zone, served)
     content = compose(kind, case_file, issue)
-    sha256 = hashlib.sha256(render_pdf(content)).hexdigest()
+    # Stored as composed: its personal fields stay sealed, opened for each render.
+    sha256 = hashlib.sha256(render_pdf(opened(content))).hexdigest()
     new_id = settings.new_id()
     actor = actor_of(command.actor)
     document = {

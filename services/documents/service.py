@@ -6,6 +6,7 @@ in the same transaction as its inbox record, so a redelivery changes nothing).
 """
 
 import hashlib
+import json
 import logging
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from eventlet import tpool
 from werkzeug.wrappers import Response
 
 from services.common.http import api
+from services.common.keystore import opened
 from services.common.messaging import add_inbox_handlers
 from services.common.service import BaseService, EventRelay, ServiceStore
 
@@ -46,7 +48,7 @@ class DocumentsService(BaseService):
     @api("GET", "/api/v1/documents/<string:document_id>.pdf")
     def document_pdf(self, request, document_id):
         document = self._document(request, document_id)
-        pdf = _rendered_pdf(document["document_id"], document["content"])
+        pdf = _rendered_pdf(opened(document["content"]))
         if hashlib.sha256(pdf).hexdigest() != document["pdf_sha256"]:
             # The fonts or the renderer changed since the document was issued.
             log.warning(
@@ -57,7 +59,7 @@ class DocumentsService(BaseService):
     @api("GET", "/api/v1/documents/<string:document_id>.docx")
     def document_docx(self, request, document_id):
         document = self._document(request, document_id)
-        docx = tpool.execute(render_docx, document["content"])
+        docx = tpool.execute(render_docx, opened(document["content"]))
         mimetype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         return _file(docx, mimetype, document, "docx", inline=False)
 
@@ -88,14 +90,16 @@ _PDF_CACHE = {}
 _PDF_CACHE_SIZE = 32
 
 
-def _rendered_pdf(document_id, content):
-    """A document's PDF, rendered in a native thread (it takes a CPU-second) and kept for a while."""
-    pdf = _PDF_CACHE.get(document_id)
+def _rendered_pdf(content):
+    """A document's PDF, rendered in a native thread (it takes a CPU-second) and kept for a while,
+    by what it shows (an erased party's document is rendered again, with [已删除])."""
+    cache_key = hashlib.sha256(json.dumps(content, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    pdf = _PDF_CACHE.get(cache_key)
     if pdf is None:
         pdf = tpool.execute(render_pdf, content)
         if len(_PDF_CACHE) >= _PDF_CACHE_SIZE:
             _PDF_CACHE.pop(next(iter(_PDF_CACHE)))
-        _PDF_CACHE[document_id] = pdf
+        _PDF_CACHE[cache_key] = pdf
     return pdf
 
 

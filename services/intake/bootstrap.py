@@ -1,11 +1,13 @@
 """Intake's bootstrap: its settings, read once at start, and the repositories of its unit of work."""
 
+import functools
 import os
 from zoneinfo import ZoneInfo
 
 from services.common.bootstrap import wire
 from services.common.centers import centers_by_id
 from services.common.config import timezone_name
+from services.common.keystore import Vault
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case
 from .handlers import IntakeSettings
@@ -24,9 +26,11 @@ def intake_settings(config, env=None):
 
 
 def bootstrap(config, env=None):
+    vault = Vault.from_env(env, max_connections=int(config.get("DB_POOL_SIZE", 20)))
     return wire(
         config,
         settings=intake_settings(config, env),
-        repositories={"records": PostgresIntakeRecords},
+        repositories={"records": functools.partial(PostgresIntakeRecords, search_token=vault.search_token)},
         aggregates=(Case,),
+        vault=vault,
     )

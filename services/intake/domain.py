@@ -125,6 +125,7 @@ class Case(Aggregate):
         self.received = {}
         self.decision = None
         self.withdrawal = None
+        self.erasure = None
 
     @property
     def exists(self):
@@ -195,6 +196,14 @@ class Case(Aggregate):
             at,
         )
 
+    def erase_personal_data(self, reason, at):
+        """Records the erasure (PIPL Art. 47) once; the keys were destroyed before, so the
+        case's personal fields already read `[已删除]`. Its figures stay."""
+        if self.erasure is not None:
+            return False
+        self._record("PersonalDataErased", {**self._identity(), "reason": reason, "erased_at": at.isoformat()}, at)
+        return True
+
     def _require_undecided(self, wanted):
         if self.status != RECEIVED:
             raise CaseStateError(f"a case that is {self.status} cannot be {wanted}", self.status)
@@ -241,6 +250,9 @@ class Case(Aggregate):
         self.withdrawal = {"reason": data["reason"], "withdrawn_at": data["withdrawn_at"]}
         self.status = WITHDRAWN
 
+    def _on_PersonalDataErased(self, data):
+        self.erasure = {"reason": data["reason"], "erased_at": data["erased_at"]}
+
     # --- views ----------------------------------------------------------------------
 
     def view(self):
@@ -251,6 +263,7 @@ class Case(Aggregate):
             "accepted_at": self.decision["decided_at"] if self.status_was_accepted else None,
             "decision": self.decision,
             "withdrawal": self.withdrawal,
+            "erasure": self.erasure,
             "version": self.version,
         }
 

@@ -118,6 +118,22 @@ def withdraw_application(command, uow):
     return _save(uow, case, "application withdrawn")
 
 
+def erase_personal_data(uow, case_id, reason):
+    """`tiaojie privacy erase`, and the retention timer: destroys the case's keys (every sealed
+    copy anywhere becomes unreadable), records the erasure and purges the case list's names
+    and search tokens. Safe to repeat."""
+    case = _load(uow, case_id)
+    at = uow.settings.now(uow.clock)
+    destroyed = uow.vault.erase([case.stream_id], reason, at)
+    uow.events.forget_keys()
+    case = _load(uow, case_id)  # opened again: its personal fields now read [已删除]
+    case.erase_personal_data(reason, at)
+    uow.save(case)
+    uow.records.save(case)
+    log.info("personal data erased", extra={"case_id": case.case_id, "center_id": case.center_id})
+    return {"case_id": case.case_id, "case_number": case.case_number, "keys_destroyed": destroyed}
+
+
 def case_view(uow, principal, case_id):
     case = _load(uow, case_id)
     if principal is not None:
@@ -186,6 +202,11 @@ def list_cases(
 
 def _start_of(day, zone):
     return datetime.combine(day, time.min, tzinfo=zone) if day else None
+
+
+def load_case(uow, case_id):
+    """The case (its personal fields opened), or `UnknownCase`."""
+    return _load(uow, case_id)
 
 
 def _load(uow, case_id):

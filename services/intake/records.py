@@ -9,21 +9,26 @@ import hashlib
 import json
 from datetime import datetime
 
+from services.common.privacy import ERASED
+
 
 def party_key(identifier):
-    """How an ID number or credit code is matched: whole, case-insensitive, never stored in clear."""
+    """Unit tests' stand-in for the vault's search token (an unkeyed SHA-256)."""
     return hashlib.sha256(identifier.strip().upper().encode("utf-8")).hexdigest()
 
 
-def party_keys(case):
+def party_keys(case, search_token=party_key):
+    """The search tokens of the case's ID number and credit code (the keyed HMAC of the vault
+    in the service: an ID number cannot be guessed back from its token without the master key)."""
     received = case.received
     found = (received["applicant"].get("id_number"), received["respondent"].get("credit_code"))
-    return [party_key(identifier) for identifier in found if identifier]
+    return [search_token(identifier) for identifier in found if identifier and identifier != ERASED]
 
 
 class PostgresIntakeRecords:
-    def __init__(self, cursor):
+    def __init__(self, cursor, search_token=party_key):
         self.cursor = cursor
+        self.search_token = search_token
 
     def next_case_number(self, center_id, year):
         """The next running number of a center's year; the row stays locked until commit."""
@@ -60,7 +65,7 @@ class PostgresIntakeRecords:
                 case.received.get("recommendation_id"),
                 case.version,
                 json.dumps(case.summary(), ensure_ascii=False),
-                party_keys(case),
+                party_keys(case, self.search_token),
             ),
         )
 
@@ -83,7 +88,7 @@ class PostgresIntakeRecords:
                 "(case_number = %s OR %s = ANY(party_keys)"
                 " OR summary->>'applicant_name' ILIKE %s OR summary->>'respondent_name' ILIKE %s)"
             )
-            params += [q, party_key(q), pattern, pattern]
+            params += [q, self.search_token(q), pattern, pattern]
         if received_from is not None:
             where.append("(summary->>'received_at')::timestamptz >= %s")
             params.append(received_from)
@@ -116,7 +121,8 @@ class PostgresIntakeRecords:
 
 
 class InMemoryIntakeRecords:
-    def __init__(self):
+    def __init__(self, search_token=party_key):
+        self.search_token = search_token
         self.counters = {}
         self.cases = {}
         self.keys = {}
@@ -141,7 +147,7 @@ class InMemoryIntakeRecords:
 
     def save(self, case):
         self.cases[case.case_id] = (json.loads(json.dumps(case.summary())), case.received.get("recommendation_id"))
-        self.keys[case.case_id] = party_keys(case)
+        self.keys[case.case_id] = party_keys(case, self.search_token)
 
     def page(self, center_id=None, status=None, page=1, page_size=50, q=None, received_from=None, received_to=None):
         def found(summary):
@@ -150,7 +156,7 @@ class InMemoryIntakeRecords:
             names = (summary.get("applicant_name") or "", summary.get("respondent_name") or "")
             return (
                 summary["case_number"] == q
-                or party_key(q) in self.keys[summary["case_id"]]
+                or self.search_token(q) in self.keys[summary["case_id"]]
                 or any(q.lower() in name.lower() for name in names)
             )
 

@@ -97,9 +97,8 @@ class IntakeService(BaseService):
         settings = self.store.settings
 
         def effect(uow, event, previous_version):
-            letter = RecommendationSchema(now=event.recorded_at, zone=settings.zone, center_ids=settings.centers).load(
-                event.data
-            )
+            schema = RecommendationSchema(now=event.recorded_at, zone=settings.zone, center_ids=settings.centers)
+            letter = schema.load(uow.vault.open(event.data))  # a sealed letter is read in clear
             handlers.open_recommended_case(RegisterApplication(application=letter), uow)
 
         self.store.consume("on_recommendation_received", envelope, effect)

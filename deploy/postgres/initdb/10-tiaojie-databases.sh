@@ -7,7 +7,8 @@
 # passwords come from .env (INTAKE_DB_PASSWORD, ...).
 set -euo pipefail
 
-for service in intake mediation arbitration_link metrics console documents; do
+# `keys` is the key store of personal data (docs/PRIVACY.md): a role of its own.
+for service in intake mediation arbitration_link metrics console documents keys; do
     variable="${service^^}_DB_PASSWORD"
     password="${!variable:?$variable must be set (see .env.example)}"
     psql -v ON_ERROR_STOP=1 --no-psqlrc --username "${POSTGRES_USER:-postgres}" --dbname postgres \

@@ -1,0 +1,236 @@
+"""Personal data in events: sealed with a data key per person, opened through the key store.
+
+Pure: no I/O. A *sealed* value is a string `tj:sealed:v1:<key id>:<base64 nonce+ciphertext>`
+(AES-GCM, the key id as associated data), so a sealed event keeps its shape and every
+copy of it (event stores, queues, consumers' read models, backups) stays unreadable
+once its key is destroyed. Opening walks any JSON value and replaces each sealed string
+by its clear text, or by `ERASED` when its key is gone; plain strings (events stored
+before sealing began) pass unchanged, which is what keeps old events readable.
+
+A key belongs to one person of one case: its id is `<stream id>/<subject>`
+(`case-<case id>/applicant`, `.../respondent`, `.../text` for free text that may name both).
+"""
+
+import base64
+import hashlib
+import hmac
+import os
+import re
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SEALED_PREFIX = "tj:sealed:v1:"
+ERASED = "[已删除]"
+KEY_BYTES = 32
+_NONCE_BYTES = 12
+
+# Which fields of an event's data are personal, and whose key seals them. A dict field
+# is sealed leaf by leaf (its shape and these clear keys stay readable).
+PERSONAL_FIELDS = {"applicant": "applicant", "respondent": "respondent", "description": "text"}
+CLEAR_KEYS = frozenset({"id_type", "type", "kind"})
+
+
+class MasterKeyMissing(RuntimeError):
+    """No master key configured: personal data cannot be sealed or opened."""
+
+
+class MasterKey:
+    """Wraps and unwraps data keys; derives the search key. Never stored beside the data."""
+
+    def __init__(self, secret):
+        if len(secret) != KEY_BYTES:
+            raise ValueError("the master key must be 32 bytes")
+        self._aead = AESGCM(secret)
+        self.search_key = hmac.new(secret, b"tiaojie search index v1", hashlib.sha256).digest()
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(base64.b64decode(text.strip(), validate=True))
+
+    @staticmethod
+    def generate_text():
+        return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
+
+    def wrap(self, key_id, data_key):
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data_key, key_id.encode("utf-8"))
+
+    def unwrap(self, key_id, wrapped):
+        wrapped = bytes(wrapped)
+        return self._aead.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], key_id.encode("utf-8"))
+
+
+def master_key_file(env):
+    """`TIAOJIE_MASTER_KEY_FILE`, by default `$XDG_STATE_HOME/tiaojie/master.key`
+    (`~/.local/state/tiaojie/master.key`): outside the databases and their backups."""
+    if env.get("TIAOJIE_MASTER_KEY_FILE"):
+        return env["TIAOJIE_MASTER_KEY_FILE"]
+    state = env.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "tiaojie", "master.key")
+
+
+def master_key_from_env(env):
+    """`TIAOJIE_MASTER_KEY` (base64 of 32 bytes) or the file `master_key_file(env)` holds."""
+    text = env.get("TIAOJIE_MASTER_KEY")
+    if not text:
+        try:
+            with open(master_key_file(env), encoding="ascii") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            raise MasterKeyMissing(
+                f"no master key at {master_key_file(env)}: run `tiaojie setup`, or set TIAOJIE_MASTER_KEY_FILE"
+            ) from None
+    return MasterKey.from_text(text)
+
+
+def ensure_master_key_file(env):
+    """Creates the master key file (mode 0600) unless a key is configured; returns its path or None."""
+    if env.get("TIAOJIE_MASTER_KEY"):
+        return None
+    path = master_key_file(env)
+    if os.path.exists(path):
+        return path
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(MasterKey.generate_text() + "\n")
+    return path
+
+
+def new_data_key():
+    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+
+
+def key_id_for(owner, subject):
+    return f"{owner}/{subject}"
+
+
+def seal_value(key_id, data_key, text):
+    nonce = os.urandom(_NONCE_BYTES)
+    sealed = AESGCM(data_key).encrypt(nonce, text.encode("utf-8"), key_id.encode("utf-8"))
+    return f"{SEALED_PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+
+
+# A sealed value may also sit inside a longer text (a document's sentence names a party).
+_SEALED = re.compile(re.escape(SEALED_PREFIX) + r"([A-Za-z0-9_.\-]+/[a-z]+):([A-Za-z0-9+/]+=*)")
+
+
+def is_sealed(value):
+    return isinstance(value, str) and value.startswith(SEALED_PREFIX)
+
+
+def open_value(value, keys):
+    """`value` with each sealed part opened; `ERASED` where its key is not in `keys` (destroyed)."""
+
+    def clear(match):
+        key_id, payload = match.group(1), match.group(2)
+        data_key = keys.get(key_id)
+        if data_key is None:
+            return ERASED
+        raw = base64.b64decode(payload)
+        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+        return AESGCM(data_key).decrypt(nonce, sealed, key_id.encode("utf-8")).decode("utf-8")
+
+    return _SEALED.sub(clear, value)
+
+
+def subjects_in(data):
+    """The key subjects an event's data needs: one per personal field present."""
+    return sorted({subject for field, subject in PERSONAL_FIELDS.items() if data.get(field)})
+
+
+def seal(data, owner, keys):
+    """`data` with its personal fields sealed by the owner's keys (`keys[key id]`, None when
+    destroyed: the value is then recorded as `ERASED`, never in clear)."""
+    sealed = dict(data)
+    for field, subject in PERSONAL_FIELDS.items():
+        if data.get(field):
+            key_id = key_id_for(owner, subject)
+            sealed[field] = _seal_tree(data[field], key_id, keys.get(key_id))
+    return sealed
+
+
+def _seal_tree(value, key_id, data_key):
+    if isinstance(value, dict):
+        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_seal_tree(v, key_id, data_key) for v in value]
+    if isinstance(value, str) and value and not is_sealed(value):
+        return ERASED if data_key is None else seal_value(key_id, data_key, value)
+    return value
+
+
+def needs_sealing(data):
+    """True when a personal field of `data` still holds clear text (an event stored before sealing)."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k not in CLEAR_KEYS:
+                    walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+        elif isinstance(value, str) and value and not is_sealed(value) and value != ERASED:
+            found.append(value)
+
+    for field in PERSONAL_FIELDS:
+        walk(data.get(field))
+    return bool(found)
+
+
+def sealed_key_ids(value):
+    """Every key id a JSON value's sealed strings name."""
+    found = set()
+
+    def walk(v):
+        if isinstance(v, dict):
+            for item in v.values():
+                walk(item)
+        elif isinstance(v, list):
+            for item in v:
+                walk(item)
+        elif isinstance(v, str) and SEALED_PREFIX in v:
+            found.update(match.group(1) for match in _SEALED.finditer(v))
+
+    walk(value)
+    return found
+
+
+def open_sealed(value, keys):
+    """`value` (any JSON) with every sealed string opened (or `ERASED`)."""
+    if isinstance(value, dict):
+        return {k: open_sealed(v, keys) for k, v in value.items()}
+    if isinstance(value, list):
+        return [open_sealed(v, keys) for v in value]
+    if isinstance(value, str) and SEALED_PREFIX in value:
+        return open_value(value, keys)
+    return value
+
+
+def search_token(search_key, identifier):
+    """The keyed hash an ID number or credit code is found by: whole, case-insensitive."""
+    normalized = identifier.strip().upper().encode("utf-8")
+    return hmac.new(search_key, normalized, hashlib.sha256).hexdigest()
+
+
+def mask_id_number(value):
+    """`650105********123X`: the region and the last four stay."""
+    if not value or value == ERASED:
+        return value
+    if len(value) <= 8:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:6] + "*" * (len(value) - 10) + value[-4:]
+
+
+def mask_phone(value):
+    """`139****5678`."""
+    if not value or value == ERASED:
+        return value
+    if len(value) < 8:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]

@@ -1,0 +1,166 @@
+"""`tiaojie privacy`: erase a case's personal data, export what is held about a person,
+seal what was stored before sealing began, and the retention sweep (docs/PRIVACY.md)."""
+
+import json
+import os
+import sys
+from datetime import timedelta
+
+import psycopg2
+import psycopg2.extras
+
+from services.common import privacy
+from services.common.config import database_url, service_config
+from services.common.envelope import json_default
+from services.common.errors import NotFound
+
+from . import handlers
+from .bootstrap import bootstrap
+
+DEFAULT_RETENTION_YEARS = 10
+# The events after which a case is closed, by the service that records them.
+CLOSING_EVENTS = {
+    "intake": ("CaseNotAccepted", "ApplicationWithdrawn"),
+    "mediation": (
+        "MediationFailed",
+        "MediationExpired",
+        "MediationWithdrawn",
+        "AgreementPerformed",
+        "AgreementDefaulted",
+        "ReviewOutcomeRecorded",
+    ),
+}
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="privacy_command", required=True)
+    erase = sub.add_parser("erase", help="destroy a case's keys: its personal data becomes unrecoverable")
+    erase.add_argument("--case", required=True, metavar="CASE_ID")
+    erase.add_argument("--reason", required=True)
+    export = sub.add_parser("export", help="everything held about one person, as JSON (PIPL Art. 45)")
+    export.add_argument("--id-number", required=True)
+    sub.add_parser("migrate", help="seal the personal fields of events stored before sealing began")
+    retention = sub.add_parser("retention", help="erase the cases closed longer ago than TIAOJIE_RETENTION_YEARS")
+    retention.add_argument("--dry-run", action="store_true")
+
+
+def retention_years(env=None):
+    env = os.environ if env is None else env
+    return int(env.get("TIAOJIE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
+
+
+def run(args):
+    wiring = bootstrap(service_config("intake"))
+    command = args.privacy_command
+    if command == "erase":
+        return _erase(wiring, args.case, args.reason)
+    if command == "export":
+        return _export(wiring, args.id_number)
+    if command == "migrate":
+        return _migrate(wiring)
+    return _retention(wiring, args.dry_run)
+
+
+def _erase(wiring, case_id, reason):
+    try:
+        with wiring.units_of_work() as uow:
+            result = handlers.erase_personal_data(uow, case_id, reason)
+    except NotFound:
+        print(f"no such case: {case_id}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False))
+    return 0
+
+
+def _export(wiring, id_number):
+    token = wiring.vault.search_token(id_number)
+    with wiring.units_of_work() as uow:
+        uow.cursor.execute(
+            "SELECT case_id::text FROM intake_cases WHERE %s = ANY(party_keys) ORDER BY listed", (token,)
+        )
+        case_ids = [row["case_id"] for row in uow.cursor.fetchall()]
+        cases = [
+            {
+                "case": handlers.case_view(uow, None, case_id),
+                "history": handlers.case_history(uow, None, case_id)["events"],
+            }
+            for case_id in case_ids
+        ]
+    exported = {"id_number": id_number, "exported_at": wiring.clock.now(), "cases": cases}
+    print(json.dumps(exported, ensure_ascii=False, indent=2, default=json_default))
+    return 0
+
+
+def _migrate(wiring):
+    """Seals, in place, every personal field stored in clear: intake's events (then its case list's
+    search tokens) and the documents service's copies of them. The one rewrite of stored events:
+    the clear copies are what erasure could not reach."""
+    vault = wiring.vault
+    sealed = 0
+    with wiring.units_of_work() as uow:
+        sealed += _seal_rows(uow.cursor, vault, "SELECT position AS id, stream_id AS owner, data FROM events", "events")
+        uow.cursor.execute("SELECT case_id::text FROM intake_cases")
+        for row in uow.cursor.fetchall():
+            uow.records.save(handlers.load_case(uow, row["case_id"]))
+    documents = psycopg2.connect(database_url("documents"))
+    try:
+        with documents, documents.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            sealed += _seal_rows(
+                cursor,
+                vault,
+                "SELECT ctid::text AS id, 'case-' || case_id AS owner, data FROM documents_case_events",
+                "documents_case_events",
+                key="ctid",
+            )
+    except psycopg2.errors.UndefinedTable:
+        pass
+    finally:
+        documents.close()
+    print(json.dumps({"rows_sealed": sealed}))
+    return 0
+
+
+def _seal_rows(cursor, vault, select, table, key="position"):
+    fields = " OR ".join(f"data ? '{field}'" for field in privacy.PERSONAL_FIELDS)
+    cursor.execute(f"{select} WHERE {fields}")
+    count = 0
+    for row in cursor.fetchall():
+        if not privacy.needs_sealing(row["data"]):
+            continue
+        cursor.execute(
+            f"UPDATE {table} SET data = %s::jsonb WHERE {key} = %s{'::tid' if key == 'ctid' else ''}",
+            (json.dumps(vault.seal(row["owner"], row["data"]), ensure_ascii=False), row["id"]),
+        )
+        count += 1
+    return count
+
+
+def _retention(wiring, dry_run):
+    """Erases each case whose last closing event is older than the retention period."""
+    cutoff = wiring.clock.now() - timedelta(days=365 * retention_years())
+    closed = {}
+    for service, types in CLOSING_EVENTS.items():
+        conn = psycopg2.connect(database_url(service))
+        try:
+            with conn, conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT case_id, max(occurred_at) FROM events"
+                    " WHERE event_type = ANY(%s) AND case_id IS NOT NULL GROUP BY case_id",
+                    (list(types),),
+                )
+                for case_id, at in cursor.fetchall():
+                    closed[case_id] = max(at, closed.get(case_id, at))
+        finally:
+            conn.close()
+    due = sorted(case_id for case_id, at in closed.items() if at < cutoff)
+    erased = []
+    for case_id in due:
+        with wiring.units_of_work() as uow:
+            case = handlers.load_case(uow, case_id)
+            if case.erasure is not None:
+                continue
+            if not dry_run:
+                handlers.erase_personal_data(uow, case_id, f"retention period of {retention_years()} years ended")
+            erased.append(case_id)
+    print(json.dumps({"retention_years": retention_years(), "erased": erased, "dry_run": dry_run}))
+    return 0

@@ -1,0 +1,148 @@
+"""CONTRACTS §9 across the running services: marked personal values go in through the staff
+APIs, and no database table (read as text) nor any internal message carries them in clear;
+after `tiaojie privacy erase` no database holds them at all, and the case and its
+document say [已删除]."""
+
+import json
+import subprocess
+import urllib.request
+
+import kombu
+import psycopg2
+
+from services.intake.identifiers import credit_code_check_character, resident_id_check_digit
+from tests import support
+
+CENTER = "longshengjie"
+RESIDENT_ID = "65010219770707123" + resident_id_check_digit("65010219770707123")
+CREDIT_CODE = "91650102MA9Z8Y7X6" + credit_code_check_character("91650102MA9Z8Y7X6")
+NAME = "标记甲乙丙"
+MARKS = (NAME, RESIDENT_ID, "13987650123", "标记地址巷", "标记丁戊", "标记的描述", "标记商贸有限公司", CREDIT_CODE)
+# The case list keeps the parties' names for search by part of a name: purged on erasure.
+PURGED_READ_MODEL = "intake_cases"
+
+
+def call(url, method, path, token, body=None):
+    status, payload, _ = support.http(method, url + path, body=body, token=token)
+    assert status in (200, 201), (method, path, status, payload)
+    return payload
+
+
+def found_in_databases(marks):
+    """`{(database, table): [marks]}` for every table of the test's databases, read as text."""
+    admin = psycopg2.connect(support.DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
+    with admin, admin.cursor() as cursor:
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (support.NAMESPACE + "%",))
+        names = [row[0] for row in cursor.fetchall()]
+    admin.close()
+    found = {}
+    for name in names:
+        conn = psycopg2.connect(support.DATABASE_URL.rsplit("/", 1)[0] + "/" + name)
+        with conn, conn.cursor() as cursor:
+            cursor.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            for (table,) in cursor.fetchall():
+                cursor.execute(f'SELECT t::text FROM "{table}" t')
+                text = "\n".join(row[0] for row in cursor.fetchall())
+                hits = [mark for mark in marks if mark in text]
+                if hits:
+                    found[(name, table)] = hits
+        conn.close()
+    return found
+
+
+def pdf_text(url, token, path):
+    request = urllib.request.Request(url + path, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        data = response.read()
+    result = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True)
+    return result.stdout.decode("utf-8").replace(" ", "")
+
+
+def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructure, tokens):
+    token = support.issue_token("--center", CENTER)
+    captured = []
+    with support.amqp_connection() as conn:
+        channel = conn.channel()
+        queue = kombu.Queue("privacy-capture", exclusive=True, auto_delete=True)
+        queue = queue(channel)
+        queue.declare()
+        for source in ("intake", "mediation", "documents", "arbitration_link"):
+            exchange = kombu.Exchange(f"{source}.events", type="topic", durable=True)(channel)
+            exchange.declare()
+            queue.bind_to(exchange=f"{source}.events", routing_key="#")
+
+        with support.ServiceProcess("intake", "mediation", "documents", "arbitration_link") as services:
+            intake, mediation, documents = (services.url(n) for n in ("intake", "mediation", "documents"))
+            case = call(
+                intake,
+                "POST",
+                "/api/v1/cases",
+                token,
+                {
+                    "center_id": CENTER,
+                    "channel": "walk_in",
+                    "source": "self",
+                    "category": "wages",
+                    "applicant": {
+                        "name": NAME,
+                        "id_type": "resident_id",
+                        "id_number": RESIDENT_ID,
+                        "phone": "13987650123",
+                        "address": "标记地址巷1号",
+                    },
+                    "respondent": {
+                        "name": "标记商贸有限公司",
+                        "credit_code": CREDIT_CODE,
+                        "legal_representative": "标记丁戊",
+                    },
+                    "claims": [{"item": "工资", "amount": "8000.00"}],
+                    "workers_involved": 1,
+                    "description": "标记的描述：欠薪三个月",
+                },
+            )
+            case_id = case["case_id"]
+            call(intake, "POST", f"/api/v1/cases/{case_id}/acceptance", token, {"decision": "accept"})
+
+            def notice_allowed():
+                status, listing, _ = support.http("GET", f"{documents}/api/v1/cases/{case_id}/documents", token=token)
+                return status == 200 and "acceptance_notice" in listing["kinds_allowed"]
+
+            support.wait_for(notice_allowed, timeout=30, message="the acceptance in the case file")
+            issued = call(documents, "POST", f"/api/v1/cases/{case_id}/documents", token, {"kind": "acceptance_notice"})
+            pdf_path = f"/api/v1/documents/{issued['document_id']}.pdf"
+            assert NAME in pdf_text(documents, token, pdf_path)
+            view = call(intake, "GET", f"/api/v1/cases/{case_id}", token)
+            assert view["applicant"]["phone"] == "13987650123" and view["description"].startswith("标记的描述")
+            assert call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["total"] == 1
+            support.wait_for(
+                lambda: support.http("GET", f"{mediation}/api/v1/cases/{case_id}", token=token)[0] == 200,
+                message="the mediation opened",
+            )
+
+            def drain():
+                while (message := queue.get(no_ack=True)) is not None:
+                    captured.append(message.body.decode("utf-8"))
+                return any("DocumentIssued" in body for body in captured)
+
+            support.wait_for(drain, timeout=20, message="the events captured")
+            assert len(captured) >= 4
+            leaked = [mark for mark in MARKS if any(mark in body for body in captured)]
+            assert leaked == [], leaked
+            assert any("tj:sealed:v1:" in body for body in captured)
+
+            found = found_in_databases(MARKS)
+            assert {table for _, table in found} <= {PURGED_READ_MODEL}, found
+            assert all(set(hits) <= {NAME, "标记商贸有限公司"} for hits in found.values()), found
+
+            erased = support.cli("privacy", "erase", "--case", case_id, "--reason", "当事人要求删除")
+            assert json.loads(erased.stdout.strip().splitlines()[-1])["keys_destroyed"] == 3
+
+            assert found_in_databases(MARKS) == {}
+            view = call(intake, "GET", f"/api/v1/cases/{case_id}", token)
+            assert view["applicant"]["name"] == "[已删除]" and view["applicant"]["phone"] == "[已删除]"
+            assert view["claimed_total"] == "8000.00" and view["status"] == "accepted"
+            history = call(intake, "GET", f"/api/v1/cases/{case_id}/history", token)
+            assert history["events"][0]["data"]["respondent"]["legal_representative"] == "[已删除]"
+            text = pdf_text(documents, token, pdf_path)
+            assert "[已删除]" in text and NAME not in text
+            assert call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["total"] == 0

@@ -1,0 +1,148 @@
+"""Personal data sealed in events (docs/PRIVACY.md): the kernel's crypto and intake on it, no I/O."""
+
+import itertools
+import json
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from cryptography.exceptions import InvalidTag
+
+from services.common import privacy
+from services.common.clock import FixedClock
+from services.common.keystore import memory_vault
+from services.common.unit_of_work import FakeUnitOfWork
+from services.intake import handlers
+from services.intake.commands import DecideAcceptance, RegisterApplication
+from services.intake.records import InMemoryIntakeRecords
+from tests.unit.test_intake_domain import an_application
+
+MARKED = {
+    "name": "标记张三",
+    "id_type": "resident_id",
+    "id_number": "650105199001011234",
+    "phone": "13912345678",
+    "address": "标记路1号",
+}
+RESPONDENT = {"name": "标记公司", "credit_code": "91650100MA00000X1X", "legal_representative": "标记李四"}
+
+
+@pytest.fixture
+def vault():
+    return memory_vault()
+
+
+@pytest.fixture
+def uow(vault):
+    ids = (f"00000000-0000-4000-8000-{n:012d}" for n in itertools.count(1))
+    settings = handlers.IntakeSettings(zone=ZoneInfo("Asia/Shanghai"), new_id=lambda: next(ids))
+    records = InMemoryIntakeRecords(search_token=vault.search_token)
+    return FakeUnitOfWork(FixedClock(datetime(2026, 3, 2, 2, 0, tzinfo=UTC)), settings, vault=vault, records=records)
+
+
+def register(uow):
+    application = an_application(applicant=MARKED, respondent=RESPONDENT, description="标记：张三被欠薪")
+    with uow:
+        return handlers.register_application(RegisterApplication(application=application), uow)
+
+
+def stored_text(uow):
+    return json.dumps([e.data for e in uow.stored.events], ensure_ascii=False)
+
+
+MARKS = ("标记", "650105199001011234", "13912345678", "91650100MA00000X1X")
+
+
+def test_seal_and_open_round_trip_and_a_destroyed_key_reads_erased():
+    key = privacy.new_data_key()
+    data = {"applicant": dict(MARKED), "description": "欠薪", "category": "wages"}
+    sealed = privacy.seal(data, "case-1", {"case-1/applicant": key, "case-1/text": key})
+    assert "标记" not in json.dumps(sealed, ensure_ascii=False)
+    assert sealed["applicant"]["id_type"] == "resident_id" and sealed["category"] == "wages"
+    assert privacy.sealed_key_ids(sealed) == {"case-1/applicant", "case-1/text"}
+    keys = {"case-1/applicant": key, "case-1/text": key}
+    assert privacy.open_sealed(sealed, keys) == data
+    assert privacy.open_sealed(sealed, {"case-1/text": key})["applicant"]["name"] == privacy.ERASED
+
+
+def test_a_sealed_value_inside_a_longer_text_opens_in_place():
+    key = privacy.new_data_key()
+    name = privacy.seal_value("case-1/applicant", key, "张三")
+    assert privacy.open_sealed({"p": f"{name}：你好"}, {"case-1/applicant": key}) == {"p": "张三：你好"}
+    assert privacy.open_sealed(f"{name}：你好", {}) == "[已删除]：你好"
+
+
+def test_the_master_key_wraps_keys_bound_to_their_id():
+    master = privacy.MasterKey.from_text(privacy.MasterKey.generate_text())
+    key = privacy.new_data_key()
+    wrapped = master.wrap("case-1/applicant", key)
+    assert master.unwrap("case-1/applicant", wrapped) == key
+    with pytest.raises(InvalidTag):
+        master.unwrap("case-2/applicant", wrapped)
+
+
+def test_search_tokens_are_keyed_and_whole_case_insensitive():
+    one, two = privacy.MasterKey(b"1" * 32), privacy.MasterKey(b"2" * 32)
+    assert privacy.search_token(one.search_key, "91x ") == privacy.search_token(one.search_key, "91X")
+    assert privacy.search_token(one.search_key, "91X") != privacy.search_token(two.search_key, "91X")
+
+
+def test_masks():
+    assert privacy.mask_id_number("650105199001011234") == "650105********1234"
+    assert privacy.mask_id_number("65010519900101123X") == "650105********123X"
+    assert privacy.mask_phone("13912345678") == "139****5678"
+    assert privacy.mask_phone(privacy.ERASED) == privacy.ERASED
+
+
+def test_the_master_key_file_is_created_once_with_owner_only_rights(tmp_path):
+    env = {"TIAOJIE_MASTER_KEY_FILE": str(tmp_path / "k" / "master.key")}
+    with pytest.raises(privacy.MasterKeyMissing):
+        privacy.master_key_from_env(env)
+    path = privacy.ensure_master_key_file(env)
+    first = open(path).read()
+    assert privacy.ensure_master_key_file(env) == path and open(path).read() == first
+    assert (tmp_path / "k" / "master.key").stat().st_mode & 0o077 == 0
+    assert privacy.master_key_from_env(env).search_key
+
+
+def test_intake_stores_personal_fields_sealed_and_shows_them_opened(uow):
+    case_id = register(uow)["case_id"]
+    with uow:
+        handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=case_id, decision="accept"), uow)
+    text = stored_text(uow)
+    assert not [mark for mark in MARKS if mark in text]
+    assert text.count(privacy.SEALED_PREFIX) >= 10
+    with uow:
+        view = handlers.case_view(uow, None, case_id)
+        history = handlers.case_history(uow, None, case_id)
+    assert view["applicant"] == MARKED and view["description"] == "标记：张三被欠薪"
+    assert history["events"][1]["data"]["respondent"] == RESPONDENT
+
+
+def test_search_by_id_number_and_credit_code_uses_the_keyed_index(uow, vault):
+    register(uow)
+    records = uow.records
+    assert records.keys and vault.search_token("650105199001011234") in next(iter(records.keys.values()))
+    assert handlers.list_cases(records, None, q="650105199001011234")["total"] == 1
+    assert handlers.list_cases(records, None, q="91650100ma00000x1x")["total"] == 1
+    assert handlers.list_cases(records, None, q="标记张")["total"] == 1
+
+
+def test_erasure_destroys_the_keys_and_keeps_the_figures(uow):
+    case_id = register(uow)["case_id"]
+    with uow:
+        handlers.erase_personal_data(uow, case_id, "申请人要求删除")
+    with uow:
+        view = handlers.case_view(uow, None, case_id)
+        history = handlers.case_history(uow, None, case_id)
+    assert view["applicant"]["name"] == privacy.ERASED and view["applicant"]["id_type"] == "resident_id"
+    assert view["description"] == privacy.ERASED and view["claimed_total"] == "15000.50"
+    assert view["erasure"]["reason"] == "申请人要求删除"
+    assert history["events"][0]["data"]["respondent"]["legal_representative"] == privacy.ERASED
+    listed = handlers.list_cases(uow.records, None)["cases"][0]
+    assert listed["applicant_name"] == privacy.ERASED
+    assert handlers.list_cases(uow.records, None, q="650105199001011234")["total"] == 0
+    with uow:
+        again = handlers.erase_personal_data(uow, case_id, "again")
+    assert again["keys_destroyed"] == 0
+    assert [e.event_type for e in uow.stored.events].count("PersonalDataErased") == 1
