@@ -15,7 +15,7 @@ from tests import support
 
 CENTER = "longshengjie"
 RESIDENT_ID = "65010219770707123" + resident_id_check_digit("65010219770707123")
-CREDIT_CODE = "91650102MA9Z8Y7X6" + credit_code_check_character("91650102MA9Z8Y7X6")
+CREDIT_CODE = "91650102MA8B4C6D7" + credit_code_check_character("91650102MA8B4C6D7")
 NAME = "标记甲乙丙"
 MARKS = (NAME, RESIDENT_ID, "13987650123", "标记地址巷", "标记丁戊", "标记的描述", "标记商贸有限公司", CREDIT_CODE)
 # The case list keeps the parties' names for search by part of a name: purged on erasure.
