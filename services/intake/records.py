@@ -56,7 +56,7 @@ class PostgresIntakeRecords:
             " (case_id, case_number, center_id, status, recommendation_id, version, summary, party_keys)"
             " VALUES (%s::uuid, %s, %s, %s, %s, %s, %s::jsonb, %s)"
             " ON CONFLICT (case_id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,"
-            " summary = EXCLUDED.summary, updated_at = now()",
+            " summary = EXCLUDED.summary, party_keys = EXCLUDED.party_keys, updated_at = now()",
             (
                 case.case_id,
                 case.case_number,
