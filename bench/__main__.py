@@ -14,7 +14,7 @@ import time
 import traceback
 from pathlib import Path
 
-from . import append, endtoend, relay, replay, report
+from . import append, endtoend, privacy, relay, replay, report
 from .common import Row, remove_namespace
 
 FULL = {
@@ -29,6 +29,7 @@ FULL = {
     "latency_rate": 20.0,
     "latency_seconds": 20.0,
     "scaling_levels": [1_000, 100_000, 1_000_000],
+    "privacy_cases": 300,
 }
 QUICK = {
     "append_single": 30,
@@ -42,12 +43,14 @@ QUICK = {
     "latency_rate": 5.0,
     "latency_seconds": 1.0,
     "scaling_levels": [50, 100],
+    "privacy_cases": 10,
 }
 BENCHMARKS = {
     "append": append.run,
     "relay": relay.run,
     "replay": replay.run,
     "endtoend": endtoend.run,
+    "privacy": privacy.run,
 }
 
 

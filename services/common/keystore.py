@@ -3,13 +3,15 @@
 `<prefix>_keys` (`KEYS_DATABASE_URL` overrides it, so it can have credentials of its own)
 holds `data_keys`: the key id, the data key wrapped by the master key, and when and why it
 was destroyed. Destroying a key (erasure) overwrites the wrapped key with NULL: every
-sealed copy of that person's data, wherever it went, is then unreadable.
+sealed copy of that person's data, wherever it went, is then unreadable. Keys are made
+ahead in small batches (`POOL_SIZE`), so registering a case costs no commit here.
 
 `Vault` is what a service holds: the key store and the master key, with the three things
 services do with personal data: seal events before they are appended, open what they
 read, and compute the search token of an ID number or credit code.
 """
 
+import collections
 import os
 import threading
 from datetime import UTC, datetime
@@ -26,16 +28,16 @@ KEY_MIGRATIONS = [
         """
         CREATE TABLE data_keys (
             key_id        text PRIMARY KEY,
-            owner         text NOT NULL,
             wrapped_key   bytea,
             created_at    timestamptz NOT NULL DEFAULT now(),
             destroyed_at  timestamptz,
             destroyed_why text
         );
-        CREATE INDEX data_keys_owner ON data_keys (owner);
         """,
     ),
 ]
+REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units of work
+POOL_SIZE = 32  # keys created ahead, in one transaction: a new case needs no commit of its own here
 
 
 def keys_database_url(env=None):
@@ -46,68 +48,69 @@ class PostgresKeyStore:
     def __init__(self, database):
         self.database = database
 
-    def wrapped(self, key_ids, create_for=None):
-        """`{key id: wrapped key or None (destroyed)}` for the ids known; with `create_for`
-        (`{key id: (owner, wrapped new key)}`) the missing ones are created first."""
+    def create(self, wrapped_keys):
+        """Stores new wrapped keys (`{key id: wrapped}`) in one transaction."""
+        ids = list(wrapped_keys)
         with self.database.transaction() as cur:
-            if create_for:
-                ids = list(create_for)
-                cur.execute(
-                    "INSERT INTO data_keys (key_id, owner, wrapped_key)"
-                    " SELECT * FROM unnest(%s::text[], %s::text[], %s::bytea[]) ON CONFLICT DO NOTHING",
-                    (ids, [create_for[i][0] for i in ids], [create_for[i][1] for i in ids]),
-                )
-            cur.execute("SELECT key_id, wrapped_key FROM data_keys WHERE key_id = ANY(%s)", (list(key_ids),))
-            return {row["key_id"]: row["wrapped_key"] for row in cur.fetchall()}
+            cur.execute(
+                "INSERT INTO data_keys (key_id, wrapped_key) SELECT * FROM unnest(%s::text[], %s::bytea[])",
+                (ids, [wrapped_keys[i] for i in ids]),
+            )
 
-    def destroy(self, owners, reason, at):
-        """Destroys every key of these owners; returns how many were still alive."""
+    def wrapped(self, key_ids):
+        """`{key id: wrapped key or None (destroyed)}` for the ids known: one statement, one
+        round trip (no transaction around it: every read of a case's data pays for it)."""
+        with self.database.connection() as conn:
+            conn.autocommit = True
+            try:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT key_id, wrapped_key FROM data_keys WHERE key_id = ANY(%s)", (list(key_ids),))
+                    return {key_id: wrapped for key_id, wrapped in cur.fetchall()}
+            finally:
+                conn.autocommit = False
+
+    def destroy(self, key_ids, reason, at):
+        """Destroys these keys; returns how many were still alive."""
         with self.database.transaction() as cur:
             cur.execute(
                 "UPDATE data_keys SET wrapped_key = NULL, destroyed_at = %s, destroyed_why = %s"
-                " WHERE owner = ANY(%s) AND wrapped_key IS NOT NULL",
-                (at, reason, list(owners)),
+                " WHERE key_id = ANY(%s) AND wrapped_key IS NOT NULL",
+                (at, reason, list(key_ids)),
             )
             return cur.rowcount
-
-    def destroyed(self, owner):
-        with self.database.transaction() as cur:
-            cur.execute(
-                "SELECT min(destroyed_at) AS at FROM data_keys WHERE owner = %s AND wrapped_key IS NULL", (owner,)
-            )
-            return cur.fetchone()["at"]
 
 
 class InMemoryKeyStore:
     def __init__(self):
         self.rows = {}
-        self.lock = threading.Lock()
 
-    def wrapped(self, key_ids, create_for=None):
-        with self.lock:
-            for key_id, (owner, wrapped) in (create_for or {}).items():
-                self.rows.setdefault(key_id, {"owner": owner, "wrapped": wrapped, "destroyed_at": None})
-            return {k: self.rows[k]["wrapped"] for k in key_ids if k in self.rows}
+    def create(self, wrapped_keys):
+        for key_id, wrapped in wrapped_keys.items():
+            self.rows[key_id] = {"wrapped": wrapped, "destroyed_at": None}
 
-    def destroy(self, owners, reason, at):
+    def wrapped(self, key_ids):
+        return {k: self.rows[k]["wrapped"] for k in key_ids if k in self.rows}
+
+    def destroy(self, key_ids, reason, at):
         count = 0
-        for row in self.rows.values():
-            if row["owner"] in owners and row["wrapped"] is not None:
+        for key_id in key_ids:
+            row = self.rows.get(key_id)
+            if row is not None and row["wrapped"] is not None:
                 row.update(wrapped=None, destroyed_at=at, why=reason)
                 count += 1
         return count
-
-    def destroyed(self, owner):
-        found = [r["destroyed_at"] for r in self.rows.values() if r["owner"] == owner and r["wrapped"] is None]
-        return min(found) if found else None
 
 
 class Vault:
     """Seals and opens personal data with the keys of the key store."""
 
-    def __init__(self, store, master):
+    def __init__(self, store, master, pool_size=POOL_SIZE):
         self.store = store
         self.master = master
+        self.pool_size = pool_size
+        self._pool = []
+        self._lock = threading.Lock()
+        self._remembered = collections.OrderedDict()  # live keys of streams that record their erasure
 
     def __deepcopy__(self, memo):
         return self  # one vault per process; its key store lives outside any unit of work
@@ -118,41 +121,73 @@ class Vault:
         master = privacy.master_key_from_env(env)
         return cls(PostgresKeyStore(Database(keys_database_url(env), max_connections=max_connections)), master)
 
-    def keys(self, key_ids, create_owner=None, cache=None):
-        """`{key id: data key or None (destroyed)}` for `key_ids` (created for `create_owner`
-        when new). `cache` (a dict kept for one unit of work) spares a second round trip."""
+    def new_key(self):
+        """`(key id, data key)` of a fresh key, already stored (taken from a pool made ahead)."""
+        with self._lock:
+            if not self._pool:
+                fresh = [(privacy.new_key_id(), privacy.new_data_key()) for _ in range(self.pool_size)]
+                self.store.create({key_id: self.master.wrap(key_id, key) for key_id, key in fresh})
+                self._pool = fresh
+            return self._pool.pop()
+
+    def keys(self, key_ids, cache=None, remember=False):
+        """`{key id: data key or None (destroyed)}`. `cache` (a dict kept for one unit of work)
+        spares a second round trip. `remember` keeps live keys in the process for the next
+        unit of work: only for streams that record their own erasure (`SealedEventStore`),
+        so a key destroyed by another process is never used for them."""
         cache = {} if cache is None else cache
         missing = set(key_ids) - set(cache)
+        if remember:
+            for key_id in list(missing):
+                if key_id in self._remembered:
+                    cache[key_id] = self._remembered[key_id]
+                    missing.discard(key_id)
         if missing:
-            create_for = None
-            if create_owner is not None:
-                create_for = {k: (create_owner, self.master.wrap(k, privacy.new_data_key())) for k in missing}
-            wrapped = self.store.wrapped(missing, create_for)
+            wrapped = self.store.wrapped(missing)
             for key_id in missing:
                 found = wrapped.get(key_id)
                 cache[key_id] = None if found is None else self.master.unwrap(key_id, found)
+                if remember and found is not None:
+                    self._remember(key_id, cache[key_id])
         return {k: cache[k] for k in key_ids}
 
-    def seal(self, owner, data, cache=None):
-        """`data` with its personal fields sealed by the owner's keys (new ones created)."""
+    def _remember(self, key_id, key):
+        with self._lock:
+            self._remembered[key_id] = key
+            while len(self._remembered) > REMEMBERED_KEYS:
+                self._remembered.popitem(last=False)
+
+    def seal(self, data, bound, cache=None, remember=False):
+        """`data` with its personal fields sealed. `bound` (`{subject: key id}`, the stream's keys
+        so far) gets a new key for each subject it lacks."""
+        cache = {} if cache is None else cache
         subjects = privacy.subjects_in(data)
         if not subjects:
             return data
-        ids = [privacy.key_id_for(owner, s) for s in subjects]
-        return privacy.seal(data, owner, self.keys(ids, create_owner=owner, cache=cache))
+        for subject in subjects:
+            if subject not in bound:
+                key_id, key = self.new_key()
+                bound[subject], cache[key_id] = key_id, key
+                if remember:
+                    self._remember(key_id, key)
+        return privacy.seal(data, bound, self.keys([bound[s] for s in subjects], cache, remember))
 
-    def open(self, value, cache=None):
+    def open(self, value, cache=None, remember=False):
         """Any JSON value with its sealed strings opened (`[已删除]` where the key is destroyed)."""
         ids = privacy.sealed_key_ids(value)
         if not ids:
             return value
-        return privacy.open_sealed(value, self.keys(ids, cache=cache))
+        return privacy.open_sealed(value, self.keys(ids, cache, remember))
 
     def search_token(self, identifier):
         return privacy.search_token(self.master.search_key, identifier)
 
-    def erase(self, owners, reason, at=None):
-        return self.store.destroy(list(owners), reason, at or datetime.now(UTC))
+    def erase(self, key_ids, reason, at=None):
+        """Destroys these keys: every value sealed with them, wherever it is, reads `[已删除]`."""
+        with self._lock:
+            for key_id in key_ids:
+                self._remembered.pop(key_id, None)
+        return self.store.destroy(list(key_ids), reason, at or datetime.now(UTC))
 
 
 _process_vault = []

@@ -7,8 +7,10 @@ once its key is destroyed. Opening walks any JSON value and replaces each sealed
 by its clear text, or by `ERASED` when its key is gone; plain strings (events stored
 before sealing began) pass unchanged, which is what keeps old events readable.
 
-A key belongs to one person of one case: its id is `<stream id>/<subject>`
-(`case-<case id>/applicant`, `.../respondent`, `.../text` for free text that may name both).
+A key belongs to one person of one case (`applicant`, `respondent`, and `text` for free
+text that may name both): its id is random (`new_key_id()`), and which key a stream's
+subject uses is read from the stream's own sealed values (`bindings`), so a key needs no
+round trip to be found and an erasure finds a case's keys in the case's events.
 """
 
 import base64
@@ -16,6 +18,7 @@ import hashlib
 import hmac
 import os
 import re
+import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -28,6 +31,8 @@ _NONCE_BYTES = 12
 # is sealed leaf by leaf (its shape and these clear keys stay readable).
 PERSONAL_FIELDS = {"applicant": "applicant", "respondent": "respondent", "description": "text"}
 CLEAR_KEYS = frozenset({"id_type", "type", "kind"})
+# What a stream records once its personal data is erased (its keys destroyed).
+ERASURE_EVENT = "PersonalDataErased"
 
 
 class MasterKeyMissing(RuntimeError):
@@ -104,8 +109,8 @@ def new_data_key():
     return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
 
 
-def key_id_for(owner, subject):
-    return f"{owner}/{subject}"
+def new_key_id():
+    return uuid.uuid4().hex
 
 
 def seal_value(key_id, data_key, text):
@@ -115,7 +120,7 @@ def seal_value(key_id, data_key, text):
 
 
 # A sealed value may also sit inside a longer text (a document's sentence names a party).
-_SEALED = re.compile(re.escape(SEALED_PREFIX) + r"([A-Za-z0-9_.\-]+/[a-z]+):([A-Za-z0-9+/]+=*)")
+_SEALED = re.compile(re.escape(SEALED_PREFIX) + r"([A-Za-z0-9_.\-/]+):([A-Za-z0-9+/]+=*)")
 
 
 def is_sealed(value):
@@ -142,15 +147,25 @@ def subjects_in(data):
     return sorted({subject for field, subject in PERSONAL_FIELDS.items() if data.get(field)})
 
 
-def seal(data, owner, keys):
-    """`data` with its personal fields sealed by the owner's keys (`keys[key id]`, None when
-    destroyed: the value is then recorded as `ERASED`, never in clear)."""
+def seal(data, key_ids, keys):
+    """`data` with its personal fields sealed: `key_ids[subject]` names the key of each subject,
+    `keys[key id]` is the key (None when destroyed: the value is then `ERASED`, never clear)."""
     sealed = dict(data)
     for field, subject in PERSONAL_FIELDS.items():
         if data.get(field):
-            key_id = key_id_for(owner, subject)
+            key_id = key_ids[subject]
             sealed[field] = _seal_tree(data[field], key_id, keys.get(key_id))
     return sealed
+
+
+def bindings(data):
+    """`{subject: key id}` as the sealed personal fields of one event's data use them."""
+    found = {}
+    for field, subject in PERSONAL_FIELDS.items():
+        ids = sealed_key_ids(data.get(field))
+        if ids:
+            found[subject] = min(ids)
+    return found
 
 
 def _seal_tree(value, key_id, data_key):

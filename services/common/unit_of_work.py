@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 
+from . import privacy
 from .eventstore import InMemoryEventStore, PostgresEventStore
 
 
@@ -119,25 +120,51 @@ class KeyReuse(Exception):
 class SealedEventStore:
     """The event store seen through a `Vault` (docs/PRIVACY.md): personal fields are sealed
     with the stream's keys before they are appended, and opened when a stream is loaded.
-    `read_all` (the relay, replays) gives the events as stored: sealed."""
+    `read_all` (the relay, replays) gives the events as stored: sealed.
+
+    A stream whose personal data was erased records it (`privacy.ERASURE_EVENT`): its values
+    then read `[已删除]` whatever keys this process still remembers, which is what lets the
+    vault keep live keys between units of work without asking the key store each time."""
 
     def __init__(self, inner, vault):
         self.inner = inner
         self.vault = vault
         self.keys = {}  # data keys fetched in this unit of work
+        self.bound = {}  # stream id -> {subject: key id}, as its events use them
+        self.erased = set()  # streams that recorded their erasure
 
     def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
-        sealed = [dataclasses.replace(e, data=self.vault.seal(stream_id, e.data, self.keys)) for e in events]
+        bound = self.bound.setdefault(stream_id, {}) if expected_version == 0 else self._bound(stream_id)
+        keys = {} if stream_id in self.erased else self.keys
+        sealed = [dataclasses.replace(e, data=self.vault.seal(e.data, bound, keys, remember=True)) for e in events]
         return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id)
 
     def load(self, stream_id, after_version=0):
         events = self.inner.load(stream_id, after_version)
-        opened = self.vault.open([e.data for e in events], self.keys)
+        self._learn(stream_id, events)
+        data = [e.data for e in events]
+        opened = privacy.open_sealed(data, {}) if stream_id in self.erased else self.vault.open(data, self.keys, True)
         return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
+
+    def _learn(self, stream_id, events):
+        bound = self.bound.setdefault(stream_id, {})
+        for event in events:
+            bound.update(privacy.bindings(event.data))
+            if event.event_type == privacy.ERASURE_EVENT:
+                self.erased.add(stream_id)
+
+    def key_ids(self, stream_id):
+        """Every key the stream's stored events were sealed with (what an erasure destroys)."""
+        return privacy.sealed_key_ids([e.data for e in self.inner.load(stream_id)])
 
     def forget_keys(self):
         """Drops the keys fetched so far (after an erasure destroyed some)."""
         self.keys.clear()
+
+    def _bound(self, stream_id):
+        if stream_id not in self.bound:
+            self._learn(stream_id, self.inner.load(stream_id))
+        return self.bound[stream_id]
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -344,6 +344,7 @@ class CasePages:
             histories.append(("mediation", answer.body.get("events", []) if answer.ok else []))
         referrals = visit.api.get("arbitration_link", "/api/v1/referrals", case_id=case_id)
         documents = self._documents(visit, case_id)
+        looks = visit.api.get("intake", f"/api/v1/cases/{case_id}/looks")  # 403 unless district or head
         steps = allowed_actions(intake["status"], mediation) if visit.works_cases else []
         mediators = []
         if "assign" in steps:
@@ -372,6 +373,16 @@ class CasePages:
             referrals=referrals.body.get("referrals", []) if referrals.ok else [],
             steps=[ACTIONS[s] for s in steps],
             documents=documents,
+            looks=[
+                {
+                    "looked_at": look["looked_at"],
+                    "who": actor_words(look["actor"]) if "operator" not in look["actor"] else "运维人员",
+                    "route": labels.LOOK_ROUTES.get(look["route"], look["route"]),
+                }
+                for look in reversed(looks.body.get("looks", []))
+            ]
+            if looks.ok
+            else None,
             issued=labels.DOCUMENT_KINDS.get(visit.request.args.get("issued", "")),
             mediators=mediators,
             waiting_for_mediation=waiting_for_mediation,

@@ -58,6 +58,7 @@ EVENTS = {
     "CaseAccepted": "受理",
     "CaseNotAccepted": "不予受理",
     "ApplicationWithdrawn": "撤回申请",
+    "PersonalDataErased": "个人信息已删除",
     "MediationOpened": "开始调解",
     "MediatorAssigned": "指派调解员",
     "SessionHeld": "记录调解",
@@ -84,6 +85,14 @@ DOCUMENT_KINDS = {
 }
 
 ROLES = {"staff": "登记员/调解员", "head": "中心负责人", "district": "区级", "admin": "系统管理员"}
+# Through which route a look at a case's personal data was taken (CONTRACTS §9).
+LOOK_ROUTES = {
+    "GET /api/v1/cases/{case_id}": "案件详情",
+    "GET /api/v1/cases/{case_id}/history": "办理经过",
+    "GET /api/v1/cases": "案件查询结果",
+    "tiaojie privacy export": "个人信息导出（运维命令）",
+}
+
 MACHINE_ROLES = {"center": "中心令牌", "district": "区级令牌", "admin": "管理令牌"}
 
 FIELDS = {

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from services.common.centers import centers_by_id
 from services.common.envelope import NewEvent
-from services.common.errors import NotFound
+from services.common.errors import Forbidden, NotFound
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case, Consultation, format_case_number, mediation_deadline
 
@@ -124,7 +124,7 @@ def erase_personal_data(uow, case_id, reason):
     and search tokens. Safe to repeat."""
     case = _load(uow, case_id)
     at = uow.settings.now(uow.clock)
-    destroyed = uow.vault.erase([case.stream_id], reason, at)
+    destroyed = uow.vault.erase(uow.events.key_ids(case.stream_id), reason, at)
     uow.events.forget_keys()
     case = _load(uow, case_id)  # opened again: its personal fields now read [已删除]
     case.erase_personal_data(reason, at)
@@ -134,19 +134,58 @@ def erase_personal_data(uow, case_id, reason):
     return {"case_id": case.case_id, "case_number": case.case_number, "keys_destroyed": destroyed}
 
 
-def case_view(uow, principal, case_id):
+def looker(principal):
+    """Who looks, as a look records it: the person behind the credential, else the machine token."""
+    actor = getattr(principal, "actor", None)
+    if isinstance(actor, dict):
+        return actor
+    return {"token": f"{principal.role}:{principal.center_id}" if principal.center_id else principal.role}
+
+
+def record_looks(uow, who, case_ids, route):
+    """A response showed these cases' personal data to `who` (a principal or an actor dict);
+    a trusted internal caller (`who` None) is not a look."""
+    if who is None or not case_ids:
+        return
+    actor = who if isinstance(who, dict) else looker(who)
+    uow.records.record_looks(list(case_ids), actor, route, uow.settings.now(uow.clock))
+
+
+def can_see_looks(principal, center_id):
+    """The district, or the center's head (a person whose role is head, or the center's machine token)."""
+    person = getattr(principal, "person", None)
+    if principal.role in ("district", "admin"):
+        return person is None or person.get("role") in ("district", "admin")
+    return (
+        principal.role == "center"
+        and principal.center_id == center_id
+        and (person is None or person.get("role") == "head")
+    )
+
+
+def case_looks(uow, principal, case_id):
+    """`GET /api/v1/cases/{case_id}/looks`: who looked at the case's personal data."""
+    case = _load(uow, case_id)
+    if not can_see_looks(principal, case.center_id):
+        raise Forbidden("only the district and the center's head see who looked at a case")
+    return {"case_id": case.case_id, "case_number": case.case_number, "looks": uow.records.looks(case.case_id)}
+
+
+def case_view(uow, principal, case_id, route="GET /api/v1/cases/{case_id}"):
     case = _load(uow, case_id)
     if principal is not None:
         principal.require_read(case.center_id)
+    record_looks(uow, principal, [case.case_id], route)
     return case.view()
 
 
-def case_history(uow, principal, case_id):
+def case_history(uow, principal, case_id, route="GET /api/v1/cases/{case_id}/history"):
     """The case's events in order, with the documents issued for it (the documents service's
     DocumentIssued) placed where they happened."""
     case = _load(uow, case_id)
     if principal is not None:
         principal.require_read(case.center_id)
+    record_looks(uow, principal, [case.case_id], route)
     events = [e.to_envelope() for e in uow.events.load(case.stream_id)]
     documents = uow.records.documents_issued(case.case_id)
     return {"case_id": case.case_id, "case_number": case.case_number, "events": _merged_by_time(events, documents)}

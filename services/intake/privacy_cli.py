@@ -79,13 +79,16 @@ def _export(wiring, id_number):
             "SELECT case_id::text FROM intake_cases WHERE %s = ANY(party_keys) ORDER BY listed", (token,)
         )
         case_ids = [row["case_id"] for row in uow.cursor.fetchall()]
+        operator, route = {"operator": "tiaojie privacy export"}, "tiaojie privacy export"
         cases = [
             {
                 "case": handlers.case_view(uow, None, case_id),
                 "history": handlers.case_history(uow, None, case_id)["events"],
+                "looks": uow.records.looks(case_id),
             }
             for case_id in case_ids
         ]
+        handlers.record_looks(uow, operator, case_ids, route)
     exported = {"id_number": id_number, "exported_at": wiring.clock.now(), "cases": cases}
     print(json.dumps(exported, ensure_ascii=False, indent=2, default=json_default))
     return 0
@@ -95,10 +98,11 @@ def _migrate(wiring):
     """Seals, in place, every personal field stored in clear: intake's events (then its case list's
     search tokens) and the documents service's copies of them. The one rewrite of stored events:
     the clear copies are what erasure could not reach."""
-    vault = wiring.vault
+    vault, bound = wiring.vault, {}  # stream id -> {subject: key id}, shared by every copy of a case
     sealed = 0
     with wiring.units_of_work() as uow:
-        sealed += _seal_rows(uow.cursor, vault, "SELECT position AS id, stream_id AS owner, data FROM events", "events")
+        select = "SELECT position AS id, stream_id AS owner, data FROM events"
+        sealed += _seal_rows(uow.cursor, vault, bound, select, "events")
         uow.cursor.execute("SELECT case_id::text FROM intake_cases")
         for row in uow.cursor.fetchall():
             uow.records.save(handlers.load_case(uow, row["case_id"]))
@@ -108,6 +112,7 @@ def _migrate(wiring):
             sealed += _seal_rows(
                 cursor,
                 vault,
+                bound,
                 "SELECT ctid::text AS id, 'case-' || case_id AS owner, data FROM documents_case_events",
                 "documents_case_events",
                 key="ctid",
@@ -120,16 +125,20 @@ def _migrate(wiring):
     return 0
 
 
-def _seal_rows(cursor, vault, select, table, key="position"):
+def _seal_rows(cursor, vault, bound, select, table, key="position"):
     fields = " OR ".join(f"data ? '{field}'" for field in privacy.PERSONAL_FIELDS)
     cursor.execute(f"{select} WHERE {fields}")
+    rows = cursor.fetchall()
+    for row in rows:  # the keys a stream's values sealed already use
+        bound.setdefault(row["owner"], {}).update(privacy.bindings(row["data"]))
     count = 0
-    for row in cursor.fetchall():
+    for row in rows:
         if not privacy.needs_sealing(row["data"]):
             continue
+        data = vault.seal(row["data"], bound.setdefault(row["owner"], {}))
         cursor.execute(
             f"UPDATE {table} SET data = %s::jsonb WHERE {key} = %s{'::tid' if key == 'ctid' else ''}",
-            (json.dumps(vault.seal(row["owner"], row["data"]), ensure_ascii=False), row["id"]),
+            (json.dumps(data, ensure_ascii=False), row["id"]),
         )
         count += 1
     return count

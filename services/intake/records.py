@@ -104,6 +104,24 @@ class PostgresIntakeRecords:
         )
         return [row["summary"] for row in self.cursor.fetchall()], total
 
+    def record_looks(self, case_ids, actor, route, at):
+        """One look per case shown: who, when, through which route."""
+        if case_ids:
+            self.cursor.execute(
+                "INSERT INTO intake_looks (case_id, looked_at, actor, route)"
+                " SELECT c::uuid, %s, %s::jsonb, %s FROM unnest(%s::text[]) AS c",
+                (at, json.dumps(actor, ensure_ascii=False), route, list(case_ids)),
+            )
+
+    def looks(self, case_id):
+        self.cursor.execute(
+            "SELECT looked_at, actor, route FROM intake_looks WHERE case_id = %s ORDER BY look_id", (case_id,)
+        )
+        return [
+            {"looked_at": row["looked_at"].isoformat(), "actor": row["actor"], "route": row["route"]}
+            for row in self.cursor.fetchall()
+        ]
+
     def add_document_issued(self, envelope):
         """Keeps a DocumentIssued of a case for its history; the same event twice is kept once."""
         self.cursor.execute(
@@ -127,6 +145,13 @@ class InMemoryIntakeRecords:
         self.cases = {}
         self.keys = {}
         self.documents = {}
+        self.seen = []
+
+    def record_looks(self, case_ids, actor, route, at):
+        self.seen += [(case_id, {"looked_at": at.isoformat(), "actor": actor, "route": route}) for case_id in case_ids]
+
+    def looks(self, case_id):
+        return [look for seen, look in self.seen if seen == case_id]
 
     def add_document_issued(self, envelope):
         self.documents[envelope["event_id"]] = envelope

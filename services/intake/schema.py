@@ -63,4 +63,19 @@ MIGRATIONS = [
         CREATE INDEX intake_documents_issued_by_case ON intake_documents_issued (case_id, occurred_at);
         """,
     ),
+    (
+        "intake-0005-looks",
+        """
+        -- Who looked at a case's personal data, when and through which route (CONTRACTS §9,
+        -- PIPL Art. 51, 55): one row per case per response that showed it.
+        CREATE TABLE intake_looks (
+            look_id   bigserial PRIMARY KEY,
+            case_id   uuid NOT NULL,
+            looked_at timestamptz NOT NULL,
+            actor     jsonb NOT NULL,
+            route     text NOT NULL
+        );
+        CREATE INDEX intake_looks_by_case ON intake_looks (case_id, look_id);
+        """,
+    ),
 ]

@@ -63,11 +63,18 @@ class IntakeService(BaseService):
     def show_case_history(self, request, case_id):
         return self.store.commands.read(request, lambda actor, uow: handlers.case_history(uow, actor, case_id))
 
+    @api("GET", "/api/v1/cases/<case_id>/looks")
+    def show_case_looks(self, request, case_id):
+        return self.store.commands.read(request, lambda actor, uow: handlers.case_looks(uow, actor, case_id))
+
     @api("GET", "/api/v1/cases")
     def show_cases(self, request):
         def answer(actor, uow):
             query = validate(CaseListQuerySchema(center_ids=uow.settings.centers), request.args.to_dict())
-            return handlers.list_cases(uow.records, actor, zone=uow.settings.zone, **query)
+            found = handlers.list_cases(uow.records, actor, zone=uow.settings.zone, **query)
+            # Each hit shows its parties' names: a look at that case.
+            handlers.record_looks(uow, actor, [c["case_id"] for c in found["cases"]], "GET /api/v1/cases")
+            return found
 
         return self.store.commands.read(request, answer)
 

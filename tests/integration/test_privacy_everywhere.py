@@ -10,7 +10,9 @@ import urllib.request
 import kombu
 import psycopg2
 
+from services.common.config import database_url
 from services.intake.identifiers import credit_code_check_character, resident_id_check_digit
+from services.metrics.readmodel import TABLES
 from tests import support
 
 CENTER = "longshengjie"
@@ -48,6 +50,19 @@ def found_in_databases(marks):
                     found[(name, table)] = hits
         conn.close()
     return found
+
+
+def metrics_figures():
+    """The metrics read model rebuilt by `tiaojie replay metrics` from every event store."""
+    support.cli("replay", "metrics", "--no-progress")
+    conn = psycopg2.connect(database_url("metrics"))
+    with conn, conn.cursor() as cursor:
+        figures = {}
+        for table in TABLES:
+            cursor.execute(f"SELECT row_to_json(t)::text FROM {table.name} t ORDER BY 1")
+            figures[table.name] = [row[0] for row in cursor.fetchall()]
+    conn.close()
+    return figures
 
 
 def pdf_text(url, token, path):
@@ -134,6 +149,16 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             assert {table for _, table in found} <= {PURGED_READ_MODEL}, found
             assert all(set(hits) <= {NAME, "标记商贸有限公司"} for hits in found.values()), found
 
+            district = tokens["district"]
+            looks = call(intake, "GET", f"/api/v1/cases/{case_id}/looks", district)["looks"]
+            routes = [look["route"] for look in looks]
+            assert {"GET /api/v1/cases/{case_id}", "GET /api/v1/cases"} <= set(routes)
+            assert looks[0]["actor"] == {"token": f"center:{CENTER}"}
+            other = support.issue_token("--center", "huaguangjie")
+            assert support.http("GET", f"{intake}/api/v1/cases/{case_id}/looks", token=other)[0] == 403
+
+            figures = metrics_figures()
+            assert any(case_id in row for row in figures["metrics_cases"])
             erased = support.cli("privacy", "erase", "--case", case_id, "--reason", "当事人要求删除")
             assert json.loads(erased.stdout.strip().splitlines()[-1])["keys_destroyed"] == 3
 
@@ -146,3 +171,4 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             text = pdf_text(documents, token, pdf_path)
             assert "[已删除]" in text and NAME not in text
             assert call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["total"] == 0
+            assert metrics_figures() == figures

@@ -29,6 +29,7 @@ class FakeServices:
         self.cases = {}
         self.refuse = {}  # (method, path) -> Answer
         self.issued = {}
+        self.looks = {}  # case_id -> [look]
         self.documents = documents_of(self)
 
     def backends(self, bearer):
@@ -82,6 +83,8 @@ class FakeServices:
                 return Answer(404, {})
             if found.group(2) == "/history":
                 return Answer(200, {"events": []})
+            if found.group(2) == "/looks":
+                return Answer(200, {"case_id": case["case_id"], "looks": self.looks.get(case["case_id"], [])})
             if found.group(2) == "/acceptance":
                 case["status"] = "accepted"
             return Answer(200, case)
@@ -584,3 +587,34 @@ def test_the_timeline_says_what_each_step_recorded():
     )
     assert event_detail({"reason": "不属于受理范围"}) == "理由：不属于受理范围"
     assert event_detail({"performed": False}) == "未履行"
+
+
+def test_the_case_page_shows_who_looked_at_personal_data_to_those_intake_lets_see_it(console, services):
+    secret = signed_in(console)
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "张三",
+        "respondent.name": "某某公司",
+        "claims.0.item": "工资",
+        "claims.0.amount": "1.00",
+    }
+    console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    case_id = next(iter(services.cases))
+    services.looks[case_id] = [
+        {
+            "looked_at": "2026-03-02T02:00:00+00:00",
+            "actor": {"name": "李登记", "role": "staff", "login": "li"},
+            "route": "GET /api/v1/cases",
+        },
+        {"looked_at": "2026-03-02T03:00:00+00:00", "actor": {"operator": "x"}, "route": "tiaojie privacy export"},
+    ]
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "个人信息查看记录" in page and "李登记" in page and "案件查询结果" in page
+    assert page.index("个人信息导出") < page.index("案件查询结果")  # the newest first
+    services.refuse[("GET", f"/api/v1/cases/{case_id}/looks")] = Answer(403, {"error": "forbidden"})
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "个人信息查看记录" not in page

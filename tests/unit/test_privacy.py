@@ -9,7 +9,9 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from services.common import privacy
+from services.common.auth import Principal
 from services.common.clock import FixedClock
+from services.common.errors import Forbidden
 from services.common.keystore import memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
@@ -56,10 +58,12 @@ MARKS = ("标记", "650105199001011234", "13912345678", "91650100MA00000X1X")
 def test_seal_and_open_round_trip_and_a_destroyed_key_reads_erased():
     key = privacy.new_data_key()
     data = {"applicant": dict(MARKED), "description": "欠薪", "category": "wages"}
-    sealed = privacy.seal(data, "case-1", {"case-1/applicant": key, "case-1/text": key})
+    key_ids = {"applicant": "case-1/applicant", "text": "case-1/text"}
+    sealed = privacy.seal(data, key_ids, {"case-1/applicant": key, "case-1/text": key})
     assert "标记" not in json.dumps(sealed, ensure_ascii=False)
     assert sealed["applicant"]["id_type"] == "resident_id" and sealed["category"] == "wages"
     assert privacy.sealed_key_ids(sealed) == {"case-1/applicant", "case-1/text"}
+    assert privacy.bindings(sealed) == key_ids
     keys = {"case-1/applicant": key, "case-1/text": key}
     assert privacy.open_sealed(sealed, keys) == data
     assert privacy.open_sealed(sealed, {"case-1/text": key})["applicant"]["name"] == privacy.ERASED
@@ -112,6 +116,8 @@ def test_intake_stores_personal_fields_sealed_and_shows_them_opened(uow):
     text = stored_text(uow)
     assert not [mark for mark in MARKS if mark in text]
     assert text.count(privacy.SEALED_PREFIX) >= 10
+    first, accepted = (privacy.bindings(e.data) for e in uow.stored.events)
+    assert accepted.items() < first.items() and len(set(first.values())) == 3  # a key per person, kept
     with uow:
         view = handlers.case_view(uow, None, case_id)
         history = handlers.case_history(uow, None, case_id)
@@ -146,3 +152,24 @@ def test_erasure_destroys_the_keys_and_keeps_the_figures(uow):
         again = handlers.erase_personal_data(uow, case_id, "again")
     assert again["keys_destroyed"] == 0
     assert [e.event_type for e in uow.stored.events].count("PersonalDataErased") == 1
+
+
+def test_every_response_showing_personal_data_records_a_look(uow):
+    staff = Principal("center", "huaguangjie", "h1")
+    case_id = register(uow)["case_id"]
+    with uow:
+        handlers.case_view(uow, staff, case_id)
+        handlers.case_history(uow, staff, case_id)
+        found = handlers.list_cases(uow.records, staff, q="标记")
+        handlers.record_looks(uow, staff, [c["case_id"] for c in found["cases"]], "GET /api/v1/cases")
+        handlers.case_view(uow, None, case_id)  # a trusted internal caller: not a look
+    with uow:
+        looks = handlers.case_looks(uow, Principal("district", None, "h3"), case_id)["looks"]
+    assert [look["route"] for look in looks] == [
+        "GET /api/v1/cases/{case_id}",
+        "GET /api/v1/cases/{case_id}/history",
+        "GET /api/v1/cases",
+    ]
+    assert looks[0]["actor"] == {"token": "center:huaguangjie"} and looks[0]["looked_at"]
+    with pytest.raises(Forbidden), uow:
+        handlers.case_looks(uow, Principal("center", "longshengjie", "h2"), case_id)

@@ -1,0 +1,143 @@
+"""Sealing personal data (docs/PRIVACY.md): its cost, beside the same work without it, in one run.
+
+- append: intake's `ApplicationReceived` with every personal field filled, one event per
+  commit through the unit of work: sealed (three data keys created in the key store,
+  wrapped by the master key, each field AES-GCM) against the same append in clear.
+- lifecycle: intake's service layer on the real PostgreSQL, no HTTP: register, accept,
+  then read the case and its history, each step its own unit of work, as the staff API
+  runs them: with the vault (seal on append, open on load, keyed search tokens) against
+  without. Rounds alternate the two so drift hits both alike. Target: within 15%.
+"""
+
+import functools
+import os
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from services.common.clock import SystemClock
+from services.common.db import Database
+from services.common.envelope import NewEvent
+from services.common.keystore import KEY_MIGRATIONS, PostgresKeyStore, Vault
+from services.common.privacy import KEY_BYTES, MasterKey
+from services.common.schema import COMMON_MIGRATIONS
+from services.common.unit_of_work import UnitsOfWork
+from services.intake import handlers
+from services.intake.commands import DecideAcceptance, RegisterApplication
+from services.intake.domain import Application, Claim
+from services.intake.records import PostgresIntakeRecords
+from services.intake.schema import MIGRATIONS as INTAKE_MIGRATIONS
+
+from .common import Row, fresh_database, median_rate, timed
+
+APPLICANT = {
+    "name": "马晓燕",
+    "id_type": "resident_id",
+    "id_number": "650102198506071234",
+    "phone": "13912345678",
+    "address": "乌鲁木齐市水磨沟区南湖北路 88 号 3 单元 502 室",
+}
+RESPONDENT = {
+    "name": "乌鲁木齐龙盛商贸有限公司",
+    "credit_code": "91650102MA7B2C3D4X",
+    "legal_representative": "王建国",
+    "address": "乌鲁木齐市水磨沟区七道湾路 12 号",
+    "phone": "0991-4661234",
+}
+DESCRIPTION = "申请人自 2025 年 3 月起在被申请人处任营业员，被拖欠三个月工资，多次催要未果。"
+
+
+def application():
+    return Application(
+        center_id="longshengjie",
+        channel="walk_in",
+        source="self",
+        category="wages",
+        applicant=dict(APPLICANT),
+        respondent=dict(RESPONDENT),
+        claims=(Claim("拖欠工资", Decimal("12000")),),
+        workers_involved=1,
+        description=DESCRIPTION,
+        received_at=datetime.now(UTC),
+    )
+
+
+def run(sizes, log):
+    count, rounds = sizes["privacy_cases"], sizes["rounds"]
+    intake_url = fresh_database("privacy_intake", COMMON_MIGRATIONS + INTAKE_MIGRATIONS)
+    keys_url = fresh_database("privacy_keys", KEY_MIGRATIONS)
+    database, keys = Database(intake_url), Database(keys_url)
+    vault = Vault(PostgresKeyStore(keys), MasterKey(os.urandom(KEY_BYTES)))
+    settings = handlers.IntakeSettings(zone=ZoneInfo("Asia/Shanghai"))
+    clock = SystemClock()
+    plain = UnitsOfWork(database, clock, {"records": PostgresIntakeRecords}, settings)
+    sealed = UnitsOfWork(
+        database,
+        clock,
+        {"records": functools.partial(PostgresIntakeRecords, search_token=vault.search_token)},
+        settings,
+        vault,
+    )
+    try:
+        appends = {"plain": [], "sealed": []}
+        lifecycles = {"plain": [], "sealed": []}
+        for round_number in range(rounds):
+            for name, units in (("plain", plain), ("sealed", sealed)):
+                seconds, _ = timed(_appends, units, count)
+                appends[name].append((count, seconds))
+                seconds, _ = timed(_lifecycles, units, count)
+                lifecycles[name].append((count, seconds))
+            log(f"round {round_number + 1}: appends {appends}, lifecycles {lifecycles}")
+    finally:
+        database.close()
+        keys.close()
+    rows = [
+        Row(
+            "personal data sealed: append, 1 event per commit",
+            median_rate(appends["sealed"]),
+            "events/s",
+            "same append in clear",
+            median_rate(appends["plain"]),
+            target="≥ 0.85×",
+            target_ratio=0.85,
+        ),
+        Row(
+            "personal data sealed: intake lifecycle (register, accept, case, history)",
+            median_rate(lifecycles["sealed"]),
+            "lifecycles/s",
+            "same lifecycle in clear",
+            median_rate(lifecycles["plain"]),
+            target="≥ 0.85×",
+            target_ratio=0.85,
+        ),
+    ]
+    notes = [
+        f"personal data sealed: {count} per round, {rounds} round(s) alternating clear and sealed;"
+        " sealed = key store round trip + AES-GCM per field (docs/PRIVACY.md)"
+    ]
+    return rows, notes
+
+
+def _appends(units, count):
+    for _ in range(count):
+        case_id = str(uuid.uuid4())
+        data = {"case_id": case_id, "applicant": APPLICANT, "respondent": RESPONDENT, "description": DESCRIPTION}
+        with units() as uow:
+            uow.events.append(
+                f"case-{case_id}",
+                0,
+                [NewEvent("ApplicationReceived", data, case_id=case_id, center_id="longshengjie")],
+            )
+
+
+def _lifecycles(units, count):
+    for _ in range(count):
+        with units() as uow:
+            case_id = handlers.register_application(RegisterApplication(application=application()), uow)["case_id"]
+        with units() as uow:
+            handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=case_id, decision="accept"), uow)
+        with units() as uow:
+            handlers.case_view(uow, None, case_id)
+        with units() as uow:
+            handlers.case_history(uow, None, case_id)
