@@ -145,7 +145,8 @@ def _seal_rows(cursor, vault, bound, select, table, key="position"):
 
 
 def _retention(wiring, dry_run):
-    """Erases each case whose last closing event is older than the retention period."""
+    """Erases each case whose last closing event is older than the retention period, and
+    destroys again the keys of every case erased before (a restored key store brings them back)."""
     cutoff = wiring.clock.now() - timedelta(days=365 * retention_years())
     closed = {}
     for service, types in CLOSING_EVENTS.items():
@@ -161,15 +162,27 @@ def _retention(wiring, dry_run):
                     closed[case_id] = max(at, closed.get(case_id, at))
         finally:
             conn.close()
-    due = sorted(case_id for case_id, at in closed.items() if at < cutoff)
-    erased = []
-    for case_id in due:
-        with wiring.units_of_work() as uow:
-            case = handlers.load_case(uow, case_id)
-            if case.erasure is not None:
-                continue
-            if not dry_run:
-                handlers.erase_personal_data(uow, case_id, f"retention period of {retention_years()} years ended")
-            erased.append(case_id)
-    print(json.dumps({"retention_years": retention_years(), "erased": erased, "dry_run": dry_run}))
+    with wiring.units_of_work() as uow:
+        uow.cursor.execute("SELECT DISTINCT case_id FROM events WHERE event_type = %s", (privacy.ERASURE_EVENT,))
+        erased_before = {row["case_id"] for row in uow.cursor.fetchall()}
+    due = sorted(case_id for case_id, at in closed.items() if at < cutoff and case_id not in erased_before)
+    reason = f"retention period of {retention_years()} years ended"
+    destroyed_again = 0
+    if not dry_run:
+        for case_id in sorted(erased_before):
+            with wiring.units_of_work() as uow:
+                destroyed_again += handlers.erase_personal_data(uow, case_id, reason)["keys_destroyed"]
+        for case_id in due:
+            with wiring.units_of_work() as uow:
+                handlers.erase_personal_data(uow, case_id, reason)
+    print(
+        json.dumps(
+            {
+                "retention_years": retention_years(),
+                "erased": due,
+                "keys_destroyed_again": destroyed_again,
+                "dry_run": dry_run,
+            }
+        )
+    )
     return 0

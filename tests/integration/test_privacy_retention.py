@@ -1,0 +1,73 @@
+"""The retention timer (`tiaojie privacy retention`) with a moved clock: a case closed longer
+ago than TIAOJIE_RETENTION_YEARS loses its personal data, an open or recent one keeps it;
+the export finds a person by ID number. In a namespace of its own, so the moved clock
+erases nothing of the other tests."""
+
+import json
+
+import pytest
+
+from services.common.clock import FileOffsetClock
+from services.common.config import SERVICES, database_url, service_config
+from services.common.db import drop_database
+from services.intake import handlers
+from services.intake.bootstrap import bootstrap
+from services.intake.commands import DecideAcceptance, RegisterApplication
+from tests import support
+from tests.unit.test_intake_domain import an_application
+
+ELEVEN_YEARS = 11 * 365 * 24 * 3600
+
+
+@pytest.fixture
+def district_env(infrastructure, tmp_path):
+    clock = tmp_path / "clock"
+    clock.write_text("0")
+    env = support.test_env(
+        DATABASE_URL=f"{support.PG_SERVER}/{support.NAMESPACE}_retention", TIAOJIE_CLOCK_FILE=str(clock)
+    )
+    support.cli("setup", "--skip-broker", env=env)
+    yield env, clock
+    for name in (*SERVICES, "keys"):
+        drop_database(database_url(name, env))
+
+
+def register(wiring, id_number, decision=None):
+    application = an_application(applicant={"name": "留存测试", "id_type": "resident_id", "id_number": id_number})
+    with wiring.units_of_work() as uow:
+        case_id = handlers.register_application(RegisterApplication(application=application), uow)["case_id"]
+    if decision:
+        command = DecideAcceptance(actor=None, case_id=case_id, decision=decision, reason="超出受理范围")
+        with wiring.units_of_work() as uow:
+            handlers.decide_acceptance(command, uow)
+    return case_id
+
+
+def view(wiring, case_id):
+    with wiring.units_of_work() as uow:
+        return handlers.case_view(uow, None, case_id)
+
+
+def test_retention_erases_what_closed_longer_ago_than_the_period(district_env):
+    env, clock = district_env
+    wiring = bootstrap(service_config("intake", env), env)
+    closed = register(wiring, "11010519491231002X", decision="reject")
+    still_open = register(wiring, "110105194912310021")
+
+    exported = json.loads(support.cli("privacy", "export", "--id-number", "11010519491231002x", env=env).stdout)
+    assert [c["case"]["case_id"] for c in exported["cases"]] == [closed]
+    assert exported["cases"][0]["case"]["applicant"]["name"] == "留存测试"
+
+    quiet = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
+    assert quiet["erased"] == [] and quiet["retention_years"] == 10
+
+    FileOffsetClock.move(str(clock), ELEVEN_YEARS)
+    result = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
+    assert result["erased"] == [closed]
+    assert view(wiring, closed)["applicant"]["name"] == "[已删除]"
+    assert view(wiring, closed)["erasure"]["reason"] == "retention period of 10 years ended"
+    assert view(wiring, still_open)["applicant"]["name"] == "留存测试"
+    again = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
+    assert again["erased"] == [] and again["keys_destroyed_again"] == 0
+    exported = json.loads(support.cli("privacy", "export", "--id-number", "11010519491231002X", env=env).stdout)
+    assert exported["cases"] == []  # its search token went with it
