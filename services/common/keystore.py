@@ -41,7 +41,9 @@ POOL_SIZE = 32  # keys created ahead, in one transaction: a new case needs no co
 
 
 def keys_database_url(env=None):
-    return database_url(KEYS, env)
+    """`KEYS_DATABASE_URL`, by default `DATABASE_URL`'s name with `_keys`."""
+    env = os.environ if env is None else env
+    return env.get("KEYS_DATABASE_URL") or database_url(KEYS, env)
 
 
 class PostgresKeyStore:

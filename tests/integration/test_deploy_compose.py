@@ -290,6 +290,9 @@ def test_each_service_is_served_on_its_contract_port(services):
     assert script.exists()
 
 
+PERSONAL_DATA_READERS = ("intake", "arbitration_link", "documents")  # docs/PRIVACY.md
+
+
 def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
     init_script = next((ROOT / "deploy/postgres/initdb").glob("*.sh")).read_text()
     for name in SERVICES:
@@ -303,12 +306,18 @@ def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
             if name == "metrics"
             else [f"{name.upper()}_DATABASE_URL"]
         )
+        # Those that read personal data in clear also reach the key store, as its own role.
+        if name in PERSONAL_DATA_READERS:
+            expected.append("KEYS_DATABASE_URL")
         assert sorted(urls) == sorted(expected), f"{name} sees {sorted(urls)}"
         for key, url in urls.items():
             match = re.fullmatch(r"postgresql://(\w+):([^@]+)@postgres:5432/(\w+)", url)
             database = key.removesuffix("_DATABASE_URL").lower()
-            assert match and match.group(1) == name and match.group(3) == f"tiaojie_{database}", key
-            assert match.group(2) == read_env_file(ENV_EXAMPLE)[f"{name.upper()}_DB_PASSWORD"], key
+            role = "keys" if key == "KEYS_DATABASE_URL" else name
+            assert match and match.group(1) == role and match.group(3) == f"tiaojie_{database}", key
+            assert match.group(2) == read_env_file(ENV_EXAMPLE)[f"{role.upper()}_DB_PASSWORD"], key
+        has_master_key = env.get("TIAOJIE_MASTER_KEY_FILE") == "/var/lib/tiaojie-master-key/master.key"
+        assert has_master_key == (name in PERSONAL_DATA_READERS), name
         assert env["AMQP_URI"].startswith("amqp://tiaojie:") and env["AMQP_URI"].endswith("@rabbitmq:5672/")
         assert env["TIAOJIE_TIMEZONE"] == "Asia/Shanghai"
     setup_env = environment(services["setup"])

@@ -28,7 +28,8 @@ from services.common.eventstore import ANY_VERSION, EventStore
 from tests import support
 
 INIT_SCRIPTS = support.ROOT / "deploy" / "postgres" / "initdb"
-PASSWORDS = {name: f"pw-{name.replace('_', '-')}-{uuid.uuid4().hex[:8]}" for name in SERVICES}
+STORES = (*SERVICES, "keys")  # every service's database and the key store of personal data
+PASSWORDS = {name: f"pw-{name.replace('_', '-')}-{uuid.uuid4().hex[:8]}" for name in STORES}
 
 
 def postgres_bin():
@@ -105,7 +106,7 @@ def server():
 
 
 def setup_env(server):
-    return support.test_env(**{f"{name.upper()}_DATABASE_URL": server.url(name) for name in SERVICES})
+    return support.test_env(**{f"{name.upper()}_DATABASE_URL": server.url(name) for name in STORES})
 
 
 def test_setup_migrates_each_database_as_its_own_role_and_no_role_reaches_another(server):
@@ -113,11 +114,18 @@ def test_setup_migrates_each_database_as_its_own_role_and_no_role_reaches_anothe
     assert all(f"database ready: {name}" in result.stdout for name in SERVICES)
     token = support.cli("token", "issue", "--center", "huaguangjie", env=setup_env(server)).stdout.split()[-1]
     assert len(token) >= 20
+    assert "key store ready" in result.stdout
+    with psycopg2.connect(server.url("keys")) as conn, conn.cursor() as cur:
+        cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'data_keys'")
+        assert cur.fetchone() == ("keys",)
+    conn.close()
     for name in SERVICES:
         with psycopg2.connect(server.url(name)) as conn, conn.cursor() as cur:
             cur.execute("SELECT tableowner FROM pg_tables WHERE tablename = 'events'")
             assert cur.fetchone() == (name,)
         conn.close()
+        with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+            psycopg2.connect(server.url("keys", role=name)).close()
         for other in SERVICES:
             if other != name:
                 with pytest.raises(psycopg2.OperationalError, match="permission denied"):
