@@ -198,6 +198,41 @@ def needs_sealing(data):
     return bool(found)
 
 
+def clear_values(data):
+    """`{subject: [texts]}`: the personal texts of an (opened) event's data or case view."""
+    found = {}
+
+    def walk(value, subject):
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if k not in CLEAR_KEYS:
+                    walk(v, subject)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, subject)
+        elif isinstance(value, str) and value and value != ERASED and not is_sealed(value):
+            found.setdefault(subject, []).append(value)
+
+    for field, subject in PERSONAL_FIELDS.items():
+        walk(data.get(field), subject)
+    return found
+
+
+def replace_clear(value, replacements):
+    """`value` (any JSON) with each clear text of `replacements` (`[(clear, sealed)]`, longest
+    first) replaced wherever it appears, inside longer texts too: how the copies other
+    services made before sealing began (a document's sentences) are sealed in place."""
+    if isinstance(value, dict):
+        return {k: replace_clear(v, replacements) for k, v in value.items()}
+    if isinstance(value, list):
+        return [replace_clear(v, replacements) for v in value]
+    if isinstance(value, str):
+        for clear, sealed in replacements:
+            if clear in value:
+                value = value.replace(clear, sealed)
+    return value
+
+
 def sealed_key_ids(value):
     """Every key id a JSON value's sealed strings name."""
     found = set()

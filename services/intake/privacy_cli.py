@@ -94,38 +94,78 @@ def _export(wiring, id_number):
     return 0
 
 
+# The copies other services keep of intake's events, sealed by `migrate` where they hold a
+# case's clear values: (service, table, JSON column).
+COPIES = (
+    ("documents", "documents_case_events", "data"),
+    ("documents", "documents_issued", "content"),
+    ("arbitration_link", "case_files", "document"),
+    ("arbitration_link", "events", "data"),
+)
+
+
 def _migrate(wiring):
-    """Seals, in place, every personal field stored in clear: intake's events (then its case list's
-    search tokens) and the documents service's copies of them. The one rewrite of stored events:
-    the clear copies are what erasure could not reach."""
+    """Seals, in place, every personal field stored in clear: intake's events (then its case
+    list's search tokens), and the copies the documents service and the link keep of them,
+    wherever a case's clear values appear in those (inside a document's sentences too). The
+    one rewrite of stored events: the clear copies are what erasure could not reach."""
     vault, bound = wiring.vault, {}  # stream id -> {subject: key id}, shared by every copy of a case
-    sealed = 0
     with wiring.units_of_work() as uow:
         select = "SELECT position AS id, stream_id AS owner, data FROM events"
-        sealed += _seal_rows(uow.cursor, vault, bound, select, "events")
+        sealed = {"intake.events": _seal_rows(uow.cursor, vault, bound, select, "events")}
         uow.cursor.execute("SELECT case_id::text FROM intake_cases")
+        replacements = {}
         for row in uow.cursor.fetchall():
-            uow.records.save(handlers.load_case(uow, row["case_id"]))
-    documents = psycopg2.connect(database_url("documents"))
-    try:
-        with documents, documents.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
-            sealed += _seal_rows(
-                cursor,
-                vault,
-                bound,
-                "SELECT ctid::text AS id, 'case-' || case_id AS owner, data FROM documents_case_events",
-                "documents_case_events",
-                key="ctid",
-            )
-    except psycopg2.errors.UndefinedTable:
-        pass
-    finally:
-        documents.close()
+            case = handlers.load_case(uow, row["case_id"])
+            uow.records.save(case)
+            replacements[case.case_id] = _replacements(vault, uow.events, case)
+    for service, table, column in COPIES:
+        sealed[f"{service}.{table}"] = _seal_copies(service, table, column, replacements)
     print(json.dumps({"rows_sealed": sealed}))
     return 0
 
 
-def _seal_rows(cursor, vault, bound, select, table, key="position"):
+def _replacements(vault, events, case):
+    """`[(clear text, sealed text)]` of one case, longest first, with the case's own keys."""
+    keys_of = events.bound.get(case.stream_id, {})
+    pairs = []
+    for subject, texts in privacy.clear_values(case.received).items():
+        key_id = keys_of.get(subject)
+        if key_id is None:
+            continue
+        key = vault.keys([key_id])[key_id]
+        if key is not None:
+            pairs += [(text, privacy.seal_value(key_id, key, text)) for text in set(texts)]
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+def _seal_copies(service, table, column, replacements):
+    conn = psycopg2.connect(database_url(service))
+    count = 0
+    try:
+        with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            for case_id, pairs in replacements.items():
+                if not pairs:
+                    continue
+                cursor.execute(
+                    f"SELECT ctid::text AS id, {column} AS value FROM {table} WHERE case_id = %s", (case_id,)
+                )
+                for row in cursor.fetchall():
+                    value = privacy.replace_clear(row["value"], pairs)
+                    if value != row["value"]:
+                        cursor.execute(
+                            f"UPDATE {table} SET {column} = %s::jsonb WHERE ctid = %s::tid",
+                            (json.dumps(value, ensure_ascii=False), row["id"]),
+                        )
+                        count += 1
+    except (psycopg2.errors.UndefinedTable, psycopg2.OperationalError):
+        pass  # that service is not installed here
+    finally:
+        conn.close()
+    return count
+
+
+def _seal_rows(cursor, vault, bound, select, table):
     fields = " OR ".join(f"data ? '{field}'" for field in privacy.PERSONAL_FIELDS)
     cursor.execute(f"{select} WHERE {fields}")
     rows = cursor.fetchall()
@@ -137,7 +177,7 @@ def _seal_rows(cursor, vault, bound, select, table, key="position"):
             continue
         data = vault.seal(row["data"], bound.setdefault(row["owner"], {}))
         cursor.execute(
-            f"UPDATE {table} SET data = %s::jsonb WHERE {key} = %s{'::tid' if key == 'ctid' else ''}",
+            f"UPDATE {table} SET data = %s::jsonb WHERE position = %s",
             (json.dumps(data, ensure_ascii=False), row["id"]),
         )
         count += 1

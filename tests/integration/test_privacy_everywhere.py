@@ -30,11 +30,11 @@ def call(url, method, path, token, body=None):
     return payload
 
 
-def found_in_databases(marks):
+def found_in_databases(marks, prefix=None):
     """`{(database, table): [marks]}` for every table of the test's databases, read as text."""
     admin = psycopg2.connect(support.DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
     with admin, admin.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (support.NAMESPACE + "%",))
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", ((prefix or support.NAMESPACE) + "%",))
         names = [row[0] for row in cursor.fetchall()]
     admin.close()
     found = {}
