@@ -17,9 +17,10 @@ from services.common.centers import centers_by_id
 from services.common.eventstore import PostgresEventStore
 from services.common.http import NotFound, api, json_response
 from services.common.messaging import inbox_handler
-from services.common.service import BaseService, EventRelay
+from services.common.service import BaseService, EventRelay, ServiceStore
 
 from . import handlers
+from .bootstrap import bootstrap
 from .outbound import EXCHANGES, RELAY_NAME, outbound_route
 from .replies import reply_consumer
 from .repository import LinkUnitOfWork, find_referrals
@@ -45,6 +46,7 @@ def follows(source_service, event_type):
 
 class ArbitrationLinkService(BaseService):
     name = "arbitration_link"
+    store = ServiceStore(bootstrap)
 
     relay = EventRelay()
     outbound_relay = EventRelay(name=RELAY_NAME, route=outbound_route, exchanges=EXCHANGES)

@@ -126,15 +126,25 @@ class SealedEventStore:
     then read `[已删除]` whatever keys this process still remembers, which is what lets the
     vault keep live keys between units of work without asking the key store each time."""
 
-    def __init__(self, inner, vault):
+    def __init__(self, inner, vault, open_loaded=True):
         self.inner = inner
         self.vault = vault
+        self.open_loaded = open_loaded  # False: seal what is appended, hand out what is loaded as stored
         self.keys = {}  # data keys fetched in this unit of work
         self.bound = {}  # stream id -> {subject: key id}, as its events use them
+        self.adopted = {}  # {subject: key id} a new stream of this unit of work takes over
         self.erased = set()  # streams that recorded their erasure
 
+    def adopt(self, bindings):
+        """A stream started in this unit of work seals with these keys (the sealed letter a case
+        is opened from): erasing the case then erases every copy of the letter too."""
+        self.adopted.update(bindings)
+
     def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
-        bound = self.bound.setdefault(stream_id, {}) if expected_version == 0 else self._bound(stream_id)
+        if expected_version == 0:
+            bound = self.bound.setdefault(stream_id, dict(self.adopted))
+        else:
+            bound = self._bound(stream_id)
         keys = {} if stream_id in self.erased else self.keys
         sealed = [dataclasses.replace(e, data=self.vault.seal(e.data, bound, keys, remember=True)) for e in events]
         return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id)
@@ -142,6 +152,8 @@ class SealedEventStore:
     def load(self, stream_id, after_version=0):
         events = self.inner.load(stream_id, after_version)
         self._learn(stream_id, events)
+        if not self.open_loaded:
+            return events
         data = [e.data for e in events]
         opened = privacy.open_sealed(data, {}) if stream_id in self.erased else self.vault.open(data, self.keys, True)
         return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
@@ -179,7 +191,15 @@ class UnitOfWork:
     """
 
     def __init__(
-        self, cursor, clock, correlation_id=None, causation_id=None, repositories=None, settings=None, vault=None
+        self,
+        cursor,
+        clock,
+        correlation_id=None,
+        causation_id=None,
+        repositories=None,
+        settings=None,
+        vault=None,
+        open_loaded=True,
     ):
         self.cursor = cursor
         self.clock = clock
@@ -189,7 +209,7 @@ class UnitOfWork:
         self.vault = vault
         self.events = PostgresEventStore(cursor, clock)
         if vault is not None:
-            self.events = SealedEventStore(self.events, vault)
+            self.events = SealedEventStore(self.events, vault, open_loaded)
         self.inbox = Inbox(cursor)
         self.idempotency = IdempotencyKeys(cursor)
         for name, repository in (repositories or {}).items():
@@ -214,18 +234,26 @@ class UnitOfWork:
 class UnitsOfWork:
     """Opens units of work on one database with the repositories the service declares (its bootstrap)."""
 
-    def __init__(self, database, clock, repositories=None, settings=None, vault=None):
+    def __init__(self, database, clock, repositories=None, settings=None, vault=None, open_loaded=True):
         self.database = database
         self.clock = clock
         self.repositories = dict(repositories or {})
         self.settings = settings
         self.vault = vault
+        self.open_loaded = open_loaded
 
     @contextlib.contextmanager
     def __call__(self, correlation_id=None, causation_id=None):
         with self.database.transaction() as cursor:
             yield UnitOfWork(
-                cursor, self.clock, correlation_id, causation_id, self.repositories, self.settings, self.vault
+                cursor,
+                self.clock,
+                correlation_id,
+                causation_id,
+                self.repositories,
+                self.settings,
+                self.vault,
+                self.open_loaded,
             )
 
 

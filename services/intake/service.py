@@ -7,6 +7,7 @@ Every staff command runs through the kernel's pipeline (`self.store.commands`).
 
 from nameko.rpc import rpc
 
+from services.common import privacy
 from services.common.errors import NotFound
 from services.common.http import api, validate
 from services.common.messaging import inbox_handler
@@ -105,6 +106,7 @@ class IntakeService(BaseService):
 
         def effect(uow, event, previous_version):
             schema = RecommendationSchema(now=event.recorded_at, zone=settings.zone, center_ids=settings.centers)
+            uow.events.adopt(privacy.bindings(event.data))  # the case keeps the letter's keys
             letter = schema.load(uow.vault.open(event.data))  # a sealed letter is read in clear
             handlers.open_recommended_case(RegisterApplication(application=letter), uow)
 

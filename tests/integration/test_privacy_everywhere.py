@@ -14,6 +14,7 @@ from services.common.config import database_url
 from services.intake.identifiers import credit_code_check_character, resident_id_check_digit
 from services.metrics.readmodel import TABLES
 from tests import support
+from tests.integration.test_arbitration_recommendation import recommended_cases, send_letter
 
 CENTER = "longshengjie"
 RESIDENT_ID = "65010219770707123" + resident_id_check_digit("65010219770707123")
@@ -157,12 +158,28 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             other = support.issue_token("--center", "huaguangjie")
             assert support.http("GET", f"{intake}/api/v1/cases/{case_id}/looks", token=other)[0] == 403
 
+            # The institute's recommendation letter: the link records it, intake opens a case from it.
+            letter_id = json.loads(send_letter(seed=9917))["recommendation_id"]
+            [recommended] = support.wait_for(
+                lambda: recommended_cases(intake, tokens["admin"], letter_id), timeout=30, message="the letter's case"
+            )
+            parties = (recommended["applicant"], recommended["respondent"])
+            # The values no other test's data can share (names and jobs come from short lists).
+            unique = ("id_number", "phone", "address", "credit_code", "contact")
+            letter_marks = [v for party in parties for k, v in party.items() if k in unique and v]
+            assert len(letter_marks) >= 3, letter_marks
+            found = found_in_databases(letter_marks)
+            assert {table for _, table in found} <= {PURGED_READ_MODEL}, found
+            support.wait_for(lambda: drain() and any("RecommendationReceived" in b for b in captured), timeout=20)
+            assert [m for m in letter_marks if any(m in body for body in captured)] == []
+
             figures = metrics_figures()
             assert any(case_id in row for row in figures["metrics_cases"])
             erased = support.cli("privacy", "erase", "--case", case_id, "--reason", "当事人要求删除")
             assert json.loads(erased.stdout.strip().splitlines()[-1])["keys_destroyed"] == 3
+            support.cli("privacy", "erase", "--case", recommended["case_id"], "--reason", "当事人要求删除")
 
-            assert found_in_databases(MARKS) == {}
+            assert found_in_databases([*MARKS, *letter_marks]) == {}
             view = call(intake, "GET", f"/api/v1/cases/{case_id}", token)
             assert view["applicant"]["name"] == "[已删除]" and view["applicant"]["phone"] == "[已删除]"
             assert view["claimed_total"] == "8000.00" and view["status"] == "accepted"
