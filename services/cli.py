@@ -28,6 +28,7 @@ EXTENSION_COMMANDS = {
         "services.documents.backfill",
         "the demo's documents (backfill); case files from the stores (catch-up)",
     ),
+    "account": ("services.console.cli", "people's accounts: add, disable"),
 }
 
 
@@ -43,13 +44,19 @@ def _parser():
         "services", nargs="+", metavar="SERVICE", help="intake, mediation, arbitration_link, metrics or all"
     )
 
-    token = sub.add_parser("token", help="staff tokens")
+    token = sub.add_parser("token", help="staff tokens: machine tokens and people's personal tokens")
     token_sub = token.add_subparsers(dest="token_command", required=True)
-    issue = token_sub.add_parser("issue", help="print a new token (only its hash is stored)")
+    issue = token_sub.add_parser("issue", help="print a new token as the last line (only its hash is stored)")
     who = issue.add_mutually_exclusive_group(required=True)
     who.add_argument("--center", metavar="CENTER_ID")
     who.add_argument("--district", action="store_true")
     who.add_argument("--admin", action="store_true")
+    who.add_argument("--account", metavar="LOGIN", help="a personal token of this account")
+    issue.add_argument("--days", type=int, help="a personal token's validity in days (default 90)")
+    revoke = token_sub.add_parser("revoke", help="revoke a token, personal or machine, in every service")
+    what = revoke.add_mutually_exclusive_group(required=True)
+    what.add_argument("prefix", nargs="?", metavar="TOKEN_PREFIX", help="the token's first characters after tj_")
+    what.add_argument("--account", metavar="LOGIN", help="every personal token of this account")
 
     for name, (module, help_text) in EXTENSION_COMMANDS.items():
         sub_parser = sub.add_parser(name, help=help_text)
@@ -74,13 +81,26 @@ def main(argv=None):
 
         return serve(args.services)
     if args.command == "token":
-        from services.operations import issue_token
-
-        return issue_token(center=args.center, district=args.district, admin=args.admin)
+        return _token(args)
     if getattr(args, "unavailable", None):
         print(f"tiaojie {args.command}: not installed ({args.unavailable})", file=sys.stderr)
         return 2
     return importlib.import_module(EXTENSION_COMMANDS[args.command][0]).run(args)
+
+
+def _token(args):
+    from services.console import cli as accounts_cli
+
+    if args.token_command == "revoke":
+        return accounts_cli.revoke_tokens(prefix=args.prefix, login=args.account)
+    if args.account:
+        return accounts_cli.issue_personal_token(args.account, days=args.days)
+    if args.days is not None:
+        print("--days applies to personal tokens (--account) only", file=sys.stderr)
+        return 2
+    from services.operations import issue_token
+
+    return issue_token(center=args.center, district=args.district, admin=args.admin)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,13 @@ def issue_token(center=None, district=False, admin=False, env=None):
 
 
 def create_token(role, center=None, env=None):
-    """A new token of `role` ("center", "district" or "admin"), stored in every service's database."""
+    """A new token of `role` ("center", "district" or "admin"), stored in every service's database.
+
+    It is also recorded in the console's store (`MachineTokenIssued`), so that
+    `tiaojie token revoke PREFIX` finds it and every service learns of its revocation.
+    """
+    from services.console.cli import record_machine_token
+
     token = auth.new_token()
     for name in SERVICES:
         url = migrate_service(name, env)
@@ -111,4 +117,5 @@ def create_token(role, center=None, env=None):
                 auth.store_token(cur, token, role, center)
         finally:
             conn.close()
+    record_machine_token(token, role, center, env)
     return token

@@ -2,7 +2,9 @@
 
 Every event any service stores or publishes has this shape:
 `{event_id, event_type, schema_version, stream_id, stream_version, case_id, center_id,
-occurred_at, recorded_at, correlation_id, causation_id, data}`.
+occurred_at, recorded_at, correlation_id, causation_id, data}`, and, when a person or a
+token caused it, the optional `actor` (CONTRACTS §7): `{account_id, login, name, role}`
+or `{token: "<role>:<center>"}`.
 """
 
 import dataclasses
@@ -44,10 +46,11 @@ class Event:
     causation_id: str | None
     data: dict
     position: int | None = None
+    actor: dict | None = None
 
     def to_envelope(self):
         """The JSON-ready envelope (what goes on the bus)."""
-        return {
+        envelope = {
             "event_id": str(self.event_id),
             "event_type": self.event_type,
             "schema_version": self.schema_version,
@@ -61,6 +64,9 @@ class Event:
             "causation_id": self.causation_id,
             "data": self.data,
         }
+        if self.actor is not None:
+            envelope["actor"] = self.actor
+        return envelope
 
     @classmethod
     def from_envelope(cls, envelope, position=None):
@@ -85,6 +91,7 @@ class EnvelopeSchema(Schema):
     correlation_id = fields.String(required=True)
     causation_id = fields.String(required=True, allow_none=True)
     data = fields.Dict(required=True)
+    actor = fields.Dict(load_default=None, allow_none=True)
 
     def load(self, data, **kwargs):
         loaded = super().load(data, **kwargs)

@@ -94,11 +94,60 @@ EVENT_MIGRATIONS = [
         END $$;
         """,
     ),
+    (
+        "common-0008-event-actor",
+        """
+        -- Who caused the event (CONTRACTS §7): a person or a machine token; the append
+        -- function takes it from each event of the batch.
+        ALTER TABLE events ADD COLUMN actor jsonb;
+        CREATE OR REPLACE FUNCTION tiaojie_append(
+            p_stream_id text, p_expected integer, p_events jsonb,
+            p_recorded_at timestamptz, p_correlation_id text, p_causation_id text)
+        RETURNS SETOF events LANGUAGE plpgsql AS $$
+        DECLARE
+            v_ids uuid[] := ARRAY(SELECT (e->>'event_id')::uuid FROM jsonb_array_elements(p_events) e);
+            v_stored integer;
+            v_current integer;
+        BEGIN
+            -- Held to commit: positions become visible in the order they are drawn.
+            PERFORM pg_advisory_xact_lock(hashtext('tiaojie:append'));
+            SELECT count(*) INTO v_stored FROM events WHERE event_id = ANY(v_ids);
+            IF v_stored = cardinality(v_ids) THEN
+                RETURN QUERY SELECT * FROM events WHERE event_id = ANY(v_ids) ORDER BY position;
+                RETURN;
+            END IF;
+            SELECT COALESCE(MAX(stream_version), 0) INTO v_current FROM events WHERE stream_id = p_stream_id;
+            IF p_expected IS NOT NULL AND v_stored = 0 AND v_current <> p_expected THEN
+                RAISE EXCEPTION USING ERRCODE = 'TJ409', MESSAGE = v_current::text;
+            END IF;
+            RETURN QUERY
+            WITH fresh AS (
+                SELECT t.e, row_number() OVER (ORDER BY t.ord) AS n,
+                       first_value(t.e->>'event_id') OVER (ORDER BY t.ord) AS first_id
+                  FROM jsonb_array_elements(p_events) WITH ORDINALITY AS t(e, ord)
+                 WHERE NOT EXISTS (SELECT 1 FROM events s WHERE s.event_id = (t.e->>'event_id')::uuid)
+            ), inserted AS (
+                INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version,
+                                    case_id, center_id, occurred_at, recorded_at, correlation_id,
+                                    causation_id, data, actor)
+                SELECT (e->>'event_id')::uuid, p_stream_id, v_current + n::integer, e->>'event_type',
+                       (e->>'schema_version')::integer, e->>'case_id', e->>'center_id',
+                       COALESCE((e->>'occurred_at')::timestamptz, p_recorded_at), p_recorded_at,
+                       COALESCE(p_correlation_id, first_id), p_causation_id, e->'data',
+                       NULLIF(e->'actor', 'null'::jsonb)
+                  FROM fresh ORDER BY n
+                RETURNING *
+            )
+            SELECT * FROM inserted;
+            PERFORM pg_notify('tiaojie_events', '');
+        END $$;
+        """,
+    ),
 ]
 
 _COLUMNS = (
     "position, event_id, stream_id, stream_version, event_type, schema_version, case_id,"
-    " center_id, occurred_at, recorded_at, correlation_id, causation_id, data"
+    " center_id, occurred_at, recorded_at, correlation_id, causation_id, data, actor"
 )
 
 
@@ -127,8 +176,9 @@ class PostgresEventStore:
         row = self.cursor.fetchone()
         return row["v"] if isinstance(row, dict) else row[0]
 
-    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
-        """Appends `events` after `expected_version` (or at the end, with `ANY_VERSION`).
+    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None, actor=None):
+        """Appends `events` after `expected_version` (or at the end, with `ANY_VERSION`), each
+        with `actor`, who caused them (None: no one in particular).
 
         One round trip: `tiaojie_append` (a server-side function) takes the append lock,
         skips event ids already stored, checks the version, inserts and notifies.
@@ -145,6 +195,7 @@ class PostgresEventStore:
                 "center_id": e.center_id,
                 "occurred_at": e.occurred_at,
                 "data": e.data,
+                "actor": actor,
             }
             for e in events
         ]
@@ -190,10 +241,10 @@ class EventStore:
         self.database = database
         self.clock = clock
 
-    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
+    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None, actor=None):
         with self.database.transaction() as cur:
             return PostgresEventStore(cur, self.clock).append(
-                stream_id, expected_version, events, correlation_id, causation_id
+                stream_id, expected_version, events, correlation_id, causation_id, actor
             )
 
     def load(self, stream_id, after_version=0):
@@ -228,7 +279,7 @@ class InMemoryEventStore:
     def version(self, stream_id):
         return max((e.stream_version for e in self.events if e.stream_id == stream_id), default=0)
 
-    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
+    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None, actor=None):
         events = list(events)
         known = {e.event_id: e for e in self.events}
         stored = [known[e.event_id] for e in events if e.event_id in known]
@@ -256,6 +307,7 @@ class InMemoryEventStore:
                     causation_id=causation_id,
                     data=json_roundtrip(new.data),
                     position=len(self.events) + offset,
+                    actor=_json_roundtrip(actor) if actor is not None else None,
                 )
             )
         self.events.extend(appended)

@@ -92,7 +92,8 @@ class CommandPipeline:
         scope = getattr(command.actor, "token_hash", None)
 
         def attempt():
-            with self.units_of_work(correlation_id=correlation_id) as uow:
+            # Who asks goes on every event the command appends: `Principal.actor` (CONTRACTS §7).
+            with self.units_of_work(correlation_id, actor=getattr(command.actor, "actor", None)) as uow:
                 if key:
                     request_hash = uow.idempotency.request_hash(
                         request.method, request.path, request.get_data(as_text=True)

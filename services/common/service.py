@@ -21,6 +21,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from . import auth
 from .bootstrap import wire
+from .credentials import CredentialsConsumer
 from .envelope import Event
 from .http import api, json_response
 from .logs import correlation_id_var
@@ -49,8 +50,8 @@ class StoreAccess:
         self.service_name = provider.container.service_name
         self.worker_ctx = worker_ctx
 
-    def unit_of_work(self, correlation_id=None, causation_id=None):
-        return self.provider.wiring.units_of_work(correlation_id or correlation_id_var.get(), causation_id)
+    def unit_of_work(self, correlation_id=None, causation_id=None, actor=None):
+        return self.provider.wiring.units_of_work(correlation_id or correlation_id_var.get(), causation_id, actor)
 
     def query(self, fn):
         with self.database.transaction() as cursor:
@@ -77,7 +78,8 @@ class StoreAccess:
             event = Event.from_envelope(envelope)
 
             def attempt():
-                with self.unit_of_work(correlation_id=event.correlation_id, causation_id=event.event_id) as uow:
+                # What a consumer appends was caused by whoever caused the event it handles.
+                with self.unit_of_work(event.correlation_id, event.event_id, event.actor) as uow:
                     previous = uow.inbox.claim(consumer, event)
                     if previous is None:
                         metrics.duplicates.labels(self.service_name, consumer).inc()
@@ -139,7 +141,7 @@ class ServiceStore(DependencyProvider):
     def authenticate(self, request):
         token = auth.bearer_token(request)
         with self.database.transaction() as cursor:
-            return auth.find_principal(cursor, token)
+            return auth.find_principal(cursor, token, self.clock.now())
 
     def stop(self):
         self.database.close()
@@ -270,10 +272,24 @@ class SettingTimer(Timer):
 INBOX_PRUNE_BATCH = 10000
 
 
-class BaseService:
-    """Health, readiness and operational metrics, the same on all four services."""
+class BaseService(CredentialsConsumer):
+    """Health, readiness, operational metrics and the people's credentials, the same on every service."""
 
     store = ServiceStore()
+
+    @api("GET", "/api/v1/me")
+    def me(self, request):
+        """Who the bearer is, as this service knows it: 401 until it has the session's event.
+        The console asks this after a login before it sends the person anywhere."""
+        principal = self.store.authenticate(request)
+        return json_response(
+            200,
+            {
+                **(principal.person or {"role": principal.role}),
+                "center_id": principal.center_id,
+                "actor": principal.actor,
+            },
+        )
 
     @SettingTimer.decorator(interval=3600, setting="TIAOJIE_INBOX_PRUNE_SECONDS")
     def prune_inbox(self):

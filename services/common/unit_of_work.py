@@ -140,14 +140,14 @@ class SealedEventStore:
         is opened from): erasing the case then erases every copy of the letter too."""
         self.adopted.update(bindings)
 
-    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None):
+    def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None, actor=None):
         if expected_version == 0:
             bound = self.bound.setdefault(stream_id, dict(self.adopted))
         else:
             bound = self._bound(stream_id)
         keys = {} if stream_id in self.erased else self.keys
         sealed = [dataclasses.replace(e, data=self.vault.seal(e.data, bound, keys, remember=True)) for e in events]
-        return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id)
+        return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id, actor)
 
     def load(self, stream_id, after_version=0):
         events = self.inner.load(stream_id, after_version)
@@ -187,7 +187,9 @@ class UnitOfWork:
 
     `repositories` maps a name to a class built on the transaction's cursor (`cls(cursor)`);
     each is an attribute of the unit of work (`uow.records`, `uow.views`). `settings` are
-    the service's, read once by its bootstrap.
+    the service's, read once by its bootstrap. `actor` (who caused this work: the verified
+    caller's `Principal.actor`, or the actor of the event a consumer handles) goes on every
+    event the unit of work appends (CONTRACTS §7).
     """
 
     def __init__(
@@ -200,6 +202,7 @@ class UnitOfWork:
         settings=None,
         vault=None,
         open_loaded=True,
+        actor=None,
     ):
         self.cursor = cursor
         self.clock = clock
@@ -207,6 +210,7 @@ class UnitOfWork:
         self.correlation_id = correlation_id
         self.causation_id = causation_id
         self.vault = vault
+        self.actor = actor
         self.events = PostgresEventStore(cursor, clock)
         if vault is not None:
             self.events = SealedEventStore(self.events, vault, open_loaded)
@@ -226,6 +230,7 @@ class UnitOfWork:
             aggregate.pending,
             correlation_id=self.correlation_id,
             causation_id=self.causation_id,
+            actor=self.actor,
         )
         aggregate.pending = []
         return appended
@@ -243,7 +248,7 @@ class UnitsOfWork:
         self.open_loaded = open_loaded
 
     @contextlib.contextmanager
-    def __call__(self, correlation_id=None, causation_id=None):
+    def __call__(self, correlation_id=None, causation_id=None, actor=None):
         with self.database.transaction() as cursor:
             yield UnitOfWork(
                 cursor,
@@ -254,12 +259,13 @@ class UnitsOfWork:
                 self.settings,
                 self.vault,
                 self.open_loaded,
+                actor=actor,
             )
 
 
 @contextlib.contextmanager
-def unit_of_work(database, clock, correlation_id=None, causation_id=None, repositories=None, settings=None):
-    with UnitsOfWork(database, clock, repositories, settings)(correlation_id, causation_id) as uow:
+def unit_of_work(database, clock, correlation_id=None, causation_id=None, repositories=None, settings=None, actor=None):
+    with UnitsOfWork(database, clock, repositories, settings)(correlation_id, causation_id, actor) as uow:
         yield uow
 
 
@@ -279,6 +285,7 @@ class FakeUnitOfWork:
         self.events = self.stored if vault is None else SealedEventStore(self.stored, vault)
         self.correlation_id = None
         self.causation_id = None
+        self.actor = None
         self.committed = 0
         self.inbox = FakeInbox()
         self.idempotency = FakeIdempotencyKeys()
@@ -286,8 +293,8 @@ class FakeUnitOfWork:
         for name, repository in repositories.items():
             setattr(self, name, repository)
 
-    def __call__(self, correlation_id=None, causation_id=None):
-        self.correlation_id, self.causation_id = correlation_id, causation_id
+    def __call__(self, correlation_id=None, causation_id=None, actor=None):
+        self.correlation_id, self.causation_id, self.actor = correlation_id, causation_id, actor
         return self
 
     def __enter__(self):

@@ -62,6 +62,7 @@ def record_consultation(command, uow):
         [NewEvent("ConsultationRecorded", data, center_id=center_id, occurred_at=consultation.recorded_at)],
         correlation_id=uow.correlation_id,
         causation_id=uow.causation_id,
+        actor=uow.actor,
     )
     log.info("consultation recorded", extra={"center_id": center_id})
     return data

@@ -143,7 +143,7 @@ def mediator_view(row, settings, today):
 @refusals_as_http
 def register_mediator(uow, principal, body, settings):
     registration = validate(schemas.MediatorRegistration(now=uow.clock.now(), zone=settings.tz), body)
-    principal.require_write(registration["center_id"])
+    principal.require_roster(registration["center_id"])
     mediator_id = settings.new_id()
     mediator = Mediator(Mediator.stream_for(mediator_id))
     mediator.register(mediator_id=mediator_id, now=uow.clock.now(), **registration)
@@ -157,7 +157,7 @@ def renew_certificate(uow, principal, mediator_id, body, settings):
     if _is_uuid(mediator_id):
         uow.views.lock_mediator(mediator_id)
     mediator = _load_mediator(uow, mediator_id)
-    principal.require_write(mediator.center_id)
+    principal.require_roster(mediator.center_id)
     renewal = validate(schemas.CertificateRenewal(now=uow.clock.now(), zone=settings.tz), body)
     mediator.renew_certificate(now=uow.clock.now(), **renewal)
     _save_mediator(uow, mediator)

@@ -361,7 +361,9 @@ def test_events_are_published_on_intake_events_with_the_envelope(intake, tokens)
         support.wait_for(both_arrived, timeout=15, message="ApplicationReceived and CaseAccepted")
 
     application_received, properties = received["ApplicationReceived"]
-    assert set(application_received) == ENVELOPE_KEYS
+    # The envelope of CONTRACTS §3, with the actor of §7: the center's token registered it.
+    assert set(application_received) == ENVELOPE_KEYS | {"actor"}
+    assert application_received["actor"] == {"token": f"center:{CENTER}"}
     assert properties["message_id"] == application_received["event_id"]
     assert application_received["stream_id"] == f"case-{case_id}"
     assert (application_received["center_id"], application_received["stream_version"]) == (CENTER, 1)
@@ -386,7 +388,7 @@ def test_events_are_published_on_intake_events_with_the_envelope(intake, tokens)
         assert key in data, key
     assert data["claimed_total"] == "15000.50"
     accepted, _ = received["CaseAccepted"]
-    assert set(accepted) == ENVELOPE_KEYS and accepted["stream_version"] == 2
+    assert set(accepted) == ENVELOPE_KEYS | {"actor"} and accepted["stream_version"] == 2
     for key in (
         "case_id",
         "case_number",

@@ -75,3 +75,14 @@ def test_new_events_get_the_current_schema_version():
 
     [event] = InMemoryEventStore(FixedClock()).append("s", 0, [NewEvent("KernelProbeVersioned", {})])
     assert event.schema_version == 2
+
+
+def test_the_actor_is_an_optional_part_of_the_envelope():
+    store = InMemoryEventStore(FixedClock())
+    [anonymous] = store.append("case-2", 0, [NewEvent("Probe", {})])
+    actor = {"account_id": "a-1", "login": "li.ming", "name": "李明", "role": "staff"}
+    [named] = store.append("case-2", 1, [NewEvent("Probe", {})], actor=actor)
+    assert "actor" not in anonymous.to_envelope()
+    assert named.to_envelope()["actor"] == actor
+    assert Event.from_envelope(named.to_envelope()).actor == actor
+    assert Event.from_envelope(anonymous.to_envelope()).actor is None

@@ -137,6 +137,7 @@ def _login_once(store, login, password, now):
             return LoginRefused()
         if account.is_locked(now):
             return LoginLocked(account.locked_until)
+        uow.actor = _actor(account.identity())
         if account.disabled or not store.passwords.verify(account.password_hash, password):
             account.refuse_login(now, store.settings)
             uow.save(account)
@@ -195,6 +196,8 @@ def end_session(store, secret, now, reason="logout"):
     def once():
         with store.unit_of_work() as uow:
             current = uow.load(Session, session_stream(session_hash))
+            if current.identity is not None:
+                uow.actor = _actor(current.identity)
             current.end(session_hash, reason, now)
             uow.save(current)
 
@@ -239,6 +242,7 @@ def change_password(store, account_id, old, new, now):
                 raise UnknownAccount()
             if not store.passwords.verify(account.password_hash, old or ""):
                 raise AccountError("原密码不正确", field="old_password")
+            uow.actor = _actor(account.identity())
             account.change_password(store.passwords.hash(new), now)
             uow.save(account)
 
@@ -404,6 +408,10 @@ def revoke_tokens(store, prefix=None, login=None, now=None, actor=None):
 
 
 # --- plumbing --------------------------------------------------------------------------------
+
+
+def _actor(identity):
+    return {k: identity[k] for k in ("account_id", "login", "name", "role")}
 
 
 def _person(identity, secret, must_change_password):
