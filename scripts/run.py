@@ -35,6 +35,7 @@ RUN_DIR = ROOT / "run"
 TIAOJIE = [sys.executable, "-m", "services.cli"]
 LIVE_RATE = os.environ.get("TIAOJIE_DEMO_RATE", "30")
 SEED = os.environ.get("TIAOJIE_DEMO_SEED", "2026")
+DEMO_PASSWORD = os.environ.get("TIAOJIE_DEMO_PASSWORD", "tiaojie-demo")
 
 
 def check_postgres():
@@ -117,6 +118,32 @@ def issue_tokens():
     path.write_text(json.dumps(tokens, indent=2))
     path.chmod(0o600)
     return tokens, path
+
+
+def demo_accounts():
+    """People to log in to the console as: a clerk per center, a head, the district, an admin.
+
+    Their passwords are known (`TIAOJIE_DEMO_PASSWORD`), not one-time; accounts that exist
+    already (a second `make run`) are left as they are.
+    """
+    from services.console import accounts
+    from services.console.cli import account_store
+
+    first = load_centers()[0]
+    people = [(f"staff.{c.center_id}", f"{c.name}登记员", "staff", c.center_id) for c in load_centers()]
+    people += [
+        (f"head.{first.center_id}", f"{first.name}负责人", "head", first.center_id),
+        ("district", "区调解办", "district", None),
+        ("admin", "系统管理员", "admin", None),
+    ]
+    with account_store() as store:
+        for login, name, role, center_id in people:
+            try:
+                accounts.create_account(store, login, name, role, center_id, password=DEMO_PASSWORD)
+            except accounts.AccountError as exc:
+                if exc.field != "login":
+                    raise
+    return people
 
 
 def store_is_empty(tokens):
@@ -205,8 +232,9 @@ def main():
             return 1
         try:
             tokens, token_path = issue_tokens()
+            people = demo_accounts() if "console" in names else []
         except psycopg2.Error as exc:
-            print(f"cannot issue the demo tokens: {str(exc).strip()}", file=sys.stderr)
+            print(f"cannot issue the demo tokens and accounts: {str(exc).strip()}", file=sys.stderr)
             return 1
         simulate = [
             "simulate",
@@ -249,7 +277,7 @@ def main():
             children.start("simulate", simulate)
             if "documents" in names:
                 children.start("documents", documents_backfill(token_path, clock_file))
-        print_where_to_look(names, token_path)
+        print_where_to_look(names, token_path, people)
         simulate_reported = False
         while not stopping:
             if not simulate_reported and any(n == "simulate" for n, _ in children.exited()):
@@ -291,7 +319,7 @@ def documents_backfill(token_path, clock_file):
     ]
 
 
-def print_where_to_look(names, token_path):
+def print_where_to_look(names, token_path, people):
     print("\ntiaojie is running:")
     for name in SERVICES:
         if name in names:
@@ -303,6 +331,14 @@ def print_where_to_look(names, token_path):
         print(f"  documents (文书)    {service_url('documents')}/api/v1/cases/<case_id>/documents")
         print("                     issued for each center's newest cases once the back-fill reaches today;")
         print("                     a line starting `documents backfill:` then gives a curl that opens an agreement")
+    if "console" in names:
+        print(
+            f"\n  staff console      {service_url('console')}/   (工作台: log in as one of these, password {DEMO_PASSWORD})"
+        )
+        for login, name, role, _center_id in people:
+            print(f"    {login:28} {role:9} {name}")
+        print("    (while the simulator back-fills the year, the clock races ahead and sessions end at once:")
+        print("     log in when it runs live)")
     print(f'\n  staff tokens       {token_path.relative_to(ROOT)}  (curl -H "Authorization: Bearer <token>" ...)')
     print("  pipeline status    .venv/bin/tiaojie status")
     print("  logs               run/logs/")
