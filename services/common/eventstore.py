@@ -307,7 +307,7 @@ class InMemoryEventStore:
                     causation_id=causation_id,
                     data=json_roundtrip(new.data),
                     position=len(self.events) + offset,
-                    actor=_json_roundtrip(actor) if actor is not None else None,
+                    actor=json_roundtrip(actor) if actor is not None else None,
                 )
             )
         self.events.extend(appended)

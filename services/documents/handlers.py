@@ -114,6 +114,7 @@ def issue_document(command, uow):
         ],
         correlation_id=uow.correlation_id,
         causation_id=uow.causation_id,
+        actor=uow.actor,
     )
     log.info("document issued", extra={"case_id": case_file.case_id, "kind": kind})
     return {"document_id": new_id, "kind": kind, "number": number, "issued_at": now}

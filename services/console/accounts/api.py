@@ -15,7 +15,7 @@ from datetime import datetime
 from services.common.auth import hash_token as hash_secret
 from services.common.auth import new_token
 from services.common.centers import centers_by_id
-from services.common.eventstore import ConcurrencyError
+from services.common.pipeline import decide_again
 
 from .domain import (
     CENTER_ROLES,
@@ -29,7 +29,6 @@ from .domain import (
     token_stream,
 )
 
-ATTEMPTS = 5
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 # Initial passwords: no 0/O, 1/l/I, so they can be read aloud over the phone.
 PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -123,7 +122,7 @@ def login(store, login, password, now):
     nothing else is stored and no session starts.
     """
     login = (login or "").strip().lower()
-    outcome = _retrying(lambda: _login_once(store, login, password or "", now))
+    outcome = decide_again(lambda: _login_once(store, login, password or "", now))
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
@@ -184,7 +183,7 @@ def session(store, secret, now):
             uow.index.touch(session_hash, now)
             return _person(account.identity(), secret, account.must_change_password)
 
-    return _retrying(once)
+    return decide_again(once)
 
 
 def end_session(store, secret, now, reason="logout"):
@@ -201,7 +200,7 @@ def end_session(store, secret, now, reason="logout"):
             current.end(session_hash, reason, now)
             uow.save(current)
 
-    _retrying(once)
+    decide_again(once)
 
 
 def end_idle_sessions(store, now):
@@ -219,7 +218,7 @@ def end_idle_sessions(store, now):
                 uow.save(current)
                 uow.index.forget(session_hash)
 
-        _retrying(once)
+        decide_again(once)
     return len(idle)
 
 
@@ -246,7 +245,7 @@ def change_password(store, account_id, old, new, now):
             account.change_password(store.passwords.hash(new), now)
             uow.save(account)
 
-    _retrying(once)
+    decide_again(once)
 
 
 # --- managing accounts (admin, CLI) --------------------------------------------------------
@@ -290,7 +289,7 @@ def create_account(store, login, name, role, center_id=None, password=None, now=
             )
             uow.save(account)
 
-    _retrying(once)
+    decide_again(once)
     return password
 
 
@@ -307,7 +306,7 @@ def disable_account(store, login, now=None, actor=None):
             account.disable(now)
             uow.save(account)
 
-    _retrying(once)
+    decide_again(once)
 
 
 def list_accounts(store, now=None):
@@ -354,7 +353,7 @@ def issue_personal_token(store, login, days=None, now=None, actor=None):
             issued.issue_personal(token_hash, token_prefix(token), account.identity(), now, days)
             uow.save(issued)
 
-    _retrying(once)
+    decide_again(once)
     return token
 
 
@@ -370,7 +369,7 @@ def record_machine_token(store, token, role, center_id=None, now=None):
                 issued.issue_machine(token_hash, token_prefix(token), role, center_id, now)
                 uow.save(issued)
 
-    _retrying(once)
+    decide_again(once)
 
 
 def revoke_tokens(store, prefix=None, login=None, now=None, actor=None):
@@ -404,7 +403,7 @@ def revoke_tokens(store, prefix=None, login=None, now=None, actor=None):
                 revoked.append(token.prefix)
             return revoked
 
-    return _retrying(once)
+    return decide_again(once)
 
 
 # --- plumbing --------------------------------------------------------------------------------
@@ -416,13 +415,3 @@ def _actor(identity):
 
 def _person(identity, secret, must_change_password):
     return Person(**identity, bearer=secret, must_change_password=must_change_password)
-
-
-def _retrying(attempt):
-    """Runs one unit of work again when it lost an optimistic-concurrency race."""
-    for tries in range(1, ATTEMPTS + 1):
-        try:
-            return attempt()
-        except ConcurrencyError:
-            if tries == ATTEMPTS:
-                raise

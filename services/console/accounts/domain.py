@@ -10,7 +10,7 @@ Streams: `account-<login>`, `session-<sha256 of the secret>`, `token-<sha256 of 
 import dataclasses
 from datetime import datetime, timedelta
 
-from services.common.eventstore import Aggregate
+from services.common.aggregate import Aggregate
 
 ROLES = ("staff", "head", "district", "admin")
 CENTER_ROLES = frozenset({"staff", "head"})
