@@ -15,9 +15,11 @@ import sys
 
 from services.common.clock import clock_from_config
 from services.common.config import database_url
-from services.common.db import Database
+from services.common.db import Database, ensure_database, migrate
+from services.common.schema import COMMON_MIGRATIONS
 
 from . import accounts
+from .schema import MIGRATIONS
 
 OPERATOR = {"token": "operator:cli"}
 
@@ -88,11 +90,11 @@ def record_machine_token(token, role, center_id=None, env=None):
 @contextlib.contextmanager
 def account_store(env=None):
     """The console's account store, its database migrated, on the services' clock."""
-    from services.operations import migrate_service
-
     env = os.environ if env is None else env
-    migrate_service("console", env)
-    database = Database(database_url("console", env), max_connections=1)
+    url = database_url("console", env)
+    ensure_database(url)
+    migrate(url, COMMON_MIGRATIONS + MIGRATIONS)
+    database = Database(url, max_connections=1)
     try:
         yield accounts.PostgresAccountStore(database, clock_from_config({"CLOCK_FILE": env.get("TIAOJIE_CLOCK_FILE")}))
     finally:
