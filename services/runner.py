@@ -35,20 +35,27 @@ def serve(names, env=None):
     make_green()
     names = resolve(names)
     containers = [ServiceContainer(registry.service_class(n), service_config(n, env)) for n in names]
+    stopping = []
+    started = []
+
+    def shutdown(signum, frame):
+        # Signal handlers run in the hub's main loop: stop in a green thread, once every
+        # container has started (a container stopped while it starts keeps running).
+        if not stopping:
+            stopping.append(signum)
+            if started:
+                eventlet.spawn_n(_stop_all, containers)
+
+    # Before the containers start: a service answers /ready as soon as its web server
+    # runs, and a SIGTERM from then on must stop it cleanly, not kill it.
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
     for container in containers:
         container.start()
         log.info("service started", extra={"service": container.service_name})
-
-    stopping = []
-
-    def shutdown(signum, frame):
-        # Signal handlers run in the hub's main loop: stop in a green thread.
-        if not stopping:
-            stopping.append(signum)
-            eventlet.spawn_n(_stop_all, containers)
-
-    signal.signal(signal.SIGTERM, shutdown)
-    signal.signal(signal.SIGINT, shutdown)
+    started.append(True)
+    if stopping:
+        eventlet.spawn_n(_stop_all, containers)
 
     waiter = eventlet.spawn(lambda: [c.wait() for c in containers])
     while True:
