@@ -10,8 +10,10 @@ PYTEST_ARGS ?=
 # documents' Chinese PDFs (WeasyPrint), DejaVu the Uyghur (Arabic-script) names among them;
 # poppler-utils reads them back in the tests.
 DEBIAN_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 fontconfig fonts-noto-cjk fonts-dejavu-core poppler-utils
+# The tests also drive the console in Debian's Chromium (Playwright cannot download its own here).
+TEST_DEBIAN_PACKAGES := $(DEBIAN_PACKAGES) chromium
 
-.PHONY: venv run test bench clean debian-packages
+.PHONY: venv run test bench clean debian-packages test-debian-packages screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +26,13 @@ venv: $(STAMP)
 debian-packages:
 	@scripts/debian_packages.sh $(DEBIAN_PACKAGES)
 
+test-debian-packages:
+	@scripts/debian_packages.sh $(TEST_DEBIAN_PACKAGES)
+
 run: $(STAMP) debian-packages
 	$(BIN)/python scripts/run.py
 
-test: $(STAMP) debian-packages
+test: $(STAMP) test-debian-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
@@ -36,3 +41,9 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV)
+
+# Every page of the console's browser tests, photographed into screenshots/ for a person to look at.
+screenshots: $(STAMP) test-debian-packages
+	rm -rf screenshots && mkdir -p screenshots
+	TIAOJIE_SCREENSHOTS=$(CURDIR)/screenshots $(BIN)/python -m pytest tests/browser -p no:cacheprovider $(PYTEST_ARGS)
+	@echo "screenshots in $(CURDIR)/screenshots"

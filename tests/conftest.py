@@ -23,7 +23,7 @@ def pytest_collection_modifyitems(config, items):
         path = str(item.fspath)
         if "/integration/" in path:
             item.add_marker(pytest.mark.integration)
-        if "/e2e/" in path:
+        if "/e2e/" in path or "/browser/" in path:
             item.add_marker(pytest.mark.e2e)
 
 

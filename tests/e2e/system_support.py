@@ -35,6 +35,11 @@ class System:
         # Eight workers a service keep the four processes well inside PostgreSQL's connections.
         self.env = {"TIAOJIE_CLOCK_FILE": self.clock_file, "TIAOJIE_LOG_LEVEL": "WARNING", "TIAOJIE_MAX_WORKERS": "8"}
         self.processes = {name: support.ServiceProcess(name, env=self.env) for name in SERVICES}
+        if "console" in self.processes:
+            # The console calls the other services where this system runs them.
+            self.processes["console"].env.update(
+                {f"{name.upper()}_URL": process.url() for name, process in self.processes.items() if name != "console"}
+            )
         self.court = None
         self.rng = random.Random(f"{support.NAMESPACE}-system")
         self.mediators = {}
