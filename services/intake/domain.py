@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from services.common.aggregate import Aggregate
 from services.common.errors import StateConflict
+from services.common.privacy import mask_id_number, mask_phone
 
 CATEGORIES = (
     "wages",
@@ -272,7 +273,7 @@ class Case(Aggregate):
         return bool(self.decision) and self.decision["decision"] == "accept"
 
     def summary(self):
-        """One line of the case list: no id numbers or phones."""
+        """One line of the case list: ID number and phone masked (CONTRACTS §9)."""
         return {
             "case_id": self.case_id,
             "case_number": self.case_number,
@@ -282,6 +283,8 @@ class Case(Aggregate):
             "channel": self.received["channel"],
             "category": self.received["category"],
             "applicant_name": self.received["applicant"].get("name"),
+            "applicant_id_number": mask_id_number(self.received["applicant"].get("id_number")),
+            "applicant_phone": mask_phone(self.received["applicant"].get("phone")),
             "respondent_name": self.received["respondent"].get("name"),
             "workers_involved": self.received["workers_involved"],
             "collective": self.received["collective"],

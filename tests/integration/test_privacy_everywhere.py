@@ -129,7 +129,9 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             assert NAME in pdf_text(documents, token, pdf_path)
             view = call(intake, "GET", f"/api/v1/cases/{case_id}", token)
             assert view["applicant"]["phone"] == "13987650123" and view["description"].startswith("标记的描述")
-            assert call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["total"] == 1
+            [hit] = call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["cases"]
+            assert hit["applicant_id_number"] == RESIDENT_ID[:6] + "********" + RESIDENT_ID[-4:]
+            assert hit["applicant_phone"] == "139****0123" and RESIDENT_ID not in json.dumps(hit)
             support.wait_for(
                 lambda: support.http("GET", f"{mediation}/api/v1/cases/{case_id}", token=token)[0] == 200,
                 message="the mediation opened",

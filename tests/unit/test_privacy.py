@@ -125,6 +125,13 @@ def test_intake_stores_personal_fields_sealed_and_shows_them_opened(uow):
     assert history["events"][1]["data"]["respondent"] == RESPONDENT
 
 
+def test_lists_show_the_id_number_and_phone_masked(uow):
+    register(uow)
+    [listed] = handlers.list_cases(uow.records, None)["cases"]
+    assert listed["applicant_id_number"] == "650105********1234" and listed["applicant_phone"] == "139****5678"
+    assert "650105199001011234" not in json.dumps(handlers.list_cases(uow.records, None, q="650105199001011234"))
+
+
 def test_search_by_id_number_and_credit_code_uses_the_keyed_index(uow, vault):
     register(uow)
     records = uow.records
