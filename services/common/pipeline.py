@@ -2,7 +2,7 @@
 
 authenticate → load the body through the boundary schema into a command value → run
 `handler(command, uow)` in a unit of work → on `ConcurrencyError` decide again on the new
-state (`ATTEMPTS` in all) → store the `Idempotency-Key` response → commit → answer.
+state (`commands.ATTEMPTS` in all) → store the `Idempotency-Key` response → commit → answer.
 
 A refusal (`services.common.errors`) rolls everything back: a refused request stores and
 emits nothing. A repeated key with the same body returns the stored response; with
@@ -10,10 +10,10 @@ another body, 409. Two requests with one key serialize on the key's row. A race 
 `ATTEMPTS` times is 409 with the current state of the stream that kept moving, never 500.
 """
 
-import dataclasses
 import json
 import logging
 
+from .commands import ATTEMPTS, decide_again
 from .envelope import dumps
 from .errors import ConcurrencyError, StateConflict
 from .http import json_response, parse_json, validate
@@ -21,46 +21,6 @@ from .logs import correlation_id_var
 from .unit_of_work import KeyReuse
 
 log = logging.getLogger(__name__)
-
-# How often a command (or a consumed event) that lost an optimistic-concurrency race is
-# decided again on the new state: one number for every service.
-ATTEMPTS = 5
-
-
-def decide_again(attempt, attempts=ATTEMPTS):
-    """Runs `attempt()` (one whole unit of work) again while it loses a race; the last loss raises."""
-    for number in range(1, attempts + 1):
-        try:
-            return attempt()
-        except ConcurrencyError as exc:
-            if number == attempts:
-                raise
-            log.info("lost a race on %s; deciding again on the new state", exc.stream_id)
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Command:
-    """A request after the boundary: `actor` is who asks (None for a trusted caller: RPC, CLI).
-
-    A command is a frozen dataclass naming the path's parameters and the fields its schema
-    loads; `from_request` builds it from the schema's value, which is spread into the
-    fields when it is a dict (override it when the schema loads a domain value).
-    """
-
-    actor: object = None
-
-    @classmethod
-    def from_request(cls, actor, loaded, **params):
-        return cls(actor=actor, **params, **loaded)
-
-    def require_write(self, center_id):
-        """Forbidden unless the actor may change that center's cases (a trusted caller may)."""
-        if self.actor is not None:
-            self.actor.require_write(center_id)
-
-    def require_read(self, center_id):
-        if self.actor is not None:
-            self.actor.require_read(center_id)
 
 
 class CommandPipeline:

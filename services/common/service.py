@@ -21,13 +21,14 @@ from prometheus_client.core import GaugeMetricFamily
 
 from . import auth
 from .bootstrap import wire
+from .commands import Command, decide_again
 from .credentials import CredentialsConsumer
 from .envelope import Event
 from .http import api, json_response
 from .logs import correlation_id_var
 from .messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
 from .ops import ops_metrics
-from .pipeline import Command, CommandPipeline, decide_again
+from .pipeline import CommandPipeline
 from .relay import Relay, envelope_route, events_exchange
 from .unit_of_work import prune_inbox
 
@@ -131,9 +132,16 @@ class ServiceStore(DependencyProvider):
 
     def __init__(self, bootstrap=None):
         self.bootstrap = bootstrap or wire
+        self._wiring = None
+
+    def wired(self):
+        """The bootstrap's parts, built on first use: once per container, whichever extension asks first."""
+        if self._wiring is None:
+            self._wiring = self.bootstrap(self.container.config)
+        return self._wiring
 
     def setup(self):
-        self.wiring = self.bootstrap(self.container.config)
+        self.wiring = self.wired()
         self.database = self.wiring.database
         self.clock = self.wiring.clock
         self.commands = CommandPipeline(self.wiring.units_of_work, self.authenticate, self.wiring.aggregates)
@@ -151,6 +159,22 @@ class ServiceStore(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return StoreAccess(self, worker_ctx)
+
+
+class SettingTimer(Timer):
+    """A nameko timer whose interval, in seconds, is one of the service's settings (its bootstrap's)."""
+
+    def __init__(self, setting, **kwargs):
+        self.setting = setting
+        super().__init__(interval=None, **kwargs)
+
+    def setup(self):
+        store = next(d for d in self.container.dependencies if isinstance(d, ServiceStore))
+        self.interval = float(getattr(store.wired().settings, self.setting))
+        super().setup()
+
+
+every = SettingTimer.decorator
 
 
 class EventRelay(DependencyProvider):

@@ -289,7 +289,7 @@ class FakeUnitOfWork:
         self.committed = 0
         self.inbox = FakeInbox()
         self.idempotency = FakeIdempotencyKeys()
-        self.repositories = repositories
+        self.repositories = tuple(repositories)
         for name, repository in repositories.items():
             setattr(self, name, repository)
 
@@ -299,7 +299,7 @@ class FakeUnitOfWork:
 
     def __enter__(self):
         self._snapshot = copy.deepcopy(
-            (self.stored.events, self.inbox, self.idempotency, {n: vars(r) for n, r in self.repositories.items()})
+            (self.stored.events, self.inbox, self.idempotency, {n: vars(getattr(self, n)) for n in self.repositories})
         )
         return self
 
@@ -309,8 +309,8 @@ class FakeUnitOfWork:
         else:
             self.stored.events, self.inbox, self.idempotency, states = self._snapshot
             for name, state in states.items():
-                vars(self.repositories[name]).clear()
-                vars(self.repositories[name]).update(state)
+                vars(getattr(self, name)).clear()
+                vars(getattr(self, name)).update(state)
         return False
 
     load = UnitOfWork.load

@@ -2,7 +2,7 @@
 
 import dataclasses
 
-from services.common.pipeline import Command
+from services.common.commands import Command
 
 from .domain import Application
 

@@ -7,9 +7,9 @@ import pytest
 from services.common.aggregate import Aggregate
 from services.common.auth import Principal
 from services.common.clock import FixedClock
+from services.common.commands import ATTEMPTS, Command
 from services.common.errors import ConcurrencyError, Forbidden, NotFound, Rejected, StateConflict
 from services.common.http import error_response
-from services.common.pipeline import ATTEMPTS, Command
 from services.common.unit_of_work import FakeUnitOfWork
 from tests.unit.kernel_requests import answer, pipeline, request
 

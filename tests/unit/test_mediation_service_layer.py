@@ -11,10 +11,11 @@ import pytest
 from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.common.envelope import Event
-from services.common.http import Conflict, Forbidden, NotFound, Unprocessable
+from services.common.errors import Forbidden, NotFound, Rejected, StateConflict
 from services.common.unit_of_work import FakeUnitOfWork
-from services.mediation import handlers
+from services.mediation import commands, handlers, schemas
 from services.mediation.readmodels import InMemoryReadModels
+from tests.unit.kernel_requests import pipeline, request
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -29,16 +30,38 @@ def clock():
 
 
 @pytest.fixture
-def uow(clock):
-    fake = FakeUnitOfWork(clock)
-    fake.views = InMemoryReadModels()
-    return fake
-
-
-@pytest.fixture
 def settings():
     ids = itertools.count(1)
     return handlers.Settings(tz=TZ, performance_grace_days=3, new_id=lambda: str(uuid.UUID(int=next(ids))))
+
+
+@pytest.fixture
+def uow(clock, settings):
+    return FakeUnitOfWork(clock, settings, views=InMemoryReadModels())
+
+
+# Each handler with its command and boundary schema, as the service routes them.
+ROUTES = {
+    handlers.register_mediator: (commands.RegisterMediator, schemas.MediatorRegistration),
+    handlers.file_complaint: (commands.FileComplaint, schemas.ComplaintFiling),
+    handlers.assign_mediator: (commands.AssignMediator, schemas.Assignment),
+    handlers.hold_session: (commands.HoldSession, schemas.Session),
+    handlers.extend: (commands.Extend, schemas.Extension),
+    handlers.reach_agreement: (commands.ReachAgreement, schemas.Agreement),
+    handlers.fail: (commands.Fail, schemas.Failure),
+    handlers.withdraw: (commands.Withdraw, schemas.Withdrawal),
+    handlers.request_review: (commands.RequestReview, schemas.ReviewRequest),
+    handlers.report_performance: (commands.ReportPerformance, schemas.Performance),
+    handlers.record_survey: (commands.RecordSurvey, schemas.Survey),
+}
+
+
+def run(uow, use_case, body, principal=HUAGUANGJIE, **params):
+    """The handler through the kernel's pipeline, as the HTTP route runs it; the JSON answer."""
+    command_type, schema = ROUTES[use_case]
+    dated = schema(now=uow.clock.now(), zone=TZ)
+    response = pipeline(uow, principal).run(request(body=body), use_case, command_type, dated, **params)
+    return json.loads(response.get_data(as_text=True))
 
 
 def intake_event(event_type, case_id, stream_version, **data):
@@ -91,12 +114,11 @@ def consume(uow, settings, event, use_case):
     with uow:
         previous = uow.inbox.claim("mediation.intake_cases", event)
         if previous is not None:
-            use_case(uow, event, previous, settings)
+            use_case(uow, event, previous)
 
 
 def command(uow, settings, use_case, case_id, body, principal=HUAGUANGJIE):
-    with uow:
-        return use_case(uow, principal, case_id, body, settings)
+    return run(uow, use_case, body, principal, case_id=case_id)
 
 
 def events_of(uow, stream_id):
@@ -112,10 +134,8 @@ def register(uow, settings, **overrides):
         "full_time": True,
         **overrides,
     }
-    with uow:
-        return handlers.register_mediator(
-            uow, HUAGUANGJIE if body["center_id"] == "huaguangjie" else LONGSHENGJIE, body, settings
-        )["mediator_id"]
+    principal = HUAGUANGJIE if body["center_id"] == "huaguangjie" else LONGSHENGJIE
+    return run(uow, handlers.register_mediator, body, principal)["mediator_id"]
 
 
 def open_case(uow, settings, case_id="case-1"):
@@ -129,7 +149,7 @@ def test_an_accepted_case_opens_one_mediation_with_intakes_deadline(uow, setting
     consume(uow, settings, event, handlers.open_mediation)  # redelivered
     consume(uow, settings, accepted("case-1"), handlers.open_mediation)  # re-emitted with a new id
     assert events_of(uow, "mediation-case-1") == ["MediationOpened"]
-    view = handlers.get_mediation(uow, HUAGUANGJIE, "case-1", settings)
+    view = handlers.get_mediation(uow, HUAGUANGJIE, "case-1")
     assert view["status"] == "mediating"
     assert datetime.fromisoformat(view["deadline"]) == START + timedelta(days=15)
 
@@ -159,7 +179,7 @@ def test_a_withdrawal_after_the_acceptance_withdraws_the_mediation_once(uow, set
 def test_assignment_of_another_centers_mediator_is_422_and_stores_nothing(uow, settings):
     case_id = open_case(uow, settings)
     other = register(uow, settings, center_id="longshengjie")
-    with pytest.raises(Unprocessable) as refused:
+    with pytest.raises(Rejected) as refused:
         command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": other})
     assert "longshengjie" in refused.value.errors["mediator_id"][0]
     assert events_of(uow, "mediation-case-1") == ["MediationOpened"]
@@ -169,7 +189,7 @@ def test_assignment_of_an_expired_or_unknown_mediator_is_422(uow, settings):
     case_id = open_case(uow, settings)
     expired = register(uow, settings, certificate_expires="2026-03-01")
     for mediator_id, reason in ((expired, "expired on 2026-03-01"), (str(uuid.uuid4()), "no mediator")):
-        with pytest.raises(Unprocessable) as refused:
+        with pytest.raises(Rejected) as refused:
             command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": mediator_id})
         assert reason in refused.value.errors["mediator_id"][0]
 
@@ -179,8 +199,8 @@ def test_other_centers_staff_get_403_and_unknown_cases_404(uow, settings):
     with pytest.raises(Forbidden):
         command(uow, settings, handlers.fail, case_id, {"reason": "x"}, principal=LONGSHENGJIE)
     with pytest.raises(Forbidden):
-        handlers.get_mediation(uow, LONGSHENGJIE, case_id, settings)
-    assert handlers.get_mediation(uow, DISTRICT, case_id, settings)["case_id"] == case_id
+        handlers.get_mediation(uow, LONGSHENGJIE, case_id)
+    assert handlers.get_mediation(uow, DISTRICT, case_id)["case_id"] == case_id
     with pytest.raises(NotFound):
         command(uow, settings, handlers.fail, "no-such-case", {"reason": "x"})
 
@@ -199,7 +219,7 @@ def test_the_agreement_path_to_performance(uow, settings, clock):
     )
     assert view["status"] == "agreement" and view["agreement"]["amount"] == "8000.50"
     assert command(uow, settings, handlers.request_review, case_id, {})["status"] == "under_review"
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(StateConflict) as refused:
         command(uow, settings, handlers.request_review, case_id, {})
     assert refused.value.extra["status"] == "under_review"
     decided = Event(
@@ -224,7 +244,7 @@ def test_the_agreement_path_to_performance(uow, settings, clock):
         },
     )
     consume(uow, settings, decided, handlers.record_review_decision)
-    view = handlers.get_mediation(uow, HUAGUANGJIE, case_id, settings)
+    view = handlers.get_mediation(uow, HUAGUANGJIE, case_id)
     assert (view["status"], view["review"]["decision"], view["review"]["document_no"]) == (
         "agreement",
         "confirmed",
@@ -232,14 +252,14 @@ def test_the_agreement_path_to_performance(uow, settings, clock):
     )
     assert command(uow, settings, handlers.report_performance, case_id, {"performed": True})["status"] == "performed"
     assert command(uow, settings, handlers.record_survey, case_id, {"score": 5})["survey"]["score"] == 5
-    with pytest.raises(Conflict):
+    with pytest.raises(StateConflict):
         command(uow, settings, handlers.record_survey, case_id, {"score": 4})
 
 
 def test_an_extension_without_consent_is_422(uow, settings):
     case_id = open_case(uow, settings)
     for body in ({"days": 5, "parties_consent": False}, {"days": 5}):
-        with pytest.raises(Unprocessable) as refused:
+        with pytest.raises(Rejected) as refused:
             command(uow, settings, handlers.extend, case_id, body)
         assert "parties_consent" in refused.value.errors
     view = command(uow, settings, handlers.extend, case_id, {"days": 5, "parties_consent": True})
@@ -251,11 +271,11 @@ def test_the_sweep_expires_an_overdue_mediation_exactly_once(uow, settings, cloc
     open_case(uow, settings, "case-b")
     command(uow, settings, handlers.extend, "case-b", {"days": 5, "parties_consent": True})
     clock.advance(days=15)
-    assert handlers.sweep(uow, settings)["expired"] == 1
-    assert handlers.sweep(uow, settings)["expired"] == 0
+    assert handlers.sweep(uow)["expired"] == 1
+    assert handlers.sweep(uow)["expired"] == 0
     assert events_of(uow, "mediation-case-a")[-1] == "MediationExpired"
     assert uow.views.cases["case-b"]["status"] == "mediating"
-    with pytest.raises(Conflict) as refused:
+    with pytest.raises(StateConflict) as refused:
         command(
             uow,
             settings,
@@ -277,9 +297,9 @@ def test_the_sweep_defaults_an_unreported_agreement_after_the_grace(uow, setting
         {"terms": "x", "amount": "100.00", "performance_due": "2026-03-05"},
     )
     clock.set(datetime(2026, 3, 8, 23, 0, tzinfo=TZ))  # due + 3 days of grace: not yet
-    assert handlers.sweep(uow, settings)["defaulted"] == 0
+    assert handlers.sweep(uow)["defaulted"] == 0
     clock.set(datetime(2026, 3, 9, 0, 0, tzinfo=TZ))
-    assert handlers.sweep(uow, settings)["defaulted"] == 1
+    assert handlers.sweep(uow)["defaulted"] == 1
     [defaulted] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementDefaulted"]
     assert defaulted.data["reported"] is False
 
@@ -287,27 +307,23 @@ def test_the_sweep_defaults_an_unreported_agreement_after_the_grace(uow, setting
 def test_the_sweep_records_a_certificate_expiry_in_the_roster(uow, settings, clock):
     mediator_id = register(uow, settings, certificate_expires="2026-03-03")
     clock.set(datetime(2026, 3, 4, 0, 0, tzinfo=TZ))
-    assert handlers.sweep(uow, settings)["certificates_expired"] == 1
-    assert handlers.sweep(uow, settings)["certificates_expired"] == 0
+    assert handlers.sweep(uow)["certificates_expired"] == 1
+    assert handlers.sweep(uow)["certificates_expired"] == 0
     assert uow.views.mediators[mediator_id]["certificate_expired"] is True
-    roster = handlers.roster(uow.views, HUAGUANGJIE, {}, settings, clock.now())
+    roster = handlers.roster(uow, HUAGUANGJIE, {"center_id": None})
     assert roster["center_id"] == "huaguangjie" and roster["certified"] == 0 and roster["full_time"] == 1
 
 
 def test_a_complaint_about_another_centers_case_is_422_as_for_no_case_at_all(uow, settings):
     case_id = open_case(uow, settings, case_id="8f1b3c4e-5a6d-4e7f-8a9b-0c1d2e3f4a5b")
-    with uow:
-        filed = handlers.file_complaint(
-            uow, HUAGUANGJIE, {"center_id": "huaguangjie", "case_id": case_id.upper(), "text": "slow"}, settings
-        )
+    filed = run(uow, handlers.file_complaint, {"center_id": "huaguangjie", "case_id": case_id.upper(), "text": "slow"})
     assert events_of(uow, f"complaint-{filed['complaint_id']}") == ["ComplaintFiled"]
     assert filed["case_id"] == case_id
     answers = []
     for other_case in (case_id, "00000000-0000-4000-8000-000000000000"):
-        with pytest.raises(Unprocessable) as refused, uow:
-            handlers.file_complaint(
-                uow, LONGSHENGJIE, {"center_id": "longshengjie", "case_id": other_case, "text": "slow"}, settings
-            )
+        with pytest.raises(Rejected) as refused:
+            body = {"center_id": "longshengjie", "case_id": other_case, "text": "slow"}
+            run(uow, handlers.file_complaint, body, LONGSHENGJIE)
         answers.append(refused.value.body())
     assert answers[0] == answers[1]  # nothing tells that the first one is huaguangjie's case
     assert "huaguangjie" not in json.dumps(answers[0], ensure_ascii=False)
@@ -332,6 +348,32 @@ def test_a_case_the_sweep_cannot_handle_does_not_hold_up_the_others(uow, setting
     open_case(uow, settings, "case-fine")
     uow.views = ReadModelsFailingFor("case-broken", uow.views.__dict__)
     clock.advance(days=15)
-    assert handlers.sweep(uow, settings)["expired"] == 1
+    assert handlers.sweep(uow)["expired"] == 1
     assert events_of(uow, "mediation-case-fine")[-1] == "MediationExpired"
     assert events_of(uow, "mediation-case-broken") == ["MediationOpened"]
+
+
+def test_a_command_that_loses_every_race_is_409_with_the_current_state_not_500(uow, settings):
+    from services.common.commands import ATTEMPTS
+    from services.mediation.domain import Complaint, Mediation, Mediator
+    from tests.unit.kernel_requests import answer, losing_every_race
+
+    case_id = open_case(uow, settings)
+    attempts = []
+
+    def counted(command, unit_of_work):
+        attempts.append(1)
+        return handlers.fail(command, unit_of_work)
+
+    status, body = answer(
+        pipeline(uow, HUAGUANGJIE, (Mediation, Mediator, Complaint)).run,
+        request(body={"reason": "the parties left"}),
+        losing_every_race(counted, uow),
+        commands.Fail,
+        schemas.Failure(),
+        case_id=case_id,
+    )
+
+    assert (status, body["error"], body["status"]) == (409, "conflict", "mediating")
+    assert len(attempts) == ATTEMPTS
+    assert events_of(uow, f"mediation-{case_id}") == ["MediationOpened"]

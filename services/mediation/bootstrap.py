@@ -1,0 +1,29 @@
+"""Mediation's bootstrap: its settings, read once at start, and the read models of its unit of work."""
+
+import os
+from zoneinfo import ZoneInfo
+
+from services.common.bootstrap import wire
+from services.common.config import timezone_name
+
+from .domain import Complaint, Mediation, Mediator
+from .readmodels import PostgresReadModels
+from .settings import DEFAULT_PERFORMANCE_GRACE_DAYS, DEFAULT_SWEEP_INTERVAL_SECONDS, Settings
+
+
+def mediation_settings(config, env=None):
+    env = os.environ if env is None else env
+    return Settings(
+        tz=ZoneInfo(config.get("TIMEZONE") or timezone_name(env)),
+        performance_grace_days=int(env.get("TIAOJIE_PERFORMANCE_GRACE_DAYS", DEFAULT_PERFORMANCE_GRACE_DAYS)),
+        sweep_interval_seconds=float(env.get("TIAOJIE_SWEEP_INTERVAL_SECONDS", DEFAULT_SWEEP_INTERVAL_SECONDS)),
+    )
+
+
+def bootstrap(config, env=None):
+    return wire(
+        config,
+        settings=mediation_settings(config, env),
+        repositories={"views": PostgresReadModels},
+        aggregates=(Mediation, Mediator, Complaint),
+    )

@@ -1,0 +1,257 @@
+"""The mediation of one accepted case, from its opening to its outcome."""
+
+from datetime import timedelta
+
+from .calendar import local_date, money, start_of_day
+from .mediation_state import MediationState
+from .rules import (
+    AGREEMENT,
+    MEDIATING,
+    REVIEW_APPLICATION_DAYS,
+    UNDER_REVIEW,
+    NotAllowed,
+    Rejected,
+)
+
+
+class Mediation(MediationState):
+    """The mediation of one accepted case, from its opening to its outcome: its commands."""
+
+    def _record(self, event_type, data, now):
+        return self.record(
+            event_type,
+            {"case_id": self.case_id, "center_id": self.center_id, **data},
+            occurred_at=now,
+            case_id=self.case_id,
+            center_id=self.center_id,
+        )
+
+    def _require(self, *statuses, action):
+        if self.status not in statuses:
+            raise NotAllowed(f"cannot {action} a mediation that is {self.status}", self.status)
+
+    # -- opening and closing by events from intake and by the clock ---------------------
+    def open(self, accepted, deadline, now):
+        """Opens the mediation of an accepted case; False if it is already open."""
+        if self.opened:
+            return False
+        self.case_id = accepted["case_id"]
+        self.center_id = accepted["center_id"]
+        self._record(
+            "MediationOpened",
+            {
+                "case_number": accepted.get("case_number"),
+                "received_at": accepted.get("received_at"),
+                "accepted_at": accepted.get("accepted_at"),
+                "deadline": deadline.isoformat(),
+                "category": accepted.get("category"),
+                "source": accepted.get("source"),
+                "workers_involved": accepted.get("workers_involved"),
+                "collective": accepted.get("collective"),
+                "claimed_total": accepted.get("claimed_total"),
+                "opened_at": now.isoformat(),
+            },
+            now,
+        )
+        return True
+
+    def overdue(self, now):
+        return self.status == MEDIATING and now >= self.deadline
+
+    def expire(self, now):
+        """Records the expiry once the deadline has passed; False when not due."""
+        if not self.overdue(now):
+            return False
+        self._record(
+            "MediationExpired",
+            {
+                "deadline": self.deadline.isoformat(),
+                "expired_at": self.deadline.isoformat(),
+                "noticed_at": now.isoformat(),
+            },
+            self.deadline,
+        )
+        return True
+
+    def withdraw(self, reason, now):
+        self._require(MEDIATING, action="withdraw")
+        self._record(
+            "MediationWithdrawn",
+            {"reason": reason, "withdrawn_at": now.isoformat(), "status_before": self.status},
+            now,
+        )
+
+    # -- staff commands -----------------------------------------------------------------
+    def assign(self, mediator, today, now):
+        self._require(MEDIATING, action="assign a mediator to")
+        problem = mediator.assignment_problem(self.center_id, today)
+        if problem:
+            raise Rejected({"mediator_id": [problem]})
+        self._record(
+            "MediatorAssigned",
+            {
+                "mediator_id": mediator.mediator_id,
+                "mediator_name": mediator.name,
+                "certificate_no": mediator.certificate_no,
+                "certificate_expires": mediator.certificate_expires.isoformat(),
+                "full_time": mediator.full_time,
+                "assigned_at": now.isoformat(),
+            },
+            now,
+        )
+
+    def hold_session(self, held_at, summary, now):
+        self._require(MEDIATING, action="hold a session of")
+        self._record("SessionHeld", {"held_at": held_at.isoformat(), "summary": summary}, now)
+
+    def extend(self, days, parties_consent, now):
+        """Art. 14: the 15 days may be extended only with both parties' consent."""
+        self._require(MEDIATING, action="extend")
+        if parties_consent is not True:
+            raise Rejected({"parties_consent": ["an extension needs both parties' recorded consent"]})
+        deadline = self.deadline + timedelta(days=days)
+        self._record(
+            "MediationExtended",
+            {
+                "days": days,
+                "previous_deadline": self.deadline.isoformat(),
+                "deadline": deadline.isoformat(),
+                "extended_at": now.isoformat(),
+            },
+            now,
+        )
+
+    def reach_agreement(self, terms, amount, performance_due, now, tz):
+        self._require(MEDIATING, action="sign an agreement in")
+        if self.mediator is None:
+            raise NotAllowed("an agreement needs an assigned mediator: assign one first", self.status)
+        if performance_due < local_date(now, tz):
+            raise Rejected({"performance_due": ["must not be before the day the agreement is signed"]})
+        self._record(
+            "AgreementReached",
+            {
+                "terms": terms,
+                "amount": money(amount),
+                "performance_due": performance_due.isoformat(),
+                "signed_at": now.isoformat(),
+                "deadline": self.deadline.isoformat(),
+                "on_time": now <= self.deadline,
+                "mediator_id": self.mediator["mediator_id"],
+                "mediator_name": self.mediator["mediator_name"],
+                "certificate_no": self.mediator["certificate_no"],
+                "sessions": len(self.sessions),
+            },
+            now,
+        )
+
+    def fail(self, reason, now):
+        self._require(MEDIATING, action="record the failure of")
+        self._record(
+            "MediationFailed",
+            {
+                "reason": reason,
+                "failed_at": now.isoformat(),
+                "deadline": self.deadline.isoformat(),
+                "on_time": now <= self.deadline,
+                "mediator_id": self.mediator["mediator_id"] if self.mediator else None,
+                "sessions": len(self.sessions),
+            },
+            now,
+        )
+
+    def review_window_ends(self, tz):
+        """The last day on which the parties may jointly apply for arbitration review."""
+        return local_date(self.agreement["signed_at"], tz) + timedelta(days=REVIEW_APPLICATION_DAYS)
+
+    def request_review(self, now, tz):
+        self._require(AGREEMENT, action="request arbitration review of")
+        if self.review is not None:
+            raise NotAllowed("arbitration review of this agreement was already requested", self.status)
+        last_day = self.review_window_ends(tz)
+        if local_date(now, tz) > last_day:
+            raise NotAllowed(
+                f"the {REVIEW_APPLICATION_DAYS} days to apply for arbitration review ended on {last_day.isoformat()}",
+                self.status,
+            )
+        agreement = self.agreement
+        self._record(
+            "ReviewRequested",
+            {
+                "requested_at": now.isoformat(),
+                "agreement": {
+                    "terms": agreement["terms"],
+                    "amount": agreement["amount"],
+                    "performance_due": agreement["performance_due"].isoformat(),
+                    "signed_at": agreement["signed_at"].isoformat(),
+                },
+            },
+            now,
+        )
+
+    def record_review_outcome(self, decision, document_no, reason, decided_at, now):
+        """The institute's decision: the agreement goes back to awaiting performance, with the result.
+
+        Confirmed, it is backed by an arbitration mediation document (调解书); refused, it
+        stands as the parties' signed agreement. An agreement performed (or defaulted) while
+        under review keeps that status and gains the result. False when no review is pending.
+        """
+        if self.review is None or self.review["decision"] is not None:
+            return False
+        self._record(
+            "ReviewOutcomeRecorded",
+            {
+                "decision": decision,
+                "document_no": document_no,
+                "reason": reason,
+                "decided_at": decided_at,
+                "recorded_at": now.isoformat(),
+            },
+            now,
+        )
+        return True
+
+    def report_performance(self, performed, now):
+        """Staff report performance, also while a review is pending (paying need not wait for it)."""
+        self._require(AGREEMENT, UNDER_REVIEW, action="report the performance of")
+        if performed:
+            self._record("AgreementPerformed", {"performed_at": now.isoformat()}, now)
+        else:
+            self._default(now, reported=True)
+
+    def defaults_from(self, grace_days, tz):
+        """The moment an unreported agreement counts as defaulted: after the due date and the grace."""
+        last_day = self.agreement["performance_due"] + timedelta(days=grace_days)
+        return start_of_day(last_day + timedelta(days=1), tz)
+
+    def default_unreported(self, now, grace_days, tz):
+        """Records the default of an agreement nobody reported performed in time; False when not due."""
+        if self.status != AGREEMENT:
+            return False
+        defaults_from = self.defaults_from(grace_days, tz)
+        if now < defaults_from:
+            return False
+        self._default(defaults_from, reported=False)
+        return True
+
+    def _default(self, at, reported):
+        self._record(
+            "AgreementDefaulted",
+            {
+                "performance_due": self.agreement["performance_due"].isoformat(),
+                "amount": self.agreement["amount"],
+                "defaulted_at": at.isoformat(),
+                "reported": reported,
+            },
+            at,
+        )
+
+    def record_survey(self, score, comment, now):
+        """满意度调查: one satisfaction score per closed case."""
+        if self.status == MEDIATING:
+            raise NotAllowed("a satisfaction survey is taken once the case is closed", self.status)
+        if self.survey is not None:
+            raise NotAllowed("this case's satisfaction survey is already recorded", self.status)
+        data = {"score": score, "recorded_at": now.isoformat()}
+        if comment:
+            data["comment"] = comment
+        self._record("SurveyRecorded", data, now)
