@@ -274,9 +274,7 @@ class Referral(Aggregate):
         self.arbitration_case_no = None
         self.document_no = None
 
-    @staticmethod
-    def stream_for(referral_id):
-        return f"referral-{referral_id}"
+    stream_prefix = "referral"
 
     @property
     def opened(self):
@@ -383,27 +381,37 @@ class Referral(Aggregate):
         self.record(event_type, data, occurred_at=occurred_at, case_id=data["case_id"], center_id=data["center_id"])
 
     # -- the fold ---------------------------------------------------------------------
-    def apply(self, event_type, data):
-        if event_type == "ReferralOpened":
-            self.referral_id = data["referral_id"]
-            self.case_id = data["case_id"]
-            self.center_id = data["center_id"]
-            self.type = data["type"]
-            self.reason = data.get("reason")
-            self.trigger = data.get("trigger")
-            self.opened_at = parse_time(data["opened_at"])
-            self.status = "pending"
-        elif event_type == "ReferralSent":
-            self.sends = data["send_number"]
-            self.message = data.get("message", self.message)
-            self.last_sent_at = parse_time(data["sent_at"])
-            self.next_resend_at = parse_time(data["next_resend_at"])
-        elif event_type in ("ReferralDocketed", "ReferralDeclined", "ReviewDecided"):
-            self.answered_by = event_type
-            self.status = ANSWERS.get(event_type) or data["decision"]
-            self.answered_at = parse_time(data.get("docketed_at") or data.get("declined_at") or data["decided_at"])
-            self.arbitration_case_no = data.get("arbitration_case_no")
-            self.document_no = data.get("document_no")
+    def _on_ReferralOpened(self, data):
+        self.referral_id = data["referral_id"]
+        self.case_id = data["case_id"]
+        self.center_id = data["center_id"]
+        self.type = data["type"]
+        self.reason = data.get("reason")
+        self.trigger = data.get("trigger")
+        self.opened_at = parse_time(data["opened_at"])
+        self.status = "pending"
+
+    def _on_ReferralSent(self, data):
+        self.sends = data["send_number"]
+        self.message = data.get("message", self.message)
+        self.last_sent_at = parse_time(data["sent_at"])
+        self.next_resend_at = parse_time(data["next_resend_at"])
+
+    def _on_ReferralDocketed(self, data):
+        self._answered("ReferralDocketed", data)
+
+    def _on_ReferralDeclined(self, data):
+        self._answered("ReferralDeclined", data)
+
+    def _on_ReviewDecided(self, data):
+        self._answered("ReviewDecided", data)
+
+    def _answered(self, event_type, data):
+        self.answered_by = event_type
+        self.status = ANSWERS.get(event_type) or data["decision"]
+        self.answered_at = parse_time(data.get("docketed_at") or data.get("declined_at") or data["decided_at"])
+        self.arbitration_case_no = data.get("arbitration_case_no")
+        self.document_no = data.get("document_no")
 
 
 # --- recommendation letters ---------------------------------------------------------
@@ -416,9 +424,7 @@ class Recommendation(Aggregate):
         super().__init__(stream_id)
         self.received = False
 
-    @staticmethod
-    def stream_for(recommendation_id):
-        return f"recommendation-{recommendation_id}"
+    stream_prefix = "recommendation"
 
     def receive(self, letter):
         if self.received:
@@ -440,6 +446,5 @@ class Recommendation(Aggregate):
         )
         return True
 
-    def apply(self, event_type, data):
-        if event_type == "RecommendationReceived":
-            self.received = True
+    def _on_RecommendationReceived(self, data):
+        self.received = True

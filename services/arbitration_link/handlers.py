@@ -1,14 +1,18 @@
 """The link's service layer: what each consumed event, sweep and reply does, in units of work.
 
-Every function works on a `LinkUnitOfWork` (or a factory of them), so the service-layer
-tests run it on fakes and the nameko service only wires entrypoints to it.
+Every function works on a unit of work (or a factory of them) with this service's
+repositories, `uow.case_files` and `uow.referral_table`, and its settings, `uow.settings`
+(services/arbitration_link/bootstrap.py), so the service-layer tests run it on a
+`FakeUnitOfWork` and the nameko service only wires entrypoints to it.
 """
 
 import logging
+import uuid
 from decimal import Decimal
 
 from services.common import limits
-from services.common.eventstore import ConcurrencyError
+from services.common.commands import decide_again
+from services.common.errors import ConcurrencyError, NotFound
 from services.common.keystore import opened
 
 from . import contract
@@ -25,10 +29,16 @@ log = logging.getLogger(__name__)
 
 # A reply that cannot apply: the consumer dead-letters it instead of retrying.
 REFUSED_REPLIES = (contract.ContractViolation, ReplyRefused)
-_ATTEMPTS = 3
 
 
-def follow_case(uow, event, settings):
+def save_referral(uow, referral):
+    """Appends the referral's events and keeps its row of the referral table in step."""
+    appended = uow.save(referral)
+    uow.referral_table.save(referral)
+    return appended
+
+
+def follow_case(uow, event):
     """Folds one of intake's or mediation's case events into the case file, then opens the
     referral the event decides (if any) and sends every referral of the case now complete."""
     if event.case_id is None:
@@ -38,7 +48,7 @@ def follow_case(uow, event, settings):
     uow.case_files.save(case_file)
     if event.event_type in TRIGGERS:
         open_referral(uow, case_file, event, *TRIGGERS[event.event_type])
-    send_waiting(uow, case_file, settings)
+    send_waiting(uow, case_file)
 
 
 def open_referral(uow, case_file, event, referral_type, reason):
@@ -51,11 +61,12 @@ def open_referral(uow, case_file, event, referral_type, reason):
     }
     center_id = case_file.center_id or event.center_id
     if referral.open(event.case_id, center_id, referral_type, reason, trigger, uow.clock.now()):
-        uow.save(referral)
+        save_referral(uow, referral)
 
 
-def send_waiting(uow, case_file, settings):
+def send_waiting(uow, case_file):
     """Sends the case's referrals that were waiting for their case file to be complete."""
+    settings = uow.settings
     now = uow.clock.now()
     for referral_id in uow.referral_table.waiting_for_case(case_file.case_id):
         referral = uow.load(Referral, Referral.stream_for(referral_id))
@@ -81,10 +92,10 @@ def send_waiting(uow, case_file, settings):
             )
             continue
         if referral.send(message, now, settings.schedule):
-            uow.save(referral)
+            save_referral(uow, referral)
 
 
-def sweep(unit_of_work, settings):
+def sweep(unit_of_work):
     """The periodic sweep: sends referrals past their assembly grace, resends unanswered ones.
 
     Safe with several instances: a waiting referral is sent under its case file's row
@@ -94,22 +105,22 @@ def sweep(unit_of_work, settings):
     """
     with unit_of_work() as uow:
         now = uow.clock.now()
-        waiting = uow.referral_table.waiting_since(now - settings.assembly_grace)
+        waiting = uow.referral_table.waiting_since(now - uow.settings.assembly_grace)
         due = uow.referral_table.due(now)
     sent = 0
     for _referral_id, case_id, center_id in waiting:
         with unit_of_work() as uow:
-            send_waiting(uow, uow.case_files.lock(case_id, center_id), settings)
+            send_waiting(uow, uow.case_files.lock(case_id, center_id))
     for referral_id in due:
         try:
-            with unit_of_work() as uow:
-                referral = uow.load(Referral, Referral.stream_for(referral_id))
-                if referral.resend_if_due(uow.clock.now(), settings.schedule):
-                    uow.save(referral)
-                    sent += 1
+            sent += bool(_on_fresh(unit_of_work, Referral, Referral.stream_for(referral_id), _resend_if_due))
         except ConcurrencyError:
-            log.info("referral %s was resent or answered by another instance", referral_id)
+            log.info("referral %s kept being resent or answered by another instance", referral_id)
     return sent
+
+
+def _resend_if_due(referral, uow):
+    return referral.resend_if_due(uow.clock.now(), uow.settings.schedule)
 
 
 def receive_reply(unit_of_work, kind, body, known_centers):
@@ -125,9 +136,9 @@ def receive_reply(unit_of_work, kind, body, known_centers):
         if sum(Decimal(claim["amount"]) for claim in body["claims"]) > limits.MAX_AMOUNT:
             raise ReplyRefused(f"a recommendation whose claims add up to more than {limits.MAX_AMOUNT}")
         stream_id = Recommendation.stream_for(body["recommendation_id"])
-        return _retrying(unit_of_work, Recommendation, stream_id, lambda letter: letter.receive(body))
+        return _on_fresh(unit_of_work, Recommendation, stream_id, lambda letter, uow: letter.receive(body))
     stream_id = Referral.stream_for(body["referral_id"])
-    return _retrying(unit_of_work, Referral, stream_id, lambda referral: _answer(referral, kind, body))
+    return _on_fresh(unit_of_work, Referral, stream_id, lambda referral, uow: _answer(referral, kind, body))
 
 
 def _answer(referral, kind, body):
@@ -138,16 +149,48 @@ def _answer(referral, kind, body):
     return referral.decide(body["decision"], body["decided_at"], body.get("document_no"), body.get("reason"))
 
 
-def _retrying(unit_of_work, aggregate_class, stream_id, command):
-    """Runs a command on a freshly loaded aggregate; reloads and retries if the stream moved on."""
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            with unit_of_work() as uow:
-                aggregate = uow.load(aggregate_class, stream_id)
-                changed = command(aggregate)
-                if changed:
+def _on_fresh(unit_of_work, aggregate_class, stream_id, command):
+    """Runs `command(aggregate, uow)` on a freshly loaded aggregate and saves what it changed;
+    a lost race is decided again on the new state by the kernel's one policy."""
+
+    def attempt():
+        with unit_of_work() as uow:
+            aggregate = uow.load(aggregate_class, stream_id)
+            changed = command(aggregate, uow)
+            if changed:
+                if isinstance(aggregate, Referral):
+                    save_referral(uow, aggregate)
+                else:
                     uow.save(aggregate)
-                return changed
-        except ConcurrencyError:
-            if attempt == _ATTEMPTS:
-                raise
+            return changed
+
+    return decide_again(attempt)
+
+
+# -- the referral status API -------------------------------------------------------------
+
+
+def referrals(uow, actor, case_id=None):
+    """The referrals of one case (or of the actor's center), newest first."""
+    if case_id is not None:
+        center_id = uow.case_files.center_of(case_id)
+        if center_id is not None:
+            actor.require_read(center_id)
+    own_center = actor.center_id if actor.role == "center" else None
+    return uow.referral_table.find(uow.events, case_id=case_id, center_id=own_center)
+
+
+def referral(uow, actor, referral_id):
+    found = uow.referral_table.find(uow.events, referral_id=referral_id) if _is_uuid(referral_id) else []
+    if not found:
+        raise NotFound("no such referral")
+    actor.require_read(found[0]["center_id"])
+    return found[0]
+
+
+def _is_uuid(value):
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

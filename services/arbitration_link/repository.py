@@ -1,7 +1,8 @@
 """Case files and the referral read model in PostgreSQL, written in the unit of work's transaction.
 
-`LinkUnitOfWork` adds them to the kernel's unit of work, so an event's effects on the
-case file, the referral streams and the read model commit together with its inbox record.
+They are the repositories the link's bootstrap declares (`uow.case_files`,
+`uow.referral_table`), so an event's effects on the case file, the referral streams and
+the read model commit together with its inbox record.
 """
 
 from services.common.envelope import dumps
@@ -22,6 +23,12 @@ class CaseFiles:
         )
         self.cursor.execute("SELECT document FROM case_files WHERE case_id = %s FOR UPDATE", (case_id,))
         return CaseFile(case_id, self.cursor.fetchone()["document"])
+
+    def center_of(self, case_id):
+        """The center of a case the link follows, or None."""
+        self.cursor.execute("SELECT center_id FROM case_files WHERE case_id = %s", (case_id,))
+        row = self.cursor.fetchone()
+        return row["center_id"] if row is not None else None
 
     def save(self, case_file):
         self.cursor.execute(
@@ -68,6 +75,21 @@ class ReferralTable:
         )
         return [(str(r["referral_id"]), r["case_id"], r["center_id"]) for r in self.cursor.fetchall()]
 
+    def find(self, events, referral_id=None, case_id=None, center_id=None, limit=200):
+        """Referrals with their history, filtered by id, case and center (None: any)."""
+        clauses, params = [], []
+        for column, value in (("referral_id", referral_id), ("case_id", case_id), ("center_id", center_id)):
+            if value is not None:
+                clauses.append(f"{column} = %s")
+                params.append(value)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        self.cursor.execute(f"SELECT * FROM referrals {where} ORDER BY opened_at DESC LIMIT %s", (*params, limit))
+        rows = self.cursor.fetchall()
+        return [
+            referral_view(row, [history_entry(e) for e in events.load(Referral.stream_for(row["referral_id"]))])
+            for row in rows
+        ]
+
     def due(self, now):
         """Referrals sent, unanswered, whose resend time has come."""
         self.cursor.execute(
@@ -94,26 +116,6 @@ def row_of(referral):
         "arbitration_case_no": referral.arbitration_case_no,
         "document_no": referral.document_no,
     }
-
-
-class LinkUnitOfWork:
-    """The kernel's unit of work with this service's tables: `case_files` and `referral_table`."""
-
-    def __init__(self, uow, case_files=None, referral_table=None):
-        self.uow = uow
-        self.events = uow.events
-        self.clock = uow.clock
-        self.case_files = case_files or CaseFiles(uow.cursor)
-        self.referral_table = referral_table or ReferralTable(uow.cursor)
-
-    def load(self, aggregate_class, stream_id):
-        return self.uow.load(aggregate_class, stream_id)
-
-    def save(self, aggregate):
-        appended = self.uow.save(aggregate)
-        if isinstance(aggregate, Referral):
-            self.referral_table.save(aggregate)
-        return appended
 
 
 def referral_view(row, history):
@@ -148,19 +150,3 @@ def history_entry(event):
         "recorded_at": event.recorded_at,
         **{k: v for k, v in event.data.items() if k not in _HIDDEN_IN_HISTORY},
     }
-
-
-def find_referrals(cursor, events, referral_id=None, case_id=None, center_id=None, limit=200):
-    """Referrals with their history, filtered by id, case and center (None: any)."""
-    clauses, params = [], []
-    for column, value in (("referral_id", referral_id), ("case_id", case_id), ("center_id", center_id)):
-        if value is not None:
-            clauses.append(f"{column} = %s")
-            params.append(value)
-    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-    cursor.execute(f"SELECT * FROM referrals {where} ORDER BY opened_at DESC LIMIT %s", (*params, limit))
-    rows = cursor.fetchall()
-    return [
-        referral_view(row, [history_entry(e) for e in events.load(Referral.stream_for(row["referral_id"]))])
-        for row in rows
-    ]

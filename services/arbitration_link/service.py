@@ -8,25 +8,15 @@
 - The referral status API: `GET /api/v1/referrals?case_id=` and `/api/v1/referrals/{id}`.
 """
 
-import contextlib
-import uuid
-
-from nameko.timer import timer
-
 from services.common.centers import centers_by_id
-from services.common.eventstore import PostgresEventStore
-from services.common.http import NotFound, api, json_response
+from services.common.http import api
 from services.common.messaging import inbox_handler
-from services.common.service import BaseService, EventRelay, ServiceStore
+from services.common.service import BaseService, EventRelay, ServiceStore, every
 
 from . import handlers
 from .bootstrap import bootstrap
 from .outbound import EXCHANGES, RELAY_NAME, outbound_route
 from .replies import reply_consumer
-from .repository import LinkUnitOfWork, find_referrals
-from .settings import LinkSettings
-
-SETTINGS = LinkSettings.from_env()
 
 
 def follows(source_service, event_type):
@@ -35,9 +25,7 @@ def follows(source_service, event_type):
     @inbox_handler(source_service, event_type)
     def handler(self, envelope):
         self.store.consume(
-            "case_files",
-            envelope,
-            lambda uow, event, previous_version: handlers.follow_case(LinkUnitOfWork(uow), event, SETTINGS),
+            "case_files", envelope, lambda uow, event, previous_version: handlers.follow_case(uow, event)
         )
 
     handler.__name__ = f"on_{event_type}"
@@ -47,7 +35,6 @@ def follows(source_service, event_type):
 class ArbitrationLinkService(BaseService):
     name = "arbitration_link"
     store = ServiceStore(bootstrap)
-
     relay = EventRelay()
     outbound_relay = EventRelay(name=RELAY_NAME, route=outbound_route, exchanges=EXCHANGES)
 
@@ -72,55 +59,22 @@ class ArbitrationLinkService(BaseService):
     on_agreement_defaulted = follows("mediation", "AgreementDefaulted")
     on_survey_recorded = follows("mediation", "SurveyRecorded")
 
-    @contextlib.contextmanager
-    def _unit_of_work(self):
-        with self.store.unit_of_work() as uow:
-            yield LinkUnitOfWork(uow)
-
-    @timer(interval=SETTINGS.sweep_seconds)
+    @every("sweep_seconds")
     def sweep_referrals(self):
-        handlers.sweep(self._unit_of_work, SETTINGS)
+        handlers.sweep(self.store.unit_of_work)
 
     @reply_consumer(rejected=handlers.REFUSED_REPLIES)
     def on_reply(self, kind, body):
-        handlers.receive_reply(self._unit_of_work, kind, body, centers_by_id())
+        handlers.receive_reply(self.store.unit_of_work, kind, body, centers_by_id())
 
     # -- referral status API ---------------------------------------------------------
     @api("GET", "/api/v1/referrals")
     def list_referrals(self, request):
-        principal = self.store.authenticate(request)
         case_id = request.args.get("case_id") or None
-
-        def read(cursor):
-            if case_id is not None:
-                cursor.execute("SELECT center_id FROM case_files WHERE case_id = %s", (case_id,))
-                row = cursor.fetchone()
-                if row is not None and row["center_id"] is not None:
-                    principal.require_read(row["center_id"])
-            own_center = principal.center_id if principal.role == "center" else None
-            return find_referrals(cursor, _events(cursor, self), case_id=case_id, center_id=own_center)
-
-        return json_response(200, {"referrals": self.store.query(read)})
+        return self.store.commands.read(
+            request, lambda actor, uow: {"referrals": handlers.referrals(uow, actor, case_id)}
+        )
 
     @api("GET", "/api/v1/referrals/<string:referral_id>")
     def get_referral(self, request, referral_id):
-        principal = self.store.authenticate(request)
-        if not _is_uuid(referral_id):
-            raise NotFound("no such referral")
-        found = self.store.query(lambda cursor: find_referrals(cursor, _events(cursor, self), referral_id=referral_id))
-        if not found:
-            raise NotFound("no such referral")
-        principal.require_read(found[0]["center_id"])
-        return json_response(200, found[0])
-
-
-def _events(cursor, service):
-    return PostgresEventStore(cursor, service.store.clock)
-
-
-def _is_uuid(value):
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+        return self.store.commands.read(request, lambda actor, uow: handlers.referral(uow, actor, referral_id))

@@ -1,4 +1,4 @@
-"""The link's settings from the environment: resend backoff, assembly grace, sweep interval.
+"""The link's settings: resend backoff, assembly grace, sweep interval (read by its bootstrap).
 
 - `TIAOJIE_REFERRAL_RESEND_SECONDS` (3600): wait before the first resend of an unanswered
   referral; each further resend waits twice as long, at most
@@ -10,7 +10,6 @@
 """
 
 import dataclasses
-import os
 from datetime import timedelta
 
 from .domain import ResendSchedule
@@ -21,15 +20,3 @@ class LinkSettings:
     schedule: ResendSchedule = ResendSchedule()
     assembly_grace: timedelta = timedelta(seconds=60)
     sweep_seconds: float = 10.0
-
-    @classmethod
-    def from_env(cls, env=None):
-        env = os.environ if env is None else env
-        return cls(
-            schedule=ResendSchedule(
-                initial_seconds=float(env.get("TIAOJIE_REFERRAL_RESEND_SECONDS", "3600")),
-                max_seconds=float(env.get("TIAOJIE_REFERRAL_RESEND_MAX_SECONDS", "86400")),
-            ),
-            assembly_grace=timedelta(seconds=float(env.get("TIAOJIE_REFERRAL_ASSEMBLY_GRACE_SECONDS", "60"))),
-            sweep_seconds=float(env.get("TIAOJIE_REFERRAL_SWEEP_SECONDS", "10")),
-        )

@@ -1,6 +1,5 @@
 """arbitration_link's service layer on fakes: following cases, the sweep, replies."""
 
-import contextlib
 import dataclasses
 import uuid
 from datetime import timedelta
@@ -9,7 +8,7 @@ import pytest
 
 from services.arbitration_link import contract, handlers
 from services.arbitration_link.domain import CaseFile, Referral, ReplyRefused, ResendSchedule, referral_id_for
-from services.arbitration_link.repository import LinkUnitOfWork, row_of
+from services.arbitration_link.repository import row_of
 from services.arbitration_link.settings import LinkSettings
 from services.common.clock import FixedClock
 from services.common.unit_of_work import FakeUnitOfWork
@@ -62,19 +61,19 @@ class FakeLink:
 
     def __init__(self):
         self.clock = FixedClock()
-        self.kernel = FakeUnitOfWork(self.clock)
         self.case_files = FakeCaseFiles()
         self.referral_table = FakeReferralTable()
+        self.kernel = FakeUnitOfWork(
+            self.clock, SETTINGS, case_files=self.case_files, referral_table=self.referral_table
+        )
 
-    @contextlib.contextmanager
     def __call__(self):
-        with self.kernel as uow:
-            yield LinkUnitOfWork(uow, self.case_files, self.referral_table)
+        return self.kernel
 
     def follow(self, *events):
         for event in events:
             with self() as uow:
-                handlers.follow_case(uow, event, SETTINGS)
+                handlers.follow_case(uow, event)
 
     def sent(self):
         return [e for e in self.kernel.events.events if e.event_type == "ReferralSent"]
@@ -120,10 +119,10 @@ def test_the_sweep_sends_a_referral_still_incomplete_after_the_grace_period(link
     story = CaseStory()
     application, accepted, opened, assigned, first, failed = story.failed_mediation(sessions=1)
     link.follow(application, accepted, opened, assigned, failed)
-    handlers.sweep(link, SETTINGS)
+    handlers.sweep(link)
     assert link.sent() == []
     link.clock.advance(seconds=61)
-    handlers.sweep(link, SETTINGS)
+    handlers.sweep(link)
     assert len(link.sent()) == 1
 
 
@@ -131,10 +130,10 @@ def test_the_sweep_resends_unanswered_referrals_once_due(link):
     story = CaseStory()
     link.follow(*story.failed_mediation())
     link.clock.advance(minutes=59)
-    assert handlers.sweep(link, SETTINGS) == 0
+    assert handlers.sweep(link) == 0
     link.clock.advance(minutes=1)
-    assert handlers.sweep(link, SETTINGS) == 1
-    assert handlers.sweep(link, SETTINGS) == 0
+    assert handlers.sweep(link) == 1
+    assert handlers.sweep(link) == 0
     assert [e.data["send_number"] for e in link.sent()] == [1, 2]
     assert link.sent()[0].data["message"] == link.sent()[1].data["message"]
 
@@ -155,7 +154,7 @@ def test_a_docketed_reply_is_recorded_once_and_stops_the_resends(link):
     assert handlers.receive_reply(link, "referral.docketed", docketed(referral_id), CENTERS) is False
     assert link.referral(referral_id).status == "docketed"
     link.clock.advance(days=3)
-    assert handlers.sweep(link, SETTINGS) == 0
+    assert handlers.sweep(link) == 0
     assert link.referral_table.rows[referral_id]["arbitration_case_no"] == "ARB-2026-00007"
 
 
@@ -237,3 +236,26 @@ def test_a_message_that_would_break_the_schema_is_never_sent(link):
     link.follow(broken, *rest)
     assert link.sent() == []
     assert link.referral_table.rows  # opened, and still waiting to be sent
+
+
+def test_a_reply_that_loses_every_race_is_decided_again_then_handed_back_to_the_broker(link, monkeypatch):
+    from services.common.commands import ATTEMPTS
+    from services.common.errors import ConcurrencyError
+
+    story = CaseStory()
+    link.follow(*story.failed_mediation())
+    [sent] = link.sent()
+    referral_id = sent.data["referral_id"]
+    attempts = []
+
+    def rival_first(aggregate):
+        attempts.append(1)
+        raise ConcurrencyError(aggregate.stream_id, aggregate.loaded_version, aggregate.loaded_version + 1)
+
+    monkeypatch.setattr(link.kernel, "save", rival_first)
+    body = {"referral_id": referral_id, "arbitration_case_no": "ARB-2026-00009", "docketed_at": sent.data["sent_at"]}
+    with pytest.raises(ConcurrencyError):  # not a refusal: the broker delivers it again
+        handlers.receive_reply(link, "referral.docketed", body, CENTERS)
+
+    assert len(attempts) == ATTEMPTS
+    assert link.referral(referral_id).status == "pending"
