@@ -1,7 +1,6 @@
 """`tiaojie setup` and `tiaojie token issue`: idempotent preparation of the stores and broker."""
 
 import logging
-import os
 import sys
 
 import kombu
@@ -12,7 +11,7 @@ from services import registry
 from services.common import auth, privacy
 from services.common.broker import file_handle_problem
 from services.common.centers import centers_by_id
-from services.common.config import SERVICES, amqp_uri, database_url, delivery_limit
+from services.common.config import SERVICES, amqp_uri, database_url, delivery_limit, environment
 from services.common.db import ensure_database, migrate
 from services.common.keystore import KEY_MIGRATIONS, keys_database_url
 from services.common.messaging import declare_service_topology
@@ -33,7 +32,7 @@ class BrokerCannotHoldQueues(Exception):
 
 
 def declare_broker(env=None):
-    env = os.environ if env is None else env
+    env = environment(env)
     problem = file_handle_problem(amqp_uri(env), registry.quorum_queues())
     if problem:
         raise BrokerCannotHoldQueues(problem)
@@ -53,7 +52,7 @@ def declare_broker(env=None):
 
 def prepare_key_store(env=None):
     """The key store's database and the master key file (docs/PRIVACY.md)."""
-    env = os.environ if env is None else env
+    env = environment(env)
     url = keys_database_url(env)
     ensure_database(url)
     migrate(url, KEY_MIGRATIONS)

@@ -6,7 +6,6 @@ Each service gets a container with its own config (its own HTTP port and databas
 
 import errno
 import logging
-import os
 import signal
 import sys
 
@@ -14,7 +13,7 @@ import eventlet
 from nameko.containers import ServiceContainer
 
 from services import registry
-from services.common.config import SERVICES, service_config
+from services.common.config import SERVICES, environment, service_config
 from services.common.db import make_green
 from services.common.logs import configure_logging
 
@@ -31,7 +30,7 @@ def resolve(names):
 
 
 def serve(names, env=None):
-    configure_logging(os.environ.get("TIAOJIE_LOG_LEVEL", "INFO"))
+    configure_logging(environment().get("TIAOJIE_LOG_LEVEL", "INFO"))
     make_green()
     names = resolve(names)
     containers = [ServiceContainer(registry.service_class(n), service_config(n, env)) for n in names]

@@ -23,7 +23,6 @@ Referrals are docketed (or declined, `--decline-ratio`); review requests are dec
 
 import collections
 import json
-import os
 import random
 import sqlite3
 import sys
@@ -35,7 +34,7 @@ import amqp
 import kombu
 
 from services.common.centers import load_centers
-from services.common.config import amqp_uri
+from services.common.config import amqp_uri, environment
 from services.simulate import identities
 
 from . import contract
@@ -53,7 +52,7 @@ CATEGORIES_AND_CLAIMS = (
 def add_arguments(parser):
     parser.add_argument(
         "--amqp-uri",
-        default=os.environ.get("TIAOJIE_COURT_AMQP_URI"),
+        default=environment().get("TIAOJIE_COURT_AMQP_URI"),
         help="broker address of the arbitration user (env TIAOJIE_COURT_AMQP_URI; default: the"
         " `arbitration` user on the host and vhost of AMQP_URI)",
     )
@@ -98,7 +97,7 @@ def add_arguments(parser):
 
 def default_uri(env=None):
     """The institute's user (`arbitration`, or `TIAOJIE_ARBITRATION_USER`) on the host and vhost the services use."""
-    env = os.environ if env is None else env
+    env = environment(env)
     parts = urlsplit(amqp_uri(env))
     vhost = parts.path[1:] if len(parts.path) > 1 else quote("/", safe="")
     password = quote(env.get("TIAOJIE_ARBITRATION_PASSWORD", "arbitration"), safe="")

@@ -16,7 +16,6 @@ file still holds it.
 """
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -24,7 +23,7 @@ import sys
 import kombu
 
 from services.common.broker import is_local, rabbitmqctl, vhost_of
-from services.common.config import amqp_uri, delivery_limit
+from services.common.config import amqp_uri, delivery_limit, environment
 from services.common.messaging import DEAD_LETTER_EXCHANGE, dead_letter_queue, declare_queue_with_dead_letters
 
 from .contract import OUTBOUND_EXCHANGE, REFERRALS_QUEUE, REPLIES_EXCHANGE, REPLIES_QUEUE, REPLY_KINDS
@@ -90,7 +89,7 @@ def declare(channel, env=None):
 
 def institute_user(env=None):
     """The institute's broker user: `arbitration` (CONTRACTS §4), or `TIAOJIE_ARBITRATION_USER`."""
-    env = os.environ if env is None else env
+    env = environment(env)
     return env.get("TIAOJIE_ARBITRATION_USER") or INSTITUTE_USER
 
 
@@ -115,7 +114,7 @@ def declare_users(env=None):
     Without a local `rabbitmqctl` (e.g. the broker runs in another container) it says
     what to load instead: the user is in `deploy/rabbitmq/definitions.json`.
     """
-    env = os.environ if env is None else env
+    env = environment(env)
     uri = amqp_uri(env)
     vhost = vhost_of(uri)
     user = institute_user(env)

@@ -8,8 +8,9 @@ The 14 centers of DOMAIN.md are the default; another district points
 import dataclasses
 import functools
 import json
-import os
 from pathlib import Path
+
+from .config import environment
 
 DEFAULT_CENTERS_FILE = Path(__file__).parent / "data" / "centers.json"
 
@@ -35,7 +36,7 @@ def _load(path):
 
 
 def load_centers(path=None):
-    return _load(str(path or os.environ.get("TIAOJIE_CENTERS_FILE") or DEFAULT_CENTERS_FILE))
+    return _load(str(path or environment().get("TIAOJIE_CENTERS_FILE") or DEFAULT_CENTERS_FILE))
 
 
 def centers_by_id(path=None):

@@ -25,8 +25,15 @@ DEFAULT_AMQP_URI = "amqp://guest:guest@127.0.0.1:5672/"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-def _env(env):
+def environment(env=None):
+    """The settings' source: `env` when given (tests), else the process environment.
+
+    The one place outside the services' bootstraps that reads the environment.
+    """
     return os.environ if env is None else env
+
+
+_env = environment
 
 
 def database_url(service, env=None):
@@ -79,6 +86,7 @@ def service_config(service, env=None):
         "TIMEZONE": timezone_name(env),
         "DELIVERY_LIMIT": delivery_limit(env),
         "INBOX_RETENTION_DAYS": int(env.get("TIAOJIE_INBOX_RETENTION_DAYS", "30")),
+        "INBOX_PRUNE_SECONDS": float(env.get("TIAOJIE_INBOX_PRUNE_SECONDS", "3600")),
         "PREFETCH_COUNT": int(env.get("TIAOJIE_PREFETCH_COUNT", "20")),
         "max_workers": int(env.get("TIAOJIE_MAX_WORKERS", "20")),
         "HTTP_MAX_BODY_BYTES": int(env.get("TIAOJIE_HTTP_MAX_BODY_BYTES", limits.MAX_BODY_BYTES)),

@@ -17,7 +17,7 @@ import threading
 from datetime import UTC, datetime
 
 from . import privacy
-from .config import database_url
+from .config import database_url, environment
 from .db import Database
 
 KEYS = "keys"
@@ -42,7 +42,7 @@ POOL_SIZE = 32  # keys created ahead, in one transaction: a new case needs no co
 
 def keys_database_url(env=None):
     """`KEYS_DATABASE_URL`, by default `DATABASE_URL`'s name with `_keys`."""
-    env = os.environ if env is None else env
+    env = environment(env)
     return env.get("KEYS_DATABASE_URL") or database_url(KEYS, env)
 
 
@@ -119,7 +119,7 @@ class Vault:
 
     @classmethod
     def from_env(cls, env=None, max_connections=5):
-        env = os.environ if env is None else env
+        env = environment(env)
         master = privacy.master_key_from_env(env)
         return cls(PostgresKeyStore(Database(keys_database_url(env), max_connections=max_connections)), master)
 

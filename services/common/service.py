@@ -9,7 +9,6 @@
 """
 
 import logging
-import os
 import time
 
 import kombu
@@ -162,15 +161,20 @@ class ServiceStore(DependencyProvider):
 
 
 class SettingTimer(Timer):
-    """A nameko timer whose interval, in seconds, is one of the service's settings (its bootstrap's)."""
+    """A nameko timer whose interval, in seconds, is read at start: a setting of the service's
+    bootstrap (`every("sweep_seconds")`), else a key of the container config, else `default`."""
 
-    def __init__(self, setting, **kwargs):
+    def __init__(self, setting, default=None, **kwargs):
         self.setting = setting
+        self.default = default
         super().__init__(interval=None, **kwargs)
 
     def setup(self):
         store = next(d for d in self.container.dependencies if isinstance(d, ServiceStore))
-        self.interval = float(getattr(store.wired().settings, self.setting))
+        value = getattr(store.wired().settings, self.setting, None)
+        if value is None:
+            value = self.container.config.get(self.setting, self.default)
+        self.interval = float(value)
         super().setup()
 
 
@@ -282,17 +286,6 @@ class _PipelineCollector:
         yield dead
 
 
-class SettingTimer(Timer):
-    """A timer whose interval an environment variable may override (`setting`)."""
-
-    def __init__(self, interval, setting, **kwargs):
-        super().__init__(interval, **kwargs)
-        self.setting = setting
-
-    def setup(self):
-        self.interval = float(os.environ.get(self.setting, self.interval))
-
-
 INBOX_PRUNE_BATCH = 10000
 
 
@@ -315,7 +308,7 @@ class BaseService(CredentialsConsumer):
             },
         )
 
-    @SettingTimer.decorator(interval=3600, setting="TIAOJIE_INBOX_PRUNE_SECONDS")
+    @every("INBOX_PRUNE_SECONDS", default=3600)
     def prune_inbox(self):
         """Deletes inbox records older than the retention, a batch per transaction."""
         days = int(self.store.provider.container.config.get("INBOX_RETENTION_DAYS", 30))

@@ -6,11 +6,10 @@ secret as the bearer, so each service decides the person's rights and records th
 
 import dataclasses
 import json
-import os
 
 import requests
 
-from services.common.config import http_port
+from services.common.config import environment, http_port
 
 # The services the console talks to, and the variables that may point it elsewhere.
 BACKENDS = ("intake", "mediation", "arbitration_link", "metrics", "documents")
@@ -20,7 +19,7 @@ TIMEOUT_SECONDS = 15
 
 def backend_urls(env=None):
     """`{"intake": "http://127.0.0.1:8001", ...}`; `<SERVICE>_URL` overrides each."""
-    env = os.environ if env is None else env
+    env = environment(env)
     urls = {}
     for service in BACKENDS:
         port = env.get(f"{service.upper()}_HTTP_PORT") or DEFAULT_PORTS.get(service) or http_port(service, env)

@@ -12,7 +12,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import os
 import secrets
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -22,7 +21,7 @@ from nameko.extensions import DependencyProvider
 from werkzeug.wrappers import Response
 
 from services.common.centers import load_centers
-from services.common.config import timezone_name
+from services.common.config import environment, timezone_name
 from services.common.http import ApiEntrypoint
 
 from . import accounts, labels
@@ -49,7 +48,7 @@ class WebSettings:
     """What the pages need besides the accounts: the services' addresses, the zone, the centers."""
 
     def __init__(self, env=None, zone_name=None):
-        env = os.environ if env is None else env
+        env = environment(env)
         self.urls = backend_urls(env)
         self.backends = lambda bearer: Backends(self.urls, bearer)
         self.zone = ZoneInfo(zone_name or timezone_name(env))

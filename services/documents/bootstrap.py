@@ -1,11 +1,10 @@
 """The documents service's bootstrap: its settings, read once at start, and its repository."""
 
-import os
 from zoneinfo import ZoneInfo
 
 from services.common.bootstrap import wire
 from services.common.centers import centers_by_id
-from services.common.config import timezone_name
+from services.common.config import environment, timezone_name
 
 from .handlers import DEFAULT_COMMISSION, DocumentsSettings
 from .repository import PostgresDocuments
@@ -13,7 +12,7 @@ from .repository import PostgresDocuments
 
 def documents_settings(config, env=None):
     """The district's time zone and centers, and the arbitration commission its notices name."""
-    env = os.environ if env is None else env
+    env = environment(env)
     return DocumentsSettings(
         zone=ZoneInfo(config.get("TIMEZONE") or timezone_name(env)),
         centers=centers_by_id(),

@@ -2,7 +2,6 @@
 seal what was stored before sealing began, and the retention sweep (docs/PRIVACY.md)."""
 
 import json
-import os
 import sys
 from datetime import timedelta
 
@@ -10,7 +9,7 @@ import psycopg2
 import psycopg2.extras
 
 from services.common import privacy
-from services.common.config import database_url, service_config
+from services.common.config import database_url, environment, service_config
 from services.common.envelope import json_default
 from services.common.errors import NotFound
 
@@ -45,7 +44,7 @@ def add_arguments(parser):
 
 
 def retention_years(env=None):
-    env = os.environ if env is None else env
+    env = environment(env)
     return int(env.get("TIAOJIE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
 
 

@@ -1,10 +1,9 @@
 """Mediation's bootstrap: its settings, read once at start, and the read models of its unit of work."""
 
-import os
 from zoneinfo import ZoneInfo
 
 from services.common.bootstrap import wire
-from services.common.config import timezone_name
+from services.common.config import environment, timezone_name
 
 from .domain import Complaint, Mediation, Mediator
 from .readmodels import PostgresReadModels
@@ -12,7 +11,7 @@ from .settings import DEFAULT_PERFORMANCE_GRACE_DAYS, DEFAULT_SWEEP_INTERVAL_SEC
 
 
 def mediation_settings(config, env=None):
-    env = os.environ if env is None else env
+    env = environment(env)
     return Settings(
         tz=ZoneInfo(config.get("TIMEZONE") or timezone_name(env)),
         performance_grace_days=int(env.get("TIAOJIE_PERFORMANCE_GRACE_DAYS", DEFAULT_PERFORMANCE_GRACE_DAYS)),

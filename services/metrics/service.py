@@ -9,20 +9,19 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, generate_latest
 from werkzeug.wrappers import Response
 
-from services.common.centers import load_centers
-from services.common.config import database_url
-from services.common.http import NotFound, api, json_response, validate
+from services.common.errors import NotFound
+from services.common.http import api, json_response, validate
 from services.common.messaging import add_inbox_handlers
 from services.common.ops import ops_metrics
-from services.common.service import BaseService
+from services.common.service import BaseService, ServiceStore
 
+from .bootstrap import bootstrap
 from .collector import CONSUMER, ReadModelCollector, projection_lag
 from .projection import CONSUMED_EVENTS, facts_of
 from .readmodel import apply_facts
 from .report import center_report, report_csv
 from .report_page import render_report_page
 from .schemas import ReportQuery
-from .settings import settings_from_env
 
 
 class ConsumerCounters(DependencyProvider):
@@ -41,18 +40,23 @@ class ConsumerCounters(DependencyProvider):
 
 class MetricsService(BaseService):
     name = "metrics"
+    store = ServiceStore(bootstrap)
     consumer_counters = ConsumerCounters()
 
     def project(self, envelope):
-        zone = settings_from_env().zone
+        zone = self.store.settings.indicators.zone
         self.store.consume(CONSUMER, envelope, lambda uow, event, _: apply_facts(uow.cursor, facts_of(event, zone)))
 
     def extra_metrics(self):
         registry = CollectorRegistry()
-        sources = tuple((name, database_url(name)) for name in CONSUMED_EVENTS)
+        settings = self.store.settings
         registry.register(
             ReadModelCollector(
-                self.store.database, self.store.clock, settings_from_env(), load_centers(), projection_lag(sources)
+                self.store.database,
+                self.store.clock,
+                settings.indicators,
+                list(settings.centers),
+                projection_lag(settings.sources),
             )
         )
         return generate_latest(registry)
@@ -61,8 +65,8 @@ class MetricsService(BaseService):
     def report(self, request):
         principal = self.store.authenticate(request)
         query = validate(ReportQuery(), request.args.to_dict())
-        settings = settings_from_env()
-        centers = load_centers()
+        settings = self.store.settings.indicators
+        centers = list(self.store.settings.centers)
         if "center_id" in query:
             centers = [c for c in centers if c.center_id == query["center_id"]]
             if not centers:
@@ -97,8 +101,8 @@ class MetricsService(BaseService):
     @api("GET", "/report")
     def report_page(self, request):
         """The leadership view as one printable HTML page: aggregates only, open like /metrics."""
-        settings = settings_from_env()
-        centers = load_centers()
+        settings = self.store.settings.indicators
+        centers = list(self.store.settings.centers)
         now = self.store.clock.now()
         year = settings.local_year(now)
         rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year))

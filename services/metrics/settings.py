@@ -7,11 +7,10 @@ the target, from that year on).
 """
 
 import dataclasses
-import os
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.common.config import timezone_name
+from services.common.config import environment, timezone_name
 
 DENOMINATORS = ("closed", "accepted", "received")
 DEFAULT_MILESTONES = "2019:0.80,2020:0.95"
@@ -75,7 +74,7 @@ def parse_milestones(text):
 
 
 def settings_from_env(env=None):
-    env = os.environ if env is None else env
+    env = environment(env)
     return IndicatorSettings(
         timezone=timezone_name(env),
         denominator=env.get("TIAOJIE_SUCCESS_DENOMINATOR", "closed"),

@@ -10,7 +10,6 @@ services' clock on that day, so their deadlines, expiries and defaults fall as t
 
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -19,7 +18,7 @@ from datetime import time as day_time
 
 from services.common.centers import load_centers
 from services.common.clock import FileOffsetClock, SystemClock
-from services.common.config import timezone_name
+from services.common.config import environment, timezone_name
 
 from .client import StaffApi
 from .driver import District, Tokens, backfill, live
@@ -29,7 +28,7 @@ log = logging.getLogger(__name__)
 
 
 def add_arguments(parser):
-    env = os.environ
+    env = environment()
     parser.add_argument("--intake-url", default=env.get("TIAOJIE_INTAKE_URL", "http://localhost:8001"))
     parser.add_argument("--mediation-url", default=env.get("TIAOJIE_MEDIATION_URL", "http://localhost:8002"))
     parser.add_argument(
