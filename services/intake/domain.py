@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from services.common.aggregate import Aggregate
 from services.common.errors import StateConflict
+from services.common.money import money
 from services.common.privacy import mask_id_number, mask_phone
 
 CATEGORIES = (
@@ -32,16 +33,10 @@ STATUSES = (RECEIVED, ACCEPTED, NOT_ACCEPTED, WITHDRAWN)
 
 COLLECTIVE_THRESHOLD = 10  # Art. 7: ten or more workers with a common claim
 DEFAULT_MEDIATION_DAYS = 15  # Art. 14: fifteen days from receipt
-CENT = Decimal("0.01")
 
 
 class CaseStateError(StateConflict):
     """A command the case's current state does not allow (the API answers 409 with `status`)."""
-
-
-def money(amount):
-    """An amount as the two-place decimal string events and responses carry."""
-    return format(Decimal(amount).quantize(CENT), "f")
 
 
 def format_case_number(center_code, year, sequence):

@@ -11,34 +11,16 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 from services.common import limits
 from services.common.boundary import Dated, check_window, text
 from services.common.centers import load_centers
+from services.common.money import Money
 
 from .domain import CATEGORIES, CHANNELS, ID_TYPES, SOURCES, STATUSES, Application, Claim
 from .identifiers import is_valid_credit_code, is_valid_resident_id, resident_id_birth_date, resident_id_problem
 
-MAX_AMOUNT_DIGITS = 12
-# ASCII digits only: `\d` would take "١٢٣" (Arabic-Indic digits) and Decimal would read it as 123.
-_MONEY = re.compile(rf"^(0|[1-9][0-9]{{0,{MAX_AMOUNT_DIGITS - 1}}})(\.[0-9]{{1,2}})?$")
 _PHONE = re.compile(r"^[0-9+\-() ]{3,30}$")
 
 
 def one_of(choices, **kwargs):
     return fields.String(validate=validate.OneOf(choices), **kwargs)
-
-
-class Money(fields.Field):
-    """An exact amount sent as a decimal string with at most two places; a JSON number is refused."""
-
-    default_error_messages = {
-        "type": 'Must be a decimal string such as "12000.00", not a number.',
-        "invalid": "Must be a non-negative amount with at most two decimal places.",
-    }
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise self.make_error("type")
-        if not _MONEY.match(value):
-            raise self.make_error("invalid")
-        return Decimal(value)
 
 
 class Phone(fields.String):

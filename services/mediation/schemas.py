@@ -3,29 +3,16 @@
 Unknown fields are ignored; every failing field is reported at once (422).
 """
 
-import re
-from decimal import Decimal
-
 from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
 
 from services.common import limits
 from services.common.boundary import Dated, Flag, text
 from services.common.centers import centers_by_id
+from services.common.money import Money
 
 from .domain import STATUSES
 
 MAX_EXTENSION_DAYS = 90
-# ASCII digits only: `\d` would take "١٢٣" (Arabic-Indic digits) and Decimal would read it as 123.
-_AMOUNT = re.compile(r"^[0-9]{1,12}(\.[0-9]{1,2})?$")
-
-
-class Amount(fields.Field):
-    """Money as an exact decimal string ("12000.00"); a JSON number is refused, as floats are inexact."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str) or not _AMOUNT.match(value):
-            raise ValidationError('Must be a non-negative decimal string with at most two places, e.g. "12000.00".')
-        return Decimal(value)
 
 
 class CenterId(fields.String):
@@ -94,7 +81,7 @@ class Extension(_Body):
 
 class Agreement(_Body):
     terms = text(10000, required=True)
-    amount = Amount(required=True)
+    amount = Money(required=True)
     performance_due = fields.Date(required=True)
 
     @validates("performance_due")

@@ -16,7 +16,6 @@ from .calendar import (
     deadline_from,
     local_date,
     moment,
-    money,
     start_of_day,
 )
 from .complaint import Complaint
@@ -61,6 +60,5 @@ __all__ = [
     "deadline_from",
     "local_date",
     "moment",
-    "money",
     "start_of_day",
 ]

@@ -1,7 +1,6 @@
 """Calendar rules of mediation: moments, district dates, the deadline from intake's data."""
 
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 
 MEDIATION_DAYS = 15  # Art. 14: 15 days from the receipt of the application
 
@@ -43,7 +42,3 @@ def deadline_from(value, received_at, tz):
 def certificate_valid_on(certificate_no, certificate_expires, today):
     """A mediator certificate is valid through its expiry date (持证上岗)."""
     return bool(certificate_no) and certificate_expires is not None and today <= certificate_expires
-
-
-def money(amount):
-    return format(Decimal(amount).quantize(Decimal("0.01")), "f")

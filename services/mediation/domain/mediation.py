@@ -2,7 +2,9 @@
 
 from datetime import timedelta
 
-from .calendar import local_date, money, start_of_day
+from services.common.money import money
+
+from .calendar import local_date, start_of_day
 from .mediation_state import MediationState
 from .rules import (
     AGREEMENT,
