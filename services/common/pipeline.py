@@ -13,7 +13,7 @@ another body, 409. Two requests with one key serialize on the key's row. A race 
 import json
 import logging
 
-from .commands import ATTEMPTS, decide_again
+from .commands import ATTEMPTS, Command, decide_again
 from .envelope import dumps
 from .errors import ConcurrencyError, StateConflict
 from .http import json_response, parse_json, validate
@@ -21,6 +21,9 @@ from .logs import correlation_id_var
 from .unit_of_work import KeyReuse
 
 log = logging.getLogger(__name__)
+
+# `Command` and `decide_again` live in services.common.commands (no HTTP); named here too.
+__all__ = ["ATTEMPTS", "Command", "CommandPipeline", "decide_again", "jsonable"]
 
 
 class CommandPipeline:

@@ -3,7 +3,7 @@
 import dataclasses
 import uuid
 
-from services.common.pipeline import Command
+from services.common.commands import Command
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
