@@ -26,30 +26,19 @@ import psycopg2
 from prometheus_client.parser import text_string_to_metric_families
 
 from services import registry
+from services.arbitration_link.domain import ANSWERS as REPLY_ANSWERS
+from services.arbitration_link.domain import TRIGGERS
 from services.common import broker
 from services.common.centers import load_centers
 from services.common.config import amqp_uri, database_url, http_port
 from services.common.messaging import inbox_handlers
+from services.common.relay import relay_backlogs
+from services.metrics.readmodel import CLOSURES
 from services.registry import queue_names
 
-# The closure events of a case in the stores, in the order the metrics projection ranks
-# them when a case has several (an agreement wins over a later withdrawal, and so on).
-CLOSURES = (
-    ("agreement", {"AgreementReached"}),
-    ("failed", {"MediationFailed"}),
-    ("expired", {"MediationExpired"}),
-    ("withdrawn", {"MediationWithdrawn", "ApplicationWithdrawn"}),
-    ("not_accepted", {"CaseNotAccepted"}),
-)
-# What the arbitration link must refer to the institute, and as what.
-REFERRED = {
-    "MediationFailed": "referral",
-    "MediationExpired": "referral",
-    "AgreementDefaulted": "referral",
-    "CaseNotAccepted": "referral",
-    "ReviewRequested": "review_request",
-}
-ANSWERS = ("ReferralDocketed", "ReferralDeclined", "ReviewDecided")
+# What the arbitration link must refer to the institute, and as what; how the institute answers.
+REFERRED = {event_type: kind for event_type, (kind, _) in TRIGGERS.items()}
+ANSWERS = (*REPLY_ANSWERS, "ReviewDecided")
 
 
 def add_arguments(parser):
@@ -120,12 +109,12 @@ def relay_backlog(names):
     backlog = {}
     for name in names:
         try:
-            rows = _query(
-                name,
-                "SELECT r.relay, COALESCE((SELECT MAX(position) FROM events), 0) - r.position"
-                " FROM relay_positions r ORDER BY r.relay",
-            )
-            backlog[name] = {relay: int(n) for relay, n in rows}
+            conn = psycopg2.connect(database_url(name), connect_timeout=3)
+            try:
+                with conn.cursor() as cur:
+                    backlog[name] = relay_backlogs(cur)
+            finally:
+                conn.close()
         except psycopg2.Error as exc:
             backlog[name] = {"error": type(exc).__name__}
     return backlog

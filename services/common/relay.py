@@ -147,6 +147,21 @@ class ConfirmingPublisher:
         return confirmed
 
 
+def relay_backlogs(cursor, relay=None):
+    """`{relay: events committed and not yet published}`: every relay's, or one relay's (a
+    relay that never ran has published nothing). The one reading of the backlog: the relay,
+    its service's `/metrics` and `tiaojie status` use it."""
+    names = [relay] if relay is not None else None
+    cursor.execute(
+        "SELECT n.relay, COALESCE((SELECT MAX(position) FROM events), 0) - COALESCE(r.position, 0)"
+        " FROM (SELECT relay FROM relay_positions WHERE %(names)s IS NULL"
+        "       UNION SELECT unnest(%(names)s::text[])) AS n (relay)"
+        " LEFT JOIN relay_positions r ON r.relay = n.relay ORDER BY n.relay",
+        {"names": names},
+    )
+    return {name: int(n) for name, n in cursor.fetchall()}
+
+
 class Relay:
     def __init__(
         self,
@@ -278,11 +293,6 @@ class Relay:
         conn = psycopg2.connect(self.database_url)
         try:
             with conn.cursor() as cur:
-                cur.execute(
-                    "SELECT COALESCE((SELECT MAX(position) FROM events), 0)"
-                    " - COALESCE((SELECT position FROM relay_positions WHERE relay = %s), 0)",
-                    (self.name,),
-                )
-                return cur.fetchone()[0]
+                return relay_backlogs(cur, self.name)[self.name]
         finally:
             conn.close()

@@ -28,7 +28,7 @@ from .logs import correlation_id_var
 from .messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
 from .ops import ops_metrics
 from .pipeline import CommandPipeline
-from .relay import Relay, envelope_route, events_exchange
+from .relay import Relay, envelope_route, events_exchange, relay_backlogs
 from .unit_of_work import prune_inbox
 
 log = logging.getLogger(__name__)
@@ -256,11 +256,7 @@ class _PipelineCollector:
             conn = psycopg2.connect(self.database_url, connect_timeout=2)
             try:
                 with conn.cursor() as cur:
-                    cur.execute(
-                        "SELECT r.relay, COALESCE((SELECT MAX(position) FROM events), 0) - r.position"
-                        " FROM relay_positions r"
-                    )
-                    for relay, value in cur.fetchall():
+                    for relay, value in relay_backlogs(cur).items():
                         backlog.add_metric([self.service_name, relay], value)
             finally:
                 conn.close()

@@ -14,11 +14,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from services.common.db import Database
 
 from .projection import CONSUMED_TYPES
+from .readmodel import OUTCOMES
 
 log = logging.getLogger(__name__)
 
 SOURCES = ("self", "arbitration_recommendation", "court_entrusted", "labor_inspection", "petition")
-OUTCOMES = ("agreement", "failed", "expired", "withdrawn", "not_accepted")
 STAGES = ("received", "mediating", "performing", "under_review")
 REFERRAL_KINDS = ("referral", "review_request")
 PERIODS = ("year", "all")

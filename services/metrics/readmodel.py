@@ -71,6 +71,19 @@ _ENDED_WITHOUT_AGREEMENT = (
     f"(failed_at IS NOT NULL OR expired_at IS NOT NULL OR {_WITHDRAWN} OR not_accepted_at IS NOT NULL)"
 )
 
+# A case's outcome: the first of these its facts show (an agreement wins over a later
+# withdrawal, and so on), with the closure events that record each. The one ranking:
+# the read model's `outcome`, the gauges' labels and `tiaojie status` read it from here.
+OUTCOME_RANKING = (
+    ("agreement", "agreement_at IS NOT NULL", frozenset({"AgreementReached"})),
+    ("failed", "failed_at IS NOT NULL", frozenset({"MediationFailed"})),
+    ("expired", "expired_at IS NOT NULL", frozenset({"MediationExpired"})),
+    ("withdrawn", _WITHDRAWN, frozenset({"MediationWithdrawn", "ApplicationWithdrawn"})),
+    ("not_accepted", "not_accepted_at IS NOT NULL", frozenset({"CaseNotAccepted"})),
+)
+OUTCOMES = tuple(outcome for outcome, _, _ in OUTCOME_RANKING)
+CLOSURES = tuple((outcome, events) for outcome, _, events in OUTCOME_RANKING)
+
 # The case's state, derived from its facts. An agreement closes the mediation (it counts
 # as a success) while its performance keeps the case open; a withdrawal counts in the
 # success rate's denominator only after acceptance.
@@ -78,12 +91,9 @@ CASE_DERIVED = (
     (
         "outcome",
         "text",
-        f"""CASE
-        WHEN agreement_at IS NOT NULL THEN 'agreement'
-        WHEN failed_at IS NOT NULL THEN 'failed'
-        WHEN expired_at IS NOT NULL THEN 'expired'
-        WHEN {_WITHDRAWN} THEN 'withdrawn'
-        WHEN not_accepted_at IS NOT NULL THEN 'not_accepted' END""",
+        "CASE"
+        + "".join(f"\n        WHEN {condition} THEN '{outcome}'" for outcome, condition, _ in OUTCOME_RANKING)
+        + " END",
     ),
     (
         "closed_at",

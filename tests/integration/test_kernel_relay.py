@@ -168,3 +168,15 @@ def test_setup_twice_succeeds(infrastructure):
     second = support.cli("setup")
     assert first.returncode == 0 and second.returncode == 0
     assert "broker topology declared" in second.stdout
+
+
+def test_the_backlog_counts_what_each_relay_has_not_published_and_everything_for_one_never_run(fresh_database):
+    from services.common.relay import relay_backlogs
+
+    _, database = fresh_database
+    EventStore(database, SystemClock()).append("s-1", 0, [NewEvent("A", {}), NewEvent("B", {}), NewEvent("C", {})])
+    with database.transaction() as cursor:
+        cursor.execute("INSERT INTO relay_positions (relay, position) VALUES ('x.events', 1), ('y.events', 3)")
+        assert relay_backlogs(cursor) == {"x.events": 2, "y.events": 0}
+        assert relay_backlogs(cursor, "x.events") == {"x.events": 2}
+        assert relay_backlogs(cursor, "never.ran") == {"never.ran": 3}
