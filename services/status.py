@@ -33,12 +33,26 @@ from services.common.centers import load_centers
 from services.common.config import amqp_uri, database_url, http_port
 from services.common.messaging import inbox_handlers
 from services.common.relay import relay_backlogs
+from services.events import (
+    AgreementDefaulted,
+    ApplicationReceived,
+    ApplicationWithdrawn,
+    CaseAccepted,
+    CaseNotAccepted,
+    MediationExpired,
+    MediationFailed,
+    MediationOpened,
+    ReferralOpened,
+    ReferralSent,
+    ReviewDecided,
+    ReviewRequested,
+)
 from services.metrics.readmodel import CLOSURES
 from services.registry import queue_names
 
 # What the arbitration link must refer to the institute, and as what; how the institute answers.
 REFERRED = {event_type: kind for event_type, (kind, _) in TRIGGERS.items()}
-ANSWERS = (*REPLY_ANSWERS, "ReviewDecided")
+ANSWERS = (*REPLY_ANSWERS, ReviewDecided.name)
 
 
 def add_arguments(parser):
@@ -273,7 +287,7 @@ def reconcile(names, metrics, queues):
         checks.append(_skipped("cases received and closed (stores = metrics)", "metrics is down"))
     elif "intake" in names and "metrics" in names:
         samples = metrics.get("metrics", {})
-        received = collections.Counter(r[3] for r in _events("intake", {"ApplicationReceived"}))
+        received = collections.Counter(r[3] for r in _events("intake", {ApplicationReceived.name}))
         projected = collections.Counter()
         for labels, value in samples.get("tiaojie_cases_received_total", []):
             projected[labels["center"]] += int(value)
@@ -305,9 +319,9 @@ def reconcile(names, metrics, queues):
             )
 
     if "intake" in names and "mediation" in names:
-        accepted = {r[2] for r in _events("intake", {"CaseAccepted"})}
-        withdrawn = {r[2] for r in _events("intake", {"ApplicationWithdrawn"})}
-        opened = {r[2] for r in _events("mediation", {"MediationOpened"})}
+        accepted = {r[2] for r in _events("intake", {CaseAccepted.name})}
+        withdrawn = {r[2] for r in _events("intake", {ApplicationWithdrawn.name})}
+        opened = {r[2] for r in _events("mediation", {MediationOpened.name})}
         lost = (accepted - withdrawn) - opened
         checks.append(
             _check(
@@ -357,13 +371,13 @@ def _reconcile_documents(names):
 def _reconcile_referrals(metrics, queues):
     due = set()
     for source, types in (
-        ("intake", {"CaseNotAccepted"}),
-        ("mediation", {"MediationFailed", "MediationExpired", "AgreementDefaulted", "ReviewRequested"}),
+        ("intake", {CaseNotAccepted.name}),
+        ("mediation", {MediationFailed.name, MediationExpired.name, AgreementDefaulted.name, ReviewRequested.name}),
     ):
         for _, event_type, case_id, _, _ in _events(source, types):
             due.add((case_id, REFERRED[event_type]))
-    link = _events("arbitration_link", {"ReferralOpened", "ReferralSent", *ANSWERS})
-    opened = {(case_id, kind) for _, t, case_id, _, kind in link if t == "ReferralOpened"}
+    link = _events("arbitration_link", {ReferralOpened.name, ReferralSent.name, *ANSWERS})
+    opened = {(case_id, kind) for _, t, case_id, _, kind in link if t == ReferralOpened.name}
     checks = [
         _check(
             "closures referred to arbitration",
@@ -375,18 +389,18 @@ def _reconcile_referrals(metrics, queues):
     referral_ids = _query(
         "arbitration_link",
         "SELECT DISTINCT data->>'referral_id', event_type FROM events WHERE event_type = ANY(%s)",
-        (["ReferralOpened", "ReferralSent", *ANSWERS],),
+        ([ReferralOpened.name, ReferralSent.name, *ANSWERS],),
     )
     by_type = collections.defaultdict(set)
     for referral_id, event_type in referral_ids:
         by_type[event_type].add(referral_id)
     answered = set().union(*(by_type[t] for t in ANSWERS))
-    unanswered = by_type["ReferralSent"] - answered
+    unanswered = by_type[ReferralSent.name] - answered
     checks.append(
         _check(
             "referrals opened and sent",
-            len(by_type["ReferralOpened"]),
-            len(by_type["ReferralOpened"] & by_type["ReferralSent"]),
+            len(by_type[ReferralOpened.name]),
+            len(by_type[ReferralOpened.name] & by_type[ReferralSent.name]),
         )
     )
     queue = queues.get("arbitration.referrals", {})

@@ -17,7 +17,27 @@ import uuid
 from datetime import datetime, timedelta
 
 from services.common.aggregate import Aggregate
-from services.events import MEDIATION_NON_CASE_EVENTS, PUBLISHED_EVENTS
+from services.events import (
+    MEDIATION_NON_CASE_EVENTS,
+    PUBLISHED_EVENTS,
+    AgreementDefaulted,
+    AgreementReached,
+    ApplicationReceived,
+    ApplicationWithdrawn,
+    CaseAccepted,
+    CaseNotAccepted,
+    MediationExpired,
+    MediationFailed,
+    MediatorAssigned,
+    RecommendationReceived,
+    ReferralDeclined,
+    ReferralDocketed,
+    ReferralOpened,
+    ReferralSent,
+    ReviewDecided,
+    ReviewRequested,
+    SessionHeld,
+)
 
 REFERRAL = "referral"
 REVIEW_REQUEST = "review_request"
@@ -25,15 +45,15 @@ MESSAGE_SCHEMA_VERSION = 1
 
 # The event that sends a case to arbitration, and what it sends: (type, reason).
 TRIGGERS = {
-    "CaseNotAccepted": (REFERRAL, "not_accepted"),
-    "MediationFailed": (REFERRAL, "mediation_failed"),
-    "MediationExpired": (REFERRAL, "mediation_expired"),
-    "AgreementDefaulted": (REFERRAL, "agreement_defaulted"),
-    "ReviewRequested": (REVIEW_REQUEST, None),
+    CaseNotAccepted.name: (REFERRAL, "not_accepted"),
+    MediationFailed.name: (REFERRAL, "mediation_failed"),
+    MediationExpired.name: (REFERRAL, "mediation_expired"),
+    AgreementDefaulted.name: (REFERRAL, "agreement_defaulted"),
+    ReviewRequested.name: (REVIEW_REQUEST, None),
 }
 
 # The events a case file is folded from, by the service that publishes them.
-INTAKE_CASE_EVENTS = ("ApplicationReceived", "CaseAccepted", "CaseNotAccepted", "ApplicationWithdrawn")
+INTAKE_CASE_EVENTS = (ApplicationReceived.name, CaseAccepted.name, CaseNotAccepted.name, ApplicationWithdrawn.name)
 MEDIATION_CASE_EVENTS = tuple(t for t in PUBLISHED_EVENTS["mediation"] if t not in MEDIATION_NON_CASE_EVENTS)
 
 # The application fields a referral carries, as intake's ApplicationReceived names them.
@@ -102,11 +122,11 @@ class CaseFile:
         doc.setdefault("center_id", event.center_id)
         data = event.data
         kind = event.event_type
-        if kind == "ApplicationReceived":
+        if kind == ApplicationReceived.name:
             doc["application"] = {k: data[k] for k in APPLICATION_FIELDS if k in data}
             if data.get("recommendation_id"):
                 doc["application"]["recommendation_id"] = data["recommendation_id"]
-        elif kind == "MediatorAssigned":
+        elif kind == MediatorAssigned.name:
             self._keep_latest(
                 "mediator",
                 event,
@@ -116,13 +136,13 @@ class CaseFile:
                     "certificate_no": data.get("certificate_no"),
                 },
             )
-        elif kind == "SessionHeld":
+        elif kind == SessionHeld.name:
             doc.setdefault("sessions", []).append(
                 {"held_at": data["held_at"], "summary": data.get("summary", ""), "version": event.stream_version}
             )
-        elif kind == "AgreementReached":
+        elif kind == AgreementReached.name:
             self._keep_latest("agreement", event, _agreement(data))
-        elif kind == "ReviewRequested":
+        elif kind == ReviewRequested.name:
             agreement = data.get("agreement") or doc.get("agreement") or {}
             doc["review"] = {"requested_at": data["requested_at"], "agreement": _agreement(agreement)}
         if "case_number" in data:
@@ -165,7 +185,7 @@ class CaseFile:
 
     def mediation_record(self, trigger_event_type):
         """The mediation record of CONTRACTS §4: None for a case that was never mediated."""
-        if trigger_event_type == "CaseNotAccepted":
+        if trigger_event_type == CaseNotAccepted.name:
             return None
         closing = self.document["closings"][trigger_event_type]
         mediator = self.document.get("mediator")
@@ -187,20 +207,20 @@ def _agreement(data):
 
 def _closing(kind, data, doc):
     """How the event closes the case for arbitration: the record's summary and closing time."""
-    if kind == "CaseNotAccepted":
+    if kind == CaseNotAccepted.name:
         return {"summary": data.get("reason", ""), "closed_at": data["decided_at"]}
-    if kind == "MediationFailed":
+    if kind == MediationFailed.name:
         return {"summary": data.get("reason", ""), "closed_at": data["failed_at"]}
-    if kind == "MediationExpired":
+    if kind == MediationExpired.name:
         return {
             "summary": f"no agreement by the mediation deadline {data['deadline']}",
             "closed_at": data["expired_at"],
         }
-    if kind == "AgreementDefaulted":
+    if kind == AgreementDefaulted.name:
         terms = (doc.get("agreement") or {}).get("terms")
         summary = f"agreement not performed by {data['performance_due']}"
         return {"summary": f"{summary}: {terms}" if terms else summary, "closed_at": data["defaulted_at"]}
-    if kind == "ReviewRequested":
+    if kind == ReviewRequested.name:
         agreement = data.get("agreement") or {}
         return {"summary": agreement.get("terms", ""), "closed_at": agreement.get("signed_at") or data["requested_at"]}
     return None
@@ -249,8 +269,8 @@ class ResendSchedule:
 
 
 ANSWERS = {
-    "ReferralDocketed": "docketed",
-    "ReferralDeclined": "declined",
+    ReferralDocketed.name: "docketed",
+    ReferralDeclined.name: "declined",
 }
 
 
@@ -306,7 +326,7 @@ class Referral(Aggregate):
         }
         if reason is not None:
             data["reason"] = reason
-        self._record("ReferralOpened", data, opened_at)
+        self._record(ReferralOpened, data, opened_at)
         return True
 
     def send(self, message, now, schedule):
@@ -326,7 +346,7 @@ class Referral(Aggregate):
     def _record_send(self, message, now, schedule):
         send_number = self.sends + 1
         self._record(
-            "ReferralSent",
+            ReferralSent,
             {
                 "referral_id": self.referral_id,
                 "case_id": self.case_id,
@@ -343,7 +363,7 @@ class Referral(Aggregate):
     def docket(self, arbitration_case_no, docketed_at):
         return self._answer(
             REFERRAL,
-            "ReferralDocketed",
+            ReferralDocketed.name,
             {
                 "arbitration_case_no": arbitration_case_no,
                 "docketed_at": docketed_at,
@@ -352,7 +372,9 @@ class Referral(Aggregate):
         )
 
     def decline(self, reason, declined_at):
-        return self._answer(REFERRAL, "ReferralDeclined", {"reason": reason, "declined_at": declined_at}, declined_at)
+        return self._answer(
+            REFERRAL, ReferralDeclined.name, {"reason": reason, "declined_at": declined_at}, declined_at
+        )
 
     def decide(self, decision, decided_at, document_no=None, reason=None):
         data = {"decision": decision}
@@ -361,7 +383,7 @@ class Referral(Aggregate):
         if reason is not None:
             data["reason"] = reason
         data["decided_at"] = decided_at
-        return self._answer(REVIEW_REQUEST, "ReviewDecided", data, decided_at)
+        return self._answer(REVIEW_REQUEST, ReviewDecided.name, data, decided_at)
 
     def _answer(self, expected_type, event_type, fields, occurred_at):
         """Records the institute's answer once; the same kind again is a duplicate (no effect)."""
@@ -398,13 +420,13 @@ class Referral(Aggregate):
         self.next_resend_at = parse_time(data["next_resend_at"])
 
     def _on_ReferralDocketed(self, data):
-        self._answered("ReferralDocketed", data)
+        self._answered(ReferralDocketed.name, data)
 
     def _on_ReferralDeclined(self, data):
-        self._answered("ReferralDeclined", data)
+        self._answered(ReferralDeclined.name, data)
 
     def _on_ReviewDecided(self, data):
-        self._answered("ReviewDecided", data)
+        self._answered(ReviewDecided.name, data)
 
     def _answered(self, event_type, data):
         self.answered_by = event_type
@@ -442,7 +464,7 @@ class Recommendation(Aggregate):
             )
         }
         self.record(
-            "RecommendationReceived", data, occurred_at=parse_time(letter["issued_at"]), center_id=letter["center_id"]
+            RecommendationReceived, data, occurred_at=parse_time(letter["issued_at"]), center_id=letter["center_id"]
         )
         return True
 

@@ -12,6 +12,25 @@ from services.common.centers import centers_by_id
 from services.common.http import api
 from services.common.messaging import inbox_handler
 from services.common.service import BaseService, EventRelay, ServiceStore, every
+from services.events import (
+    AgreementDefaulted,
+    AgreementPerformed,
+    AgreementReached,
+    ApplicationReceived,
+    ApplicationWithdrawn,
+    CaseAccepted,
+    CaseNotAccepted,
+    MediationExpired,
+    MediationExtended,
+    MediationFailed,
+    MediationOpened,
+    MediationWithdrawn,
+    MediatorAssigned,
+    ReviewOutcomeRecorded,
+    ReviewRequested,
+    SessionHeld,
+    SurveyRecorded,
+)
 
 from . import handlers
 from .bootstrap import bootstrap
@@ -19,16 +38,16 @@ from .outbound import EXCHANGES, RELAY_NAME, outbound_route
 from .replies import reply_consumer
 
 
-def follows(source_service, event_type):
-    """An inbox handler that folds `event_type` of `source_service` into the case files."""
+def follows(event_type):
+    """An inbox handler that folds `event_type` (a class of services/events.py) into the case files."""
 
-    @inbox_handler(source_service, event_type)
+    @inbox_handler(event_type)
     def handler(self, envelope):
         self.store.consume(
             "case_files", envelope, lambda uow, event, previous_version: handlers.follow_case(uow, event)
         )
 
-    handler.__name__ = f"on_{event_type}"
+    handler.__name__ = f"on_{event_type.name}"
     return handler
 
 
@@ -39,25 +58,25 @@ class ArbitrationLinkService(BaseService):
     outbound_relay = EventRelay(name=RELAY_NAME, route=outbound_route, exchanges=EXCHANGES)
 
     # intake's case events
-    on_application_received = follows("intake", "ApplicationReceived")
-    on_case_accepted = follows("intake", "CaseAccepted")
-    on_case_not_accepted = follows("intake", "CaseNotAccepted")
-    on_application_withdrawn = follows("intake", "ApplicationWithdrawn")
+    on_application_received = follows(ApplicationReceived)
+    on_case_accepted = follows(CaseAccepted)
+    on_case_not_accepted = follows(CaseNotAccepted)
+    on_application_withdrawn = follows(ApplicationWithdrawn)
     # mediation's case events: all of the case stream, so a referral can tell whether it
     # has seen every event before the one that decided it
-    on_mediation_opened = follows("mediation", "MediationOpened")
-    on_mediator_assigned = follows("mediation", "MediatorAssigned")
-    on_session_held = follows("mediation", "SessionHeld")
-    on_mediation_extended = follows("mediation", "MediationExtended")
-    on_agreement_reached = follows("mediation", "AgreementReached")
-    on_mediation_failed = follows("mediation", "MediationFailed")
-    on_mediation_expired = follows("mediation", "MediationExpired")
-    on_mediation_withdrawn = follows("mediation", "MediationWithdrawn")
-    on_review_requested = follows("mediation", "ReviewRequested")
-    on_review_outcome_recorded = follows("mediation", "ReviewOutcomeRecorded")
-    on_agreement_performed = follows("mediation", "AgreementPerformed")
-    on_agreement_defaulted = follows("mediation", "AgreementDefaulted")
-    on_survey_recorded = follows("mediation", "SurveyRecorded")
+    on_mediation_opened = follows(MediationOpened)
+    on_mediator_assigned = follows(MediatorAssigned)
+    on_session_held = follows(SessionHeld)
+    on_mediation_extended = follows(MediationExtended)
+    on_agreement_reached = follows(AgreementReached)
+    on_mediation_failed = follows(MediationFailed)
+    on_mediation_expired = follows(MediationExpired)
+    on_mediation_withdrawn = follows(MediationWithdrawn)
+    on_review_requested = follows(ReviewRequested)
+    on_review_outcome_recorded = follows(ReviewOutcomeRecorded)
+    on_agreement_performed = follows(AgreementPerformed)
+    on_agreement_defaulted = follows(AgreementDefaulted)
+    on_survey_recorded = follows(SurveyRecorded)
 
     @every("sweep_seconds")
     def sweep_referrals(self):

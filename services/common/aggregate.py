@@ -5,6 +5,8 @@ Domain modules build on this one, which imports no database driver, framework or
 
 import json
 
+from services.events import type_name
+
 from .envelope import NewEvent, dumps
 
 
@@ -54,6 +56,8 @@ class Aggregate:
         return getattr(self, "status", None)
 
     def record(self, event_type, data, occurred_at=None, case_id=None, center_id=None):
+        """Records a new event; `event_type` is its class of services/events.py (or its name)."""
+        event_type = type_name(event_type)
         event = NewEvent(event_type, data, case_id=case_id, center_id=center_id, occurred_at=occurred_at)
         self.apply(event_type, json_roundtrip(data))
         self.pending.append(event)

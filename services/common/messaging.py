@@ -76,7 +76,8 @@ class DeadLetteringQueueConsumer(QueueConsumer):
 
 
 class InboxEventHandler(EventHandler):
-    """`@inbox_handler("intake", "CaseAccepted")`: a reliable, retrying event consumer.
+    """`@inbox_handler(CaseAccepted)`: a reliable, retrying event consumer of one event type
+    (a class of services/events.py; `@inbox_handler("intake", "CaseAccepted")` also works).
 
     The method receives the envelope dict; it should record its effects through
     `ServiceStore.consume`, which makes a redelivered event a no-op.
@@ -84,7 +85,9 @@ class InboxEventHandler(EventHandler):
 
     queue_consumer = DeadLetteringQueueConsumer()
 
-    def __init__(self, source_service, event_type, **kwargs):
+    def __init__(self, source_service, event_type=None, **kwargs):
+        if event_type is None:  # one argument: the event type's class
+            source_service, event_type = source_service.service, source_service.name
         super().__init__(
             source_service,
             event_type,

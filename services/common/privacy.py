@@ -22,6 +22,8 @@ import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from services.events import PersonalDataErased
+
 SEALED_PREFIX = "tj:sealed:v1:"
 ERASED = "[已删除]"
 KEY_BYTES = 32
@@ -32,7 +34,7 @@ _NONCE_BYTES = 12
 PERSONAL_FIELDS = {"applicant": "applicant", "respondent": "respondent", "description": "text"}
 CLEAR_KEYS = frozenset({"id_type", "type", "kind"})
 # What a stream records once its personal data is erased (its keys destroyed).
-ERASURE_EVENT = "PersonalDataErased"
+ERASURE_EVENT = PersonalDataErased.name
 
 
 class MasterKeyMissing(RuntimeError):

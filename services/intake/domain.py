@@ -12,6 +12,7 @@ from services.common.aggregate import Aggregate
 from services.common.errors import StateConflict
 from services.common.money import money
 from services.common.privacy import mask_id_number, mask_phone
+from services.events import ApplicationReceived, ApplicationWithdrawn, CaseAccepted, CaseNotAccepted, PersonalDataErased
 
 CATEGORIES = (
     "wages",
@@ -163,13 +164,13 @@ class Case(Aggregate):
         }
         if application.recommendation_id is not None:
             data["recommendation_id"] = application.recommendation_id
-        case._record("ApplicationReceived", data, application.received_at)
+        case._record(ApplicationReceived, data, application.received_at)
         return case
 
     def accept(self, at):
         self._require_undecided("accepted")
         self._record(
-            "CaseAccepted",
+            CaseAccepted,
             {**self._identity(), "accepted_at": at.isoformat(), **self._facts_for_downstream()},
             at,
         )
@@ -178,7 +179,7 @@ class Case(Aggregate):
         """Not accepted (不予受理): out of scope, or the respondent refuses mediation."""
         self._require_undecided("not accepted")
         self._record(
-            "CaseNotAccepted",
+            CaseNotAccepted,
             {**self._identity(), "reason": reason, "decided_at": at.isoformat(), **self._facts_for_downstream()},
             at,
         )
@@ -187,7 +188,7 @@ class Case(Aggregate):
         if self.status not in (RECEIVED, ACCEPTED):
             raise CaseStateError(f"a case that is {self.status} cannot be withdrawn", self.status)
         self._record(
-            "ApplicationWithdrawn",
+            ApplicationWithdrawn,
             {**self._identity(), "reason": reason, "withdrawn_at": at.isoformat(), "status_before": self.status},
             at,
         )
@@ -197,7 +198,7 @@ class Case(Aggregate):
         case's personal fields already read `[已删除]`. Its figures stay."""
         if self.erasure is not None:
             return False
-        self._record("PersonalDataErased", {**self._identity(), "reason": reason, "erased_at": at.isoformat()}, at)
+        self._record(PersonalDataErased, {**self._identity(), "reason": reason, "erased_at": at.isoformat()}, at)
         return True
 
     def _require_undecided(self, wanted):

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from services.common.centers import centers_by_id
 from services.common.envelope import NewEvent
 from services.common.errors import Forbidden, NotFound
+from services.events import ConsultationRecorded
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case, Consultation, format_case_number, mediation_deadline
 
@@ -59,7 +60,7 @@ def record_consultation(command, uow):
     uow.events.append(
         Consultation.stream_for(consultation.consultation_id),
         0,
-        [NewEvent("ConsultationRecorded", data, center_id=center_id, occurred_at=consultation.recorded_at)],
+        [NewEvent(ConsultationRecorded.name, data, center_id=center_id, occurred_at=consultation.recorded_at)],
         correlation_id=uow.correlation_id,
         causation_id=uow.causation_id,
         actor=uow.actor,

@@ -12,6 +12,7 @@ from services.common.errors import NotFound
 from services.common.http import api, validate
 from services.common.messaging import inbox_handler
 from services.common.service import BaseService, EventRelay, ServiceStore
+from services.events import DocumentIssued, RecommendationReceived
 
 from . import handlers
 from .bootstrap import bootstrap
@@ -100,7 +101,7 @@ class IntakeService(BaseService):
 
     # --- events from other services ---------------------------------------------------
 
-    @inbox_handler("arbitration_link", "RecommendationReceived")
+    @inbox_handler(RecommendationReceived)
     def on_recommendation_received(self, envelope):
         settings = self.store.settings
 
@@ -112,7 +113,7 @@ class IntakeService(BaseService):
 
         self.store.consume("on_recommendation_received", envelope, effect)
 
-    @inbox_handler("documents", "DocumentIssued")
+    @inbox_handler(DocumentIssued)
     def on_document_issued(self, envelope):
         self.store.consume(
             "on_document_issued",

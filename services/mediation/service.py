@@ -8,6 +8,7 @@ Entrypoints only route: staff commands go through the kernel's pipeline
 from services.common.http import api, validate
 from services.common.messaging import inbox_handler
 from services.common.service import BaseService, EventRelay, ServiceStore, every
+from services.events import ApplicationWithdrawn, CaseAccepted, ReviewDecided
 
 from . import commands, handlers, schemas
 from .bootstrap import bootstrap
@@ -135,15 +136,15 @@ class MediationService(BaseService):
         )
 
     # -- events from other services -------------------------------------------------------
-    @inbox_handler("intake", "CaseAccepted")
+    @inbox_handler(CaseAccepted)
     def on_case_accepted(self, envelope):
         self.store.consume(INTAKE_CASES, envelope, handlers.open_mediation)
 
-    @inbox_handler("intake", "ApplicationWithdrawn")
+    @inbox_handler(ApplicationWithdrawn)
     def on_application_withdrawn(self, envelope):
         self.store.consume(INTAKE_CASES, envelope, handlers.withdraw_on_intake)
 
-    @inbox_handler("arbitration_link", "ReviewDecided")
+    @inbox_handler(ReviewDecided)
     def on_review_decided(self, envelope):
         self.store.consume("review_decisions", envelope, handlers.record_review_decision)
 

@@ -14,7 +14,33 @@ are not told by events at all: the read model derives them from the facts.
 import dataclasses
 from datetime import date, datetime, time, timedelta
 
-from services.events import CASE_SOURCES, PUBLISHED_EVENTS
+from services.events import (
+    CASE_SOURCES,
+    PUBLISHED_EVENTS,
+    AgreementDefaulted,
+    AgreementPerformed,
+    AgreementReached,
+    ApplicationReceived,
+    ApplicationWithdrawn,
+    CaseAccepted,
+    CaseNotAccepted,
+    ComplaintFiled,
+    ConsultationRecorded,
+    MediationExpired,
+    MediationExtended,
+    MediationFailed,
+    MediationOpened,
+    MediationWithdrawn,
+    RecommendationReceived,
+    ReferralDeclined,
+    ReferralDocketed,
+    ReferralOpened,
+    ReferralSent,
+    ReviewDecided,
+    ReviewOutcomeRecorded,
+    ReviewRequested,
+    SurveyRecorded,
+)
 
 # The metrics service consumes every event type of the services a case's figures come from
 # (the documents issued count in none of them).
@@ -176,8 +202,8 @@ def center_fact(kind, id_field, at, score=None):
 PROFILE = {name: Field(name) for name in ("category", "workers_involved", "collective", "claimed_total")}
 
 PROJECTIONS = {
-    "ConsultationRecorded": [center_fact("consultation", "consultation_id", "recorded_at")],
-    "ApplicationReceived": [
+    ConsultationRecorded.name: [center_fact("consultation", "consultation_id", "recorded_at")],
+    ApplicationReceived.name: [
         case(
             source=Field("source"),
             channel=Field("channel"),
@@ -186,7 +212,7 @@ PROJECTIONS = {
             **PROFILE,
         )
     ],
-    "CaseAccepted": [
+    CaseAccepted.name: [
         case(
             source=Field("source"),
             received_at=Field("received_at"),
@@ -195,9 +221,9 @@ PROJECTIONS = {
             **PROFILE,
         )
     ],
-    "CaseNotAccepted": [case(not_accepted_at=Moment("decided_at"))],
-    "ApplicationWithdrawn": [case(intake_withdrawn_at=Moment("withdrawn_at"))],
-    "MediationOpened": [
+    CaseNotAccepted.name: [case(not_accepted_at=Moment("decided_at"))],
+    ApplicationWithdrawn.name: [case(intake_withdrawn_at=Moment("withdrawn_at"))],
+    MediationOpened.name: [
         case(
             received_at=Field("received_at"),
             accepted_at=Moment("accepted_at"),
@@ -205,8 +231,8 @@ PROJECTIONS = {
             **PROFILE,
         )
     ],
-    "MediationExtended": [case(deadline=Deadline("deadline"))],
-    "AgreementReached": [
+    MediationExtended.name: [case(deadline=Deadline("deadline"))],
+    AgreementReached.name: [
         case(
             agreement_at=Moment("signed_at"),
             agreed_amount=Field("amount"),
@@ -214,21 +240,21 @@ PROJECTIONS = {
             deadline=Deadline("deadline"),
         )
     ],
-    "MediationFailed": [
+    MediationFailed.name: [
         case(failed_at=Moment("failed_at"), closure_on_time=Field("on_time"), deadline=Deadline("deadline"))
     ],
-    "MediationExpired": [
+    MediationExpired.name: [
         case(expired_at=Moment("expired_at"), closure_on_time=Const(False), deadline=Deadline("deadline"))
     ],
-    "MediationWithdrawn": [case(mediation_withdrawn_at=Moment("withdrawn_at"))],
-    "ReviewRequested": [case(review_requested_at=Moment("requested_at"))],
-    "ReviewOutcomeRecorded": [case(review_decided_at=Moment("decided_at"), review_decision=Field("decision"))],
-    "AgreementPerformed": [case(performed_at=Moment("performed_at"))],
-    "AgreementDefaulted": [case(defaulted_at=Moment("defaulted_at"))],
-    "SurveyRecorded": [center_fact("survey", None, "recorded_at", score="score")],
-    "ComplaintFiled": [center_fact("complaint", "complaint_id", "filed_at")],
-    "ReferralOpened": [referral(kind=Field("type"), reason=Field("reason"), opened_at=Moment("opened_at"))],
-    "ReferralSent": [
+    MediationWithdrawn.name: [case(mediation_withdrawn_at=Moment("withdrawn_at"))],
+    ReviewRequested.name: [case(review_requested_at=Moment("requested_at"))],
+    ReviewOutcomeRecorded.name: [case(review_decided_at=Moment("decided_at"), review_decision=Field("decision"))],
+    AgreementPerformed.name: [case(performed_at=Moment("performed_at"))],
+    AgreementDefaulted.name: [case(defaulted_at=Moment("defaulted_at"))],
+    SurveyRecorded.name: [center_fact("survey", None, "recorded_at", score="score")],
+    ComplaintFiled.name: [center_fact("complaint", "complaint_id", "filed_at")],
+    ReferralOpened.name: [referral(kind=Field("type"), reason=Field("reason"), opened_at=Moment("opened_at"))],
+    ReferralSent.name: [
         referral(
             kind=Field("type"),
             first_sent_at=Moment("sent_at"),
@@ -236,13 +262,13 @@ PROJECTIONS = {
             sends=Field("send_number"),
         )
     ],
-    "ReferralDocketed": [referral(docketed_at=Moment("docketed_at"))],
-    "ReferralDeclined": [referral(declined_at=Moment("declined_at"))],
-    "ReviewDecided": [
+    ReferralDocketed.name: [referral(docketed_at=Moment("docketed_at"))],
+    ReferralDeclined.name: [referral(declined_at=Moment("declined_at"))],
+    ReviewDecided.name: [
         referral(kind=Const("review_request"), decided_at=Moment("decided_at"), decision=Field("decision")),
         case(review_decided_at=Moment("decided_at"), review_decision=Field("decision")),
     ],
-    "RecommendationReceived": [center_fact("recommendation", "recommendation_id", "issued_at")],
+    RecommendationReceived.name: [center_fact("recommendation", "recommendation_id", "issued_at")],
 }
 # Roster, assignment and session events change no indicator: they are consumed (the
 # inbox records them) and tell the read model nothing.

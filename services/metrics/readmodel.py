@@ -11,6 +11,14 @@ closed, its open stage) is derived from those facts by generated columns.
 import dataclasses
 
 from services.common.envelope import dumps
+from services.events import (
+    AgreementReached,
+    ApplicationWithdrawn,
+    CaseNotAccepted,
+    MediationExpired,
+    MediationFailed,
+    MediationWithdrawn,
+)
 
 from .projection import CASE, CENTER_FACT, REFERRAL
 
@@ -75,11 +83,11 @@ _ENDED_WITHOUT_AGREEMENT = (
 # withdrawal, and so on), with the closure events that record each. The one ranking:
 # the read model's `outcome`, the gauges' labels and `tiaojie status` read it from here.
 OUTCOME_RANKING = (
-    ("agreement", "agreement_at IS NOT NULL", frozenset({"AgreementReached"})),
-    ("failed", "failed_at IS NOT NULL", frozenset({"MediationFailed"})),
-    ("expired", "expired_at IS NOT NULL", frozenset({"MediationExpired"})),
-    ("withdrawn", _WITHDRAWN, frozenset({"MediationWithdrawn", "ApplicationWithdrawn"})),
-    ("not_accepted", "not_accepted_at IS NOT NULL", frozenset({"CaseNotAccepted"})),
+    ("agreement", "agreement_at IS NOT NULL", frozenset({AgreementReached.name})),
+    ("failed", "failed_at IS NOT NULL", frozenset({MediationFailed.name})),
+    ("expired", "expired_at IS NOT NULL", frozenset({MediationExpired.name})),
+    ("withdrawn", _WITHDRAWN, frozenset({MediationWithdrawn.name, ApplicationWithdrawn.name})),
+    ("not_accepted", "not_accepted_at IS NOT NULL", frozenset({CaseNotAccepted.name})),
 )
 OUTCOMES = tuple(outcome for outcome, _, _ in OUTCOME_RANKING)
 CLOSURES = tuple((outcome, events) for outcome, _, events in OUTCOME_RANKING)

@@ -1,6 +1,7 @@
 """Complaints (投诉举报) about a center's service."""
 
 from services.common.aggregate import Aggregate
+from services.events import ComplaintFiled
 
 
 class Complaint(Aggregate):
@@ -14,7 +15,7 @@ class Complaint(Aggregate):
 
     def file(self, complaint_id, center_id, case_id, text, now):
         self.record(
-            "ComplaintFiled",
+            ComplaintFiled,
             {
                 "complaint_id": complaint_id,
                 "center_id": center_id,

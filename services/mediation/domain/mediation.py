@@ -3,6 +3,21 @@
 from datetime import timedelta
 
 from services.common.money import money
+from services.events import (
+    AgreementDefaulted,
+    AgreementPerformed,
+    AgreementReached,
+    MediationExpired,
+    MediationExtended,
+    MediationFailed,
+    MediationOpened,
+    MediationWithdrawn,
+    MediatorAssigned,
+    ReviewOutcomeRecorded,
+    ReviewRequested,
+    SessionHeld,
+    SurveyRecorded,
+)
 
 from .calendar import local_date, start_of_day
 from .mediation_state import MediationState
@@ -40,7 +55,7 @@ class Mediation(MediationState):
         self.case_id = accepted["case_id"]
         self.center_id = accepted["center_id"]
         self._record(
-            "MediationOpened",
+            MediationOpened,
             {
                 "case_number": accepted.get("case_number"),
                 "received_at": accepted.get("received_at"),
@@ -65,7 +80,7 @@ class Mediation(MediationState):
         if not self.overdue(now):
             return False
         self._record(
-            "MediationExpired",
+            MediationExpired,
             {
                 "deadline": self.deadline.isoformat(),
                 "expired_at": self.deadline.isoformat(),
@@ -78,7 +93,7 @@ class Mediation(MediationState):
     def withdraw(self, reason, now):
         self._require(MEDIATING, action="withdraw")
         self._record(
-            "MediationWithdrawn",
+            MediationWithdrawn,
             {"reason": reason, "withdrawn_at": now.isoformat(), "status_before": self.status},
             now,
         )
@@ -90,7 +105,7 @@ class Mediation(MediationState):
         if problem:
             raise Rejected({"mediator_id": [problem]})
         self._record(
-            "MediatorAssigned",
+            MediatorAssigned,
             {
                 "mediator_id": mediator.mediator_id,
                 "mediator_name": mediator.name,
@@ -104,7 +119,7 @@ class Mediation(MediationState):
 
     def hold_session(self, held_at, summary, now):
         self._require(MEDIATING, action="hold a session of")
-        self._record("SessionHeld", {"held_at": held_at.isoformat(), "summary": summary}, now)
+        self._record(SessionHeld, {"held_at": held_at.isoformat(), "summary": summary}, now)
 
     def extend(self, days, parties_consent, now):
         """Art. 14: the 15 days may be extended only with both parties' consent."""
@@ -113,7 +128,7 @@ class Mediation(MediationState):
             raise Rejected({"parties_consent": ["an extension needs both parties' recorded consent"]})
         deadline = self.deadline + timedelta(days=days)
         self._record(
-            "MediationExtended",
+            MediationExtended,
             {
                 "days": days,
                 "previous_deadline": self.deadline.isoformat(),
@@ -130,7 +145,7 @@ class Mediation(MediationState):
         if performance_due < local_date(now, tz):
             raise Rejected({"performance_due": ["must not be before the day the agreement is signed"]})
         self._record(
-            "AgreementReached",
+            AgreementReached,
             {
                 "terms": terms,
                 "amount": money(amount),
@@ -149,7 +164,7 @@ class Mediation(MediationState):
     def fail(self, reason, now):
         self._require(MEDIATING, action="record the failure of")
         self._record(
-            "MediationFailed",
+            MediationFailed,
             {
                 "reason": reason,
                 "failed_at": now.isoformat(),
@@ -177,7 +192,7 @@ class Mediation(MediationState):
             )
         agreement = self.agreement
         self._record(
-            "ReviewRequested",
+            ReviewRequested,
             {
                 "requested_at": now.isoformat(),
                 "agreement": {
@@ -200,7 +215,7 @@ class Mediation(MediationState):
         if self.review is None or self.review["decision"] is not None:
             return False
         self._record(
-            "ReviewOutcomeRecorded",
+            ReviewOutcomeRecorded,
             {
                 "decision": decision,
                 "document_no": document_no,
@@ -216,7 +231,7 @@ class Mediation(MediationState):
         """Staff report performance, also while a review is pending (paying need not wait for it)."""
         self._require(AGREEMENT, UNDER_REVIEW, action="report the performance of")
         if performed:
-            self._record("AgreementPerformed", {"performed_at": now.isoformat()}, now)
+            self._record(AgreementPerformed, {"performed_at": now.isoformat()}, now)
         else:
             self._default(now, reported=True)
 
@@ -237,7 +252,7 @@ class Mediation(MediationState):
 
     def _default(self, at, reported):
         self._record(
-            "AgreementDefaulted",
+            AgreementDefaulted,
             {
                 "performance_due": self.agreement["performance_due"].isoformat(),
                 "amount": self.agreement["amount"],
@@ -256,4 +271,4 @@ class Mediation(MediationState):
         data = {"score": score, "recorded_at": now.isoformat()}
         if comment:
             data["comment"] = comment
-        self._record("SurveyRecorded", data, now)
+        self._record(SurveyRecorded, data, now)

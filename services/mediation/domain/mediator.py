@@ -1,6 +1,7 @@
 """The mediator roster (调解员名册): a mediator works on cases only with a valid certificate (持证上岗)."""
 
 from services.common.aggregate import Aggregate
+from services.events import MediatorCertificateExpired, MediatorCertificateRenewed, MediatorRegistered
 
 from .calendar import certificate_valid_on, day, moment
 from .rules import NotAllowed
@@ -30,7 +31,7 @@ class Mediator(Aggregate):
         if self.exists:
             raise NotAllowed("this mediator is already registered", "registered")
         self.record(
-            "MediatorRegistered",
+            MediatorRegistered,
             {
                 "mediator_id": mediator_id,
                 "center_id": center_id,
@@ -46,7 +47,7 @@ class Mediator(Aggregate):
 
     def renew_certificate(self, certificate_no, certificate_expires, now):
         self.record(
-            "MediatorCertificateRenewed",
+            MediatorCertificateRenewed,
             {
                 "mediator_id": self.mediator_id,
                 "center_id": self.center_id,
@@ -66,7 +67,7 @@ class Mediator(Aggregate):
         if self.certificate_expired or self.certificate_expires is None or today <= self.certificate_expires:
             return False
         self.record(
-            "MediatorCertificateExpired",
+            MediatorCertificateExpired,
             {
                 "mediator_id": self.mediator_id,
                 "center_id": self.center_id,
