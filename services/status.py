@@ -39,6 +39,7 @@ from services.events import (
     ApplicationWithdrawn,
     CaseAccepted,
     CaseNotAccepted,
+    DocumentIssued,
     MediationExpired,
     MediationFailed,
     MediationOpened,
@@ -343,7 +344,7 @@ def _reconcile_documents(names):
     """Every case has its case file in the documents service; every document issued is on record."""
     checks = []
     if "intake" in names:
-        received = {r[2] for r in _events("intake", {"ApplicationReceived"})}
+        received = {r[2] for r in _events("intake", {ApplicationReceived.name})}
         filed = {
             r[0]
             for r in _query(
@@ -355,7 +356,7 @@ def _reconcile_documents(names):
         checks.append(
             _check("case files (intake store = documents)", len(received), len(received & filed), sorted(missing)[:5])
         )
-    issued = {r[0] for r in _events("documents", {"DocumentIssued"})}
+    issued = {r[0] for r in _events("documents", {DocumentIssued.name})}
     recorded = {
         r[0]
         for r in _query(
