@@ -153,13 +153,14 @@ def relay_backlogs(cursor, relay=None):
     its service's `/metrics` and `tiaojie status` use it."""
     names = [relay] if relay is not None else None
     cursor.execute(
-        "SELECT n.relay, COALESCE((SELECT MAX(position) FROM events), 0) - COALESCE(r.position, 0)"
+        "SELECT n.relay AS relay, COALESCE((SELECT MAX(position) FROM events), 0) - COALESCE(r.position, 0) AS backlog"
         " FROM (SELECT relay FROM relay_positions WHERE %(names)s IS NULL"
         "       UNION SELECT unnest(%(names)s::text[])) AS n (relay)"
         " LEFT JOIN relay_positions r ON r.relay = n.relay ORDER BY n.relay",
         {"names": names},
     )
-    return {name: int(n) for name, n in cursor.fetchall()}
+    rows = [(row["relay"], row["backlog"]) if isinstance(row, dict) else row for row in cursor.fetchall()]
+    return {name: int(n) for name, n in rows}
 
 
 class Relay:
