@@ -10,11 +10,10 @@ tokens and revocations from `console.events`.
 """
 
 import contextlib
-import os
 import sys
 
 from services.common.clock import clock_from_config
-from services.common.config import database_url
+from services.common.config import database_url, environment
 from services.common.db import Database, ensure_database, migrate
 from services.common.schema import COMMON_MIGRATIONS
 
@@ -90,7 +89,7 @@ def record_machine_token(token, role, center_id=None, env=None):
 @contextlib.contextmanager
 def account_store(env=None):
     """The console's account store, its database migrated, on the services' clock."""
-    env = os.environ if env is None else env
+    env = environment(env)
     url = database_url("console", env)
     ensure_database(url)
     migrate(url, COMMON_MIGRATIONS + MIGRATIONS)
