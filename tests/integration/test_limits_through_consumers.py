@@ -12,6 +12,7 @@ event went to a dead-letter queue.
 """
 
 import itertools
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -34,13 +35,16 @@ from services.intake.commands import DecideAcceptance, RegisterApplication
 from services.intake.identifiers import resident_id_check_digit
 from services.intake.records import InMemoryIntakeRecords
 from services.intake.schemas import ApplicationSchema
+from services.mediation import commands as mediation_commands
 from services.mediation import handlers as mediation
+from services.mediation import schemas
 from services.mediation.readmodels import InMemoryReadModels
 from services.metrics.collector import CONSUMER, ReadModelCollector
 from services.metrics.projection import facts_of
 from services.metrics.readmodel import apply_facts
 from services.metrics.settings import IndicatorSettings
 from tests.integration.test_metrics_projection_properties import read_model_database  # noqa: F401 (a fixture)
+from tests.unit.kernel_requests import pipeline, request
 from tests.unit.test_arbitration_handlers import FakeLink
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -152,13 +156,19 @@ def received_and_decided(application, accept):
 
 
 def mediated_to_agreement(intake_events, case_id, amount):
-    """Mediation's real events: the case opened from intake's acceptance, then an agreement on `amount`."""
-    uow = FakeUnitOfWork(FixedClock(NOW))
-    uow.views = InMemoryReadModels()
+    """Mediation's real events: the case opened from intake's acceptance, then an agreement on
+    `amount`, each command through the kernel's pipeline and mediation's boundary schemas."""
     settings = mediation.Settings(tz=ZONE)
+    uow = FakeUnitOfWork(FixedClock(NOW), settings, views=InMemoryReadModels())
+    commands = pipeline(uow, STAFF)
+
+    def run(handler, command_type, schema, body, **params):
+        dated = schema(now=NOW, zone=ZONE)
+        return json.loads(commands.run(request(body=body), handler, command_type, dated, **params).get_data())
+
     [accepted] = [e for e in intake_events if e.event_type == "CaseAccepted"]
     with uow:
-        mediation.open_mediation(uow, accepted, 0, settings)
+        mediation.open_mediation(uow, accepted, 0)
     roster_entry = {
         "center_id": accepted.center_id,
         "name": "王" * 100,
@@ -166,16 +176,20 @@ def mediated_to_agreement(intake_events, case_id, amount):
         "certificate_expires": (NOW.date() + timedelta(days=limits.MAX_DAYS_AHEAD)).isoformat(),
         "full_time": True,
     }
-    with uow:
-        mediator_id = mediation.register_mediator(uow, STAFF, roster_entry, settings)["mediator_id"]
-    with uow:
-        mediation.assign_mediator(uow, STAFF, case_id, {"mediator_id": mediator_id}, settings)
+    mediator_id = run(
+        mediation.register_mediator, mediation_commands.RegisterMediator, schemas.MediatorRegistration, roster_entry
+    )["mediator_id"]
+    run(
+        mediation.assign_mediator,
+        mediation_commands.AssignMediator,
+        schemas.Assignment,
+        {"mediator_id": mediator_id},
+        case_id=case_id,
+    )
     body = {"terms": "王" * 10_000, "amount": amount, "performance_due": limits.LATEST_DATE.isoformat()}
     body["performance_due"] = (NOW.astimezone(ZONE).date() + timedelta(days=limits.MAX_DAYS_AHEAD)).isoformat()
-    with uow:
-        mediation.reach_agreement(uow, STAFF, case_id, body, settings)
-    with uow:
-        mediation.request_review(uow, STAFF, case_id, {}, settings)
+    run(mediation.reach_agreement, mediation_commands.ReachAgreement, schemas.Agreement, body, case_id=case_id)
+    run(mediation.request_review, mediation_commands.RequestReview, schemas.ReviewRequest, {}, case_id=case_id)
     return [e for e in uow.events.events if e.stream_id == f"mediation-{case_id}"]
 
 
