@@ -245,6 +245,8 @@ CHECKED_SERVICE = {
     "closures referred to arbitration": "arbitration_link",
     "documents issued (events = documents on record)": "documents",
     "referrals opened and sent": "arbitration_link",
+    # The institute's answers wait in `arbitration.replies.link` until the link reads them.
+    "referrals answered or on arbitration.referrals": "arbitration_link",
     "referrals pending (link store = metrics)": "metrics",
 }
 
