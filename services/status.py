@@ -107,7 +107,23 @@ def health(urls):
             "ready": ready == 200,
             **({} if ready == 200 else {"reason": reason[:200]}),
         }
+        calendar = _calendar_detail(reason)
+        if calendar:
+            report[name]["calendar"] = calendar
     return report
+
+
+def _calendar_detail(ready_body):
+    """The district calendar's coverage as a service's `/ready` reports it (None if it says nothing)."""
+    try:
+        return json.loads(ready_body).get("calendar")
+    except (ValueError, AttributeError):
+        return None
+
+
+def calendar_warnings(services):
+    """One line per distinct calendar warning the services gave (usually one for all)."""
+    return sorted({s["calendar"]["warning"] for s in services.values() if s.get("calendar", {}).get("warning")})
 
 
 def _query(name, sql, params=()):
@@ -501,6 +517,8 @@ def print_report(report):
     for name, s in report["services"].items():
         state = "ready" if s["ready"] else ("up, NOT READY" if s["health"] else "DOWN")
         print(f"  {name:17} {state:14} {s['url']}")
+    for warning in calendar_warnings(report["services"]):
+        print(f"  !! CALENDAR WARNING: {warning}")
     handles = report["broker"]
     if handles["file_handle_limit"] is not None:
         print(f"broker file handles: {handles['file_handles_used']} of {handles['file_handle_limit']} in use")

@@ -20,6 +20,7 @@ from prometheus_client.core import GaugeMetricFamily
 
 from . import auth
 from .bootstrap import wire
+from .calendar import district_calendar
 from .commands import Command, decide_again
 from .credentials import CredentialsConsumer
 from .envelope import Event
@@ -336,9 +337,16 @@ class BaseService(CredentialsConsumer):
         except Exception as exc:  # noqa: BLE001
             problems["broker"] = type(exc).__name__
         problems.update(self.readiness_problems())
+        calendar = self._calendar_coverage()
         if problems:
-            return json_response(503, {"status": "unavailable", "reason": problems})
-        return json_response(200, {"status": "ready"})
+            return json_response(503, {"status": "unavailable", "reason": problems, "calendar": calendar})
+        return json_response(200, {"status": "ready", "calendar": calendar})
+
+    def _calendar_coverage(self):
+        """What the district calendar knows around today; a `warning` when a year is missing."""
+        config = self.store.provider.container.config
+        calendar = district_calendar({**os.environ, "TIAOJIE_TIMEZONE": config["TIMEZONE"]})
+        return calendar.coverage(calendar.local_date(self.store.provider.clock.now()))
 
     @api("GET", "/metrics")
     def metrics(self, request):

@@ -4,6 +4,7 @@ import functools
 from zoneinfo import ZoneInfo
 
 from services.common.bootstrap import wire
+from services.common.calendar import district_calendar
 from services.common.centers import centers_by_id
 from services.common.config import environment, timezone_name
 from services.common.keystore import Vault
@@ -17,9 +18,11 @@ def intake_settings(config, env=None):
     """Zone, mediation period and centers from the container config and the environment."""
     env = environment(env)
     days = config.get("MEDIATION_DAYS") or env.get("TIAOJIE_MEDIATION_DAYS") or DEFAULT_MEDIATION_DAYS
+    zone = config.get("TIMEZONE") or timezone_name(env)
     return IntakeSettings(
-        zone=ZoneInfo(config.get("TIMEZONE") or timezone_name(env)),
+        zone=ZoneInfo(zone),
         mediation_days=int(days),
+        calendar=district_calendar({**env, "TIAOJIE_TIMEZONE": zone}),
         centers=centers_by_id(),
     )
 

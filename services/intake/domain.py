@@ -5,7 +5,7 @@ already-localised datetimes; commands check the rules and record past-tense even
 """
 
 import dataclasses
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 
 from services.common.aggregate import Aggregate
@@ -45,8 +45,10 @@ def format_case_number(center_code, year, sequence):
     return f"{center_code}-{year}-{sequence:05d}"
 
 
-def mediation_deadline(received_at, days=DEFAULT_MEDIATION_DAYS):
-    return received_at + timedelta(days=days)
+def mediation_deadline(received_at, calendar, days=DEFAULT_MEDIATION_DAYS):
+    """The last day of mediation (Art. 14): `days` counted from the day after receipt,
+    rolled over rest days (Civil Code Art. 201, 203); it ends at 24:00 of that day."""
+    return calendar.period_end(received_at, days)
 
 
 def is_collective(workers_involved):
@@ -143,7 +145,8 @@ class Case(Aggregate):
     # --- commands -------------------------------------------------------------------
 
     @classmethod
-    def receive(cls, case_id, case_number, application, deadline):
+    def receive(cls, case_id, case_number, application, deadline, deadline_ends_at):
+        """`deadline` is the last day of mediation (a date); `deadline_ends_at` its 24:00 in the district."""
         case = cls(cls.stream_for(case_id))
         data = {
             "case_id": case_id,
@@ -161,6 +164,7 @@ class Case(Aggregate):
             "description": application.description,
             "received_at": application.received_at.isoformat(),
             "mediation_deadline": deadline.isoformat(),
+            "mediation_deadline_ends_at": deadline_ends_at.isoformat(),
         }
         if application.recommendation_id is not None:
             data["recommendation_id"] = application.recommendation_id
@@ -214,6 +218,7 @@ class Case(Aggregate):
         keys = (
             "received_at",
             "mediation_deadline",
+            "mediation_deadline_ends_at",
             "category",
             "source",
             "channel",
@@ -287,5 +292,6 @@ class Case(Aggregate):
             "claimed_total": self.received["claimed_total"],
             "received_at": self.received["received_at"],
             "mediation_deadline": self.received["mediation_deadline"],
+            "mediation_deadline_ends_at": self.received.get("mediation_deadline_ends_at"),
             "decided_at": self.decision["decided_at"] if self.decision else None,
         }

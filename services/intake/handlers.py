@@ -12,6 +12,7 @@ import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from services.common.calendar import WorkingCalendar, build_calendar
 from services.common.centers import centers_by_id
 from services.common.envelope import NewEvent
 from services.common.errors import Forbidden, NotFound
@@ -38,8 +39,13 @@ def new_uuid():
 class IntakeSettings:
     zone: ZoneInfo
     mediation_days: int = DEFAULT_MEDIATION_DAYS
+    calendar: WorkingCalendar = None
     centers: dict = dataclasses.field(default_factory=centers_by_id)
     new_id: object = new_uuid
+
+    def __post_init__(self):
+        if self.calendar is None:
+            object.__setattr__(self, "calendar", build_calendar(self.zone))
 
     def now(self, clock):
         return clock.now().astimezone(self.zone)
@@ -80,8 +86,8 @@ def _register(uow, application):
     center = settings.centers[application.center_id]
     year = application.received_at.astimezone(settings.zone).year
     case_number = format_case_number(center.code, year, records.next_case_number(center.center_id, year))
-    deadline = mediation_deadline(application.received_at, settings.mediation_days)
-    case = Case.receive(settings.new_id(), case_number, application, deadline)
+    deadline = mediation_deadline(application.received_at, settings.calendar, settings.mediation_days)
+    case = Case.receive(settings.new_id(), case_number, application, deadline, settings.calendar.ends_at(deadline))
     uow.save(case)
     records.save(case)
     log.info("application received", extra={"case_id": case.case_id, "center_id": case.center_id})
@@ -92,6 +98,7 @@ def _register(uow, application):
         "status": case.status,
         "received_at": case.received["received_at"],
         "mediation_deadline": case.received["mediation_deadline"],
+        "mediation_deadline_ends_at": case.received["mediation_deadline_ends_at"],
     }
 
 

@@ -4,6 +4,8 @@ RabbitMQ. Each path of a case, then exactly the change it makes on the metrics' 
 Each test works in a center of its own, so the deltas it asserts are its own.
 """
 
+from datetime import UTC, datetime
+
 import pytest
 
 from tests import support
@@ -35,7 +37,9 @@ def test_an_expiry_is_referred_when_the_deadline_passes(system):
     center = "xinminlu"
     before = system.counters(center)
     case_id = system.accepted_case(center)
-    system.move_clock(days=16)
+    ends_at = datetime.fromisoformat(system.mediation_case(case_id, status="mediating")["deadline"])
+    # past 24:00 of the last day, whatever rest days the period rolled over
+    system.move_clock(days=(ends_at - datetime.now(UTC)).total_seconds() / 86400 - system.clock_offset / 86400 + 0.1)
     system.mediation_case(case_id, status="expired", timeout=60)
     system.referral(case_id, "docketed")
     system.wait_for_change(center, before, {"received/self": 1, "closed/expired": 1})

@@ -94,9 +94,9 @@ def test_a_case_is_received_accepted_listed_and_its_history_kept(intake, tokens)
     assert status == 201, created
     assert created["status"] == "received"
     assert re.fullmatch(r"HGJ-2026-\d{5}", created["case_number"])
-    assert datetime.fromisoformat(created["mediation_deadline"]) == datetime.fromisoformat(received_at) + timedelta(
-        days=15
-    )
+    # the 15th day after receipt, ending at 24:00 (Civil Code Art. 201, 203)
+    assert created["mediation_deadline"] == "2026-03-17"
+    assert created["mediation_deadline_ends_at"] == "2026-03-18T00:00:00+08:00"
     case_id = created["case_id"]
     assert uuid.UUID(case_id).version == 4
 

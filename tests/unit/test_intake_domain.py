@@ -1,10 +1,11 @@
 """The intake domain: a case is received, decided once, and a withdrawn case takes no command."""
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
 
+from services.common.calendar import build_calendar
 from services.common.clock import FixedClock
 from services.common.eventstore import InMemoryEventStore
 from services.intake.domain import (
@@ -18,6 +19,7 @@ from services.intake.domain import (
 )
 
 RECEIVED_AT = datetime(2026, 3, 2, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+CALENDAR = build_calendar("Asia/Shanghai")
 
 
 def an_application(**overrides):
@@ -38,16 +40,24 @@ def an_application(**overrides):
 
 
 def a_received_case(**overrides):
-    return Case.receive("c-1", "HGJ-2026-00001", an_application(**overrides), mediation_deadline(RECEIVED_AT))
+    deadline = mediation_deadline(RECEIVED_AT, CALENDAR)
+    return Case.receive("c-1", "HGJ-2026-00001", an_application(**overrides), deadline, CALENDAR.ends_at(deadline))
 
 
 def test_case_numbers_are_center_code_year_and_five_digits():
     assert format_case_number("HGJ", 2026, 17) == "HGJ-2026-00017"
 
 
-def test_the_mediation_deadline_is_fifteen_days_from_receipt_by_default():
-    assert mediation_deadline(RECEIVED_AT) == RECEIVED_AT + timedelta(days=15)
-    assert mediation_deadline(RECEIVED_AT, days=20) == RECEIVED_AT + timedelta(days=20)
+def test_the_mediation_deadline_is_the_fifteenth_day_after_receipt_ending_at_24_00():
+    # finding 1: the old deadline was the moment 15×24 h later (2026-03-17 10:00)
+    assert mediation_deadline(RECEIVED_AT, CALENDAR) == date(2026, 3, 17)
+    assert mediation_deadline(RECEIVED_AT, CALENDAR, days=20) == date(2026, 3, 23)  # 03-22 is a Sunday
+
+
+def test_the_mediation_deadline_rolls_over_the_national_day_holiday():
+    # finding 1: received 2026-09-16 09:30 used to expire on 2026-10-01, inside the holiday
+    received = datetime(2026, 9, 16, 9, 30, tzinfo=timezone(timedelta(hours=8)))
+    assert mediation_deadline(received, CALENDAR) == date(2026, 10, 8)
 
 
 def test_money_is_a_two_place_string():
@@ -64,7 +74,8 @@ def test_an_application_received_carries_what_downstream_needs():
     assert event.data["claims"] == [{"item": "工资", "amount": "12000.00"}, {"item": "加班费", "amount": "3000.50"}]
     assert event.data["claimed_total"] == "15000.50"
     assert event.data["received_at"] == "2026-03-02T10:00:00+08:00"
-    assert event.data["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
+    assert event.data["mediation_deadline"] == "2026-03-17"
+    assert event.data["mediation_deadline_ends_at"] == "2026-03-18T00:00:00+08:00"
     assert event.data["collective"] is False
     assert "recommendation_id" not in event.data
     assert case.status == "received" and case.stream_id == "case-c-1"
@@ -84,7 +95,7 @@ def test_an_accepted_case_tells_mediation_its_deadline_and_parties():
     accepted = case.pending[-1]
     assert accepted.event_type == "CaseAccepted"
     assert accepted.data["accepted_at"] == at.isoformat()
-    assert accepted.data["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
+    assert accepted.data["mediation_deadline"] == "2026-03-17"
     assert accepted.data["applicant"]["name"] == "张三"
     assert case.status == "accepted"
 

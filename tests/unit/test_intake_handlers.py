@@ -66,7 +66,8 @@ def test_registration_numbers_cases_per_center_and_returns_the_deadline(uow, rec
         "LSJ-2026-00001",
     ]
     assert first["status"] == "received"
-    assert first["mediation_deadline"] == "2026-03-17T10:00:00+08:00"
+    assert first["mediation_deadline"] == "2026-03-17"
+    assert first["mediation_deadline_ends_at"] == "2026-03-18T00:00:00+08:00"
     assert [e.event_type for e in uow.events.events] == ["ApplicationReceived"] * 3
     assert uow.events.events[0].stream_id == f"case-{first['case_id']}"
 
@@ -80,7 +81,7 @@ def test_the_year_of_a_case_number_is_the_year_of_receipt_in_the_district(uow, r
 def test_the_mediation_period_is_configurable(clock, records):
     settings = handlers.IntakeSettings(zone=SHANGHAI, mediation_days=30)
     case = register(FakeUnitOfWork(clock, settings, records=records), records, settings)
-    assert case["mediation_deadline"] == "2026-04-01T10:00:00+08:00"
+    assert case["mediation_deadline"] == "2026-04-01"
 
 
 def test_acceptance_is_recorded_once_and_kept_in_the_case_list(uow, records, settings, clock):

@@ -8,7 +8,7 @@ import pytest
 
 from services.intake.domain import Case, mediation_deadline
 from services.intake.records import InMemoryIntakeRecords
-from tests.unit.test_intake_domain import an_application
+from tests.unit.test_intake_domain import CALENDAR, an_application
 
 YEAR = 2002  # a year no other test registers in
 
@@ -17,7 +17,8 @@ def a_case(center_id="zhenanjie", recommendation_id=None, minutes=0):
     received_at = datetime(YEAR, 6, 1, 1, minutes, tzinfo=UTC)
     application = an_application(center_id=center_id, received_at=received_at, recommendation_id=recommendation_id)
     case_id = str(uuid.uuid4())
-    return Case.receive(case_id, f"ZAJ-{YEAR}-{case_id[:5]}", application, mediation_deadline(received_at))
+    deadline = mediation_deadline(received_at, CALENDAR)
+    return Case.receive(case_id, f"ZAJ-{YEAR}-{case_id[:5]}", application, deadline, CALENDAR.ends_at(deadline))
 
 
 class IntakeRecordsContract:
