@@ -22,6 +22,7 @@ from . import auth
 from .bootstrap import wire
 from .calendar import district_calendar
 from .commands import Command, decide_again
+from .config import environment
 from .credentials import CredentialsConsumer
 from .envelope import Event
 from .http import api, json_response
@@ -345,7 +346,7 @@ class BaseService(CredentialsConsumer):
     def _calendar_coverage(self):
         """What the district calendar knows around today; a `warning` when a year is missing."""
         config = self.store.provider.container.config
-        calendar = district_calendar({**os.environ, "TIAOJIE_TIMEZONE": config["TIMEZONE"]})
+        calendar = district_calendar({**environment(None), "TIAOJIE_TIMEZONE": config["TIMEZONE"]})
         return calendar.coverage(calendar.local_date(self.store.provider.clock.now()))
 
     @api("GET", "/metrics")

@@ -13,6 +13,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from services.common.db import Database
 
+from .indicators import rates_by_center, share_of_centers, success_counts
 from .projection import CONSUMED_TYPES
 from .readmodel import OUTCOMES
 
@@ -24,13 +25,6 @@ REFERRAL_KINDS = ("referral", "review_request")
 PERIODS = ("year", "all")
 CONSUMER = "projection"  # the one inbox consumer name of every projection handler
 INBOX_CONSUMER = f"metrics.{CONSUMER}"
-
-
-def success_rate(agreements, closed, denominator):
-    """Agreements ÷ the configured denominator; None (no sample) without a closed case."""
-    if not closed or not denominator:
-        return None
-    return agreements / denominator
 
 
 def read_indicators(cursor, settings, now):
@@ -55,27 +49,10 @@ def read_indicators(cursor, settings, now):
     for r in cursor.fetchall():
         open_cases[(r["center_id"], r["open_stage"])] = r["n"]
         overdue[r["center_id"]] = overdue.get(r["center_id"], 0) + r["overdue"]
-    cursor.execute(
-        """SELECT center_id,
-             count(*) FILTER (WHERE closed_by_mediation AND outcome = 'agreement' AND in_year) AS agreements_year,
-             count(*) FILTER (WHERE closed_by_mediation AND in_year) AS closed_year,
-             count(*) FILTER (WHERE accepted_at >= %(start)s AND accepted_at < %(end)s) AS accepted_year,
-             count(*) FILTER (WHERE received_at >= %(start)s AND received_at < %(end)s) AS received_year,
-             count(*) FILTER (WHERE closed_by_mediation AND outcome = 'agreement') AS agreements_all,
-             count(*) FILTER (WHERE closed_by_mediation) AS closed_all,
-             count(*) FILTER (WHERE accepted_at IS NOT NULL) AS accepted_all,
-             count(*) FILTER (WHERE received_at IS NOT NULL) AS received_all
-           FROM (SELECT *, closed_at >= %(start)s AND closed_at < %(end)s AS in_year FROM metrics_cases) c
-           GROUP BY center_id""",
-        {"start": year_start, "end": year_end},
-    )
     rates = {}
-    for r in cursor.fetchall():
-        for period in PERIODS:
-            denominator = r[f"{settings.denominator}_{period}"]
-            rate = success_rate(r[f"agreements_{period}"], r[f"closed_{period}"], denominator)
-            if rate is not None:
-                rates[(r["center_id"], period)] = rate
+    for period, (start, end) in (("year", (year_start, year_end)), ("all", ("-infinity", "infinity"))):
+        for center_id, rate in rates_by_center(success_counts(cursor, start, end), settings.denominator).items():
+            rates[(center_id, period)] = rate
     cursor.execute("SELECT kind, count(*) AS n FROM metrics_referrals WHERE pending GROUP BY kind")
     pending = {r["kind"]: r["n"] for r in cursor.fetchall()}
     return {
@@ -100,7 +77,10 @@ def metric_families(indicators, centers, settings, now, projection_lag):
     open_cases = GaugeMetricFamily("tiaojie_cases_open", "Open cases now, by stage", labels=["center", "stage"])
     overdue = GaugeMetricFamily("tiaojie_cases_overdue", "Mediations open past their deadline", labels=["center"])
     rate = GaugeMetricFamily(
-        "tiaojie_success_rate", "Agreements ÷ cases closed by mediation in the period", labels=["center", "period"]
+        "tiaojie_success_rate",
+        "Agreements ÷ cases closed by mediation in the period (or, with the accepted/received denominator,"
+        " agreements among the cases accepted/received in the period: a cohort rate)",
+        labels=["center", "period"],
     )
     for center in centers:
         cid = center.center_id
@@ -124,10 +104,23 @@ def metric_families(indicators, centers, settings, now, projection_lag):
         "Share of centers whose success rate is at or above the target",
         labels=["period"],
     )
+    without_data = GaugeMetricFamily(
+        "tiaojie_centers_without_data",
+        "Centers with no case closed by mediation in the period; they count as not meeting the target",
+        labels=["period"],
+    )
+    year = settings.local_year(now)
+    counted = settings.counted_centers(centers, year)
     for period in PERIODS:
-        count = sum(1 for c in centers if indicators["rates"].get((c.center_id, period), -1) >= settings.target)
-        meeting.add_metric([period], count / len(centers) if centers else 0)
-    goal = settings.milestone(settings.local_year(now))
+        rates = {
+            c.center_id: indicators["rates"][(c.center_id, period)]
+            for c in centers
+            if (c.center_id, period) in indicators["rates"]
+        }
+        share = share_of_centers(rates, counted, settings.target)
+        meeting.add_metric([period], share["share"] or 0)
+        without_data.add_metric([period], share["centers_without_data"])
+    goal = settings.milestone(year)
     goal_family = GaugeMetricFamily(
         "tiaojie_centers_meeting_target_goal",
         "This year's milestone for the share of centers meeting the target",
@@ -144,7 +137,20 @@ def metric_families(indicators, centers, settings, now, projection_lag):
         " (0 when caught up, NaN when the event stores cannot be read)",
         value=projection_lag,
     )
-    return [info, received, closed, open_cases, overdue, rate, target, meeting, goal_family, referrals, lag]
+    return [
+        info,
+        received,
+        closed,
+        open_cases,
+        overdue,
+        rate,
+        target,
+        meeting,
+        without_data,
+        goal_family,
+        referrals,
+        lag,
+    ]
 
 
 class ProjectionLag:

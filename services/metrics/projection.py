@@ -253,6 +253,10 @@ PROJECTIONS = {
     AgreementDefaulted.name: [case(defaulted_at=Moment("defaulted_at"))],
     SurveyRecorded.name: [center_fact("survey", None, "recorded_at", score="score")],
     ComplaintFiled.name: [center_fact("complaint", "complaint_id", "filed_at")],
+    # a complaint's answer (mediation's `ComplaintAnswered`, once it publishes one)
+    "ComplaintAnswered": [
+        FactRule(CENTER_FACT, Prefixed("complaint", "complaint_id"), {"answered_at": Moment("answered_at")})
+    ],
     ReferralOpened.name: [referral(kind=Field("type"), reason=Field("reason"), opened_at=Moment("opened_at"))],
     ReferralSent.name: [
         referral(

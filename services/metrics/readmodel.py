@@ -166,6 +166,7 @@ CENTER_FACT_COLUMNS = _columns(
         ("center_id", "text", LATEST),
         ("at", "timestamptz", EARLIEST),
         ("score", "integer", LATEST),
+        ("answered_at", "timestamptz", EARLIEST),  # a complaint's answer
     ]
 )
 

@@ -9,6 +9,7 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import CollectorRegistry, generate_latest
 from werkzeug.wrappers import Response
 
+from services.common.calendar import district_calendar
 from services.common.errors import NotFound
 from services.common.http import api, json_response, validate
 from services.common.messaging import add_inbox_handlers
@@ -19,7 +20,7 @@ from .bootstrap import bootstrap
 from .collector import CONSUMER, ReadModelCollector, projection_lag
 from .projection import CONSUMED_EVENTS, facts_of
 from .readmodel import apply_facts
-from .report import center_report, report_csv
+from .report import produce_report, report_csv
 from .report_page import render_report_page
 from .schemas import ReportQuery
 
@@ -74,9 +75,12 @@ class MetricsService(BaseService):
             principal.require_read(query["center_id"])
         else:
             centers = [c for c in centers if principal.can_read(c.center_id)]
-        year = query.get("year") or settings.local_year(self.store.clock.now())
+        now = self.store.clock.now()
+        year = query.get("year") or settings.local_year(now)
         month = query.get("month")
-        rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year, month))
+        rows, summary = self.store.query(
+            lambda cursor: produce_report(cursor, centers, settings, district_calendar(), now, year, month)
+        )
         if query["format"] == "csv":
             period = f"{year}-{month:02d}" if month else str(year)
             return Response(
@@ -94,6 +98,9 @@ class MetricsService(BaseService):
                 "denominator": settings.denominator,
                 "target": settings.target,
                 "milestone": settings.milestone(year),
+                "success_rate_basis": summary["success_rate_basis"],
+                "summary": summary,
+                "corrected": any(row.get("changed_since_first_produced") for row in rows),
                 "centers": rows,
             },
         )
@@ -105,7 +112,9 @@ class MetricsService(BaseService):
         centers = list(self.store.settings.centers)
         now = self.store.clock.now()
         year = settings.local_year(now)
-        rows = self.store.query(lambda cursor: center_report(cursor, centers, settings, year))
+        rows, summary = self.store.query(
+            lambda cursor: produce_report(cursor, centers, settings, district_calendar(), now, year)
+        )
         page = render_report_page(
             rows,
             {c.center_id for c in centers if c.demonstration},
@@ -113,6 +122,7 @@ class MetricsService(BaseService):
             settings.target,
             settings.milestone(year),
             now.astimezone(settings.zone),
+            summary,
         )
         return Response(page, status=200, mimetype="text/html")
 

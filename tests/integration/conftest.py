@@ -6,6 +6,7 @@ from nameko.containers import ServiceContainer
 from services.common.config import database_url, service_config
 from services.common.db import Database, drop_database, ensure_database, migrate
 from services.common.schema import COMMON_MIGRATIONS
+from services.metrics.schema import MIGRATIONS as METRICS_MIGRATIONS
 
 
 @pytest.fixture
@@ -18,6 +19,20 @@ def fresh_database(infrastructure, request):
     migrate(url, COMMON_MIGRATIONS)
     database = Database(url)
     yield url, database
+    database.close()
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def read_model_database():
+    """A metrics read model of its own (the metrics migrations), for a module's tests."""
+    url = database_url("metrics_property")
+    drop_database(url)
+    ensure_database(url)
+    migrate(url, COMMON_MIGRATIONS + METRICS_MIGRATIONS)
+    database = Database(url)
+    database.url = url
+    yield database
     database.close()
     drop_database(url)
 

@@ -10,24 +10,19 @@ reuses it.
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry, generate_latest
 
 from services.common.centers import load_centers
 from services.common.clock import FixedClock
-from services.common.config import database_url
-from services.common.db import Database, drop_database, ensure_database, migrate
 from services.common.envelope import Event, NewEvent
 from services.common.eventstore import ANY_VERSION, PostgresEventStore
-from services.common.schema import COMMON_MIGRATIONS
 from services.common.unit_of_work import unit_of_work
 from services.metrics.collector import CONSUMER, ReadModelCollector
 from services.metrics.projection import facts_of
 from services.metrics.readmodel import apply_facts, snapshot
 from services.metrics.replay import Rebuild
-from services.metrics.schema import MIGRATIONS
 from services.metrics.settings import IndicatorSettings
 
 NOW = datetime(2031, 6, 15, 4, 0, tzinfo=UTC)  # noon in Asia/Shanghai
@@ -309,19 +304,6 @@ class History:
 
 def iso(moment):
     return moment.isoformat()
-
-
-@pytest.fixture(scope="module")
-def read_model_database():
-    url = database_url("metrics_property")
-    drop_database(url)
-    ensure_database(url)
-    migrate(url, COMMON_MIGRATIONS + MIGRATIONS)
-    database = Database(url)
-    database.url = url
-    yield database
-    database.close()
-    drop_database(url)
 
 
 def consume_all(database, events):

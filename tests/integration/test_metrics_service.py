@@ -236,7 +236,9 @@ class Pipeline:
             drop_database(url)
 
 
-SECTION5 = re.compile(r"^tiaojie_(center_info|cases_|success_rate|centers_meeting|referrals_pending|projection_lag)")
+SECTION5 = re.compile(
+    r"^tiaojie_(center_info|cases_|success_rate|centers_meeting|centers_without|referrals_pending|projection_lag)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -295,6 +297,9 @@ EXPECTED_SERIES = {
     'tiaojie_centers_meeting_target_ratio{period="year"}': 1 / 14,
     'tiaojie_centers_meeting_target_ratio{period="all"}': 1 / 14,
     "tiaojie_centers_meeting_target_goal": 0.95,
+    # the twelve centers with nothing closed by mediation count against the share
+    'tiaojie_centers_without_data{period="year"}': 12,
+    'tiaojie_centers_without_data{period="all"}': 12,
     'tiaojie_referrals_pending{kind="referral"}': 3,
     'tiaojie_referrals_pending{kind="review_request"}': 1,
     "tiaojie_projection_lag_seconds": 0,
@@ -316,6 +321,7 @@ def test_metrics_shows_the_known_cases_and_every_center_has_every_series(pipelin
         "tiaojie_success_rate_target",
         "tiaojie_centers_meeting_target_ratio",
         "tiaojie_centers_meeting_target_goal",
+        "tiaojie_centers_without_data",
         "tiaojie_referrals_pending",
         "tiaojie_projection_lag_seconds",
     }
@@ -376,6 +382,7 @@ EXPECTED_PROMQL = {
     ),
     "tiaojie:cases_overdue:sum": ONE(1),
     "tiaojie:centers_below_target:count": ONE(1),
+    'tiaojie_centers_without_data{period="year"}': ONE(12),
     "tiaojie_referrals_pending": PENDING,
     # operations dashboard
     'up{job=~"intake|mediation|arbitration_link|metrics"}': expect(("job",), {("metrics",): 1}),
@@ -541,6 +548,14 @@ def test_the_report_counts_each_centers_year(pipeline):
     ) == (1, 1, 1, 0.0, 0.6667)
     qifang = next(r for r in body["centers"] if r["center_id"] == "qifang")
     assert qifang["success_rate"] is None and qifang["closed_not_accepted"] == 1
+    summary = body["summary"]
+    assert (summary["centers_counted"], summary["centers_meeting_target"], summary["centers_without_data"]) == (
+        14,
+        1,
+        12,
+    )
+    assert "qifang" in summary["centers_without_data_ids"] and summary["milestone"]["share"] == 0.95
+    assert body["success_rate_basis"] == "closed_in_period" and body["corrected"] is False
 
 
 def test_the_report_of_a_month_as_csv(pipeline):

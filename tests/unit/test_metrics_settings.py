@@ -4,14 +4,19 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.metrics.collector import success_rate
-from services.metrics.settings import IndicatorSettings, parse_milestones, settings_from_env
+from services.common.centers import load_centers
+from services.metrics.indicators import share_of_centers, success_rate
+from services.metrics.settings import IndicatorSettings, Milestone, parse_milestones, read_milestones, settings_from_env
 
 
 def test_defaults_are_closed_cases_a_60_percent_target_and_the_plans_milestones():
     settings = settings_from_env({})
     assert (settings.timezone, settings.denominator, settings.target) == ("Asia/Shanghai", "closed", 0.60)
-    assert settings.milestones == ((2019, 0.80), (2020, 0.95))
+    assert [(m.year, m.share, m.centers) for m in settings.milestones] == [
+        (2018, 1.0, "demonstration"),
+        (2019, 0.80, "all"),
+        (2020, 0.95, "all"),
+    ]
 
 
 def test_the_environment_sets_denominator_target_milestones_and_zone():
@@ -24,7 +29,7 @@ def test_the_environment_sets_denominator_target_milestones_and_zone():
         }
     )
     assert (settings.denominator, settings.target, settings.timezone) == ("received", 0.7, "Asia/Urumqi")
-    assert settings.milestones == ((2021, 0.5), (2023, 0.9))
+    assert settings.milestones == (Milestone(2021, 0.5), Milestone(2023, 0.9))
 
 
 @pytest.mark.parametrize(
@@ -62,7 +67,55 @@ def test_a_month_period_ends_where_the_next_month_starts_even_in_december():
 
 
 def test_no_success_rate_without_a_closed_case():
-    assert success_rate(0, 0, 0) is None
-    assert success_rate(0, 0, 5) is None  # received cases, none closed yet: no fake 0
-    assert success_rate(3, 4, 4) == 0.75
-    assert success_rate(3, 4, 10) == 0.3
+    assert success_rate({}, "closed") is None
+    # received cases, none closed yet: no fake 0
+    assert success_rate({"cohort_received": 5, "cohort_received_closed": 0}, "received") is None
+    assert success_rate({"closed": 4, "closed_agreement": 3}, "closed") == 0.75
+    cohort = {"cohort_received": 10, "cohort_received_closed": 4, "cohort_received_agreement": 3}
+    assert success_rate(cohort, "received") == 0.3
+
+
+def test_the_accepted_rate_is_a_cohort_rate_and_never_above_one():
+    # finding 6: 5 agreements closed this month of cases accepted last month, 1 accepted
+    # this month, used to show 500%; the cohort of this month's one acceptance is what counts
+    counts = {
+        "closed": 5,
+        "closed_agreement": 5,
+        "cohort_accepted": 1,
+        "cohort_accepted_closed": 0,
+        "cohort_accepted_agreement": 0,
+    }
+    assert success_rate(counts, "closed") == 1.0
+    assert success_rate(counts, "accepted") is None  # nothing of this month's cohort closed yet
+    counts.update(cohort_accepted_closed=1, cohort_accepted_agreement=1)
+    assert success_rate(counts, "accepted") == 1.0
+
+
+def test_the_2018_milestone_counts_only_the_two_demonstration_centers():
+    # finding 6: the 2018 milestone used to be applied to all centers
+    settings = IndicatorSettings()
+    centers = load_centers()
+    counted = settings.counted_centers(centers, 2018)
+    assert sorted(c.center_id for c in counted) == ["huaguangjie", "longshengjie"]
+    assert len(settings.counted_centers(centers, 2019)) == len(centers) == 14
+    assert settings.milestone(2018) == 1.0 and settings.milestone(2026) == 0.95
+
+
+def test_a_center_without_data_counts_against_the_share_and_is_named():
+    centers = load_centers()[:4]
+    rates = {centers[0].center_id: 0.7, centers[1].center_id: 0.5}
+    share = share_of_centers(rates, centers, 0.6)
+    assert share["share"] == 0.25  # 1 of 4: the two without data count as not meeting
+    assert share["centers_without_data"] == 2
+    assert share["centers_without_data_ids"] == [c.center_id for c in centers[2:]]
+
+
+def test_milestones_as_data_name_their_centers(tmp_path):
+    path = tmp_path / "milestones.json"
+    path.write_text('[{"year": 2018, "share": 1.0, "centers": ["huaguangjie"]}]')
+    [milestone] = read_milestones(path)
+    assert milestone.centers == ("huaguangjie",)
+    assert [c.center_id for c in milestone.applies_to(load_centers())] == ["huaguangjie"]
+    assert settings_from_env({"TIAOJIE_MILESTONES_FILE": str(path)}).milestones == (milestone,)
+    assert parse_milestones("2018:1.0:demonstration")[0].centers == "demonstration"
+    assert parse_milestones("2018:1:a+b")[0].centers == ("a", "b")
