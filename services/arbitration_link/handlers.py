@@ -10,10 +10,10 @@ import logging
 import uuid
 from decimal import Decimal
 
-from services.common import limits
 from services.common.commands import decide_again
 from services.common.errors import ConcurrencyError, NotFound
 from services.common.keystore import opened
+from services.common.money import MAX_AMOUNT, within_limit
 
 from . import contract
 from .domain import (
@@ -133,8 +133,8 @@ def receive_reply(unit_of_work, kind, body, known_centers):
     if kind == "recommendation.issued":
         if body["center_id"] not in known_centers:
             raise ReplyRefused(f"recommendation for an unknown center {body['center_id']!r}")
-        if sum(Decimal(claim["amount"]) for claim in body["claims"]) > limits.MAX_AMOUNT:
-            raise ReplyRefused(f"a recommendation whose claims add up to more than {limits.MAX_AMOUNT}")
+        if not within_limit(sum(Decimal(claim["amount"]) for claim in body["claims"])):
+            raise ReplyRefused(f"a recommendation whose claims add up to more than {MAX_AMOUNT}")
         stream_id = Recommendation.stream_for(body["recommendation_id"])
         return _on_fresh(unit_of_work, Recommendation, stream_id, lambda letter, uow: letter.receive(body))
     stream_id = Referral.stream_for(body["referral_id"])

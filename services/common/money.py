@@ -11,7 +11,11 @@ from decimal import Decimal
 
 from marshmallow import fields
 
-MAX_DIGITS = 12
+from . import limits
+
+# The largest amount, one or a sum of claims (docs/LIMITS.md); the rule's digits follow from it.
+MAX_AMOUNT = limits.MAX_AMOUNT
+MAX_DIGITS = len(str(int(MAX_AMOUNT)))
 CENT = Decimal("0.01")
 _PATTERN = re.compile(rf"^(0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})(\.[0-9]{{1,2}})?$")
 
@@ -19,6 +23,11 @@ _PATTERN = re.compile(rf"^(0|[1-9][0-9]{{0,{MAX_DIGITS - 1}}})(\.[0-9]{{1,2}})?$
 def is_money(text):
     """True when `text` is an amount written by the rule above."""
     return isinstance(text, str) and _PATTERN.match(text) is not None
+
+
+def within_limit(total):
+    """True when a sum of amounts (a case's claims) is one every store and consumer holds."""
+    return Decimal(total) <= MAX_AMOUNT
 
 
 def parse_money(text):

@@ -8,13 +8,13 @@ run of zeros between two written digits; 壹拾 rather than 拾 at the head of a
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from services.common import limits
+from services.common import money
 
 DIGITS = "零壹贰叁肆伍陆柒捌玖"
 PLACES = ("", "拾", "佰", "仟")
 GROUPS = ("", "万", "亿")
 # The largest amount the system takes (docs/LIMITS.md): below 万亿, so the groups below suffice.
-MAX_AMOUNT = limits.MAX_AMOUNT
+MAX_AMOUNT = money.MAX_AMOUNT
 
 _DATE_DIGITS = "〇一二三四五六七八九"
 

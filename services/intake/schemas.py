@@ -11,7 +11,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, val
 from services.common import limits
 from services.common.boundary import Dated, check_window, text
 from services.common.centers import load_centers
-from services.common.money import Money
+from services.common.money import MAX_AMOUNT, Money, within_limit
 
 from .domain import CATEGORIES, CHANNELS, ID_TYPES, SOURCES, STATUSES, Application, Claim
 from .identifiers import is_valid_credit_code, is_valid_resident_id, resident_id_birth_date, resident_id_problem
@@ -165,8 +165,8 @@ class _Received(Dated, _CenterScoped):
 
     @validates_schema
     def claimed_total_within_limit(self, data, **kwargs):
-        if sum((claim.amount for claim in data.get("claims") or ()), Decimal(0)) > limits.MAX_AMOUNT:
-            raise ValidationError(f"The claims may add up to at most {limits.MAX_AMOUNT}.", field_name="claims")
+        if not within_limit(sum((claim.amount for claim in data.get("claims") or ()), Decimal(0))):
+            raise ValidationError(f"The claims may add up to at most {MAX_AMOUNT}.", field_name="claims")
 
     @validates_schema
     def born_by_today(self, data, **kwargs):
