@@ -8,6 +8,7 @@ from services.common.calendar import district_calendar
 from services.common.centers import centers_by_id
 from services.common.config import environment, timezone_name
 from services.common.keystore import Vault
+from services.common.steps import backdate_days
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case
 from .handlers import IntakeSettings
@@ -23,6 +24,7 @@ def intake_settings(config, env=None):
         zone=ZoneInfo(zone),
         mediation_days=int(days),
         calendar=district_calendar({**env, "TIAOJIE_TIMEZONE": zone}),
+        backdate_days=backdate_days(env),
         centers=centers_by_id(),
     )
 

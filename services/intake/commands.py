@@ -1,6 +1,7 @@
 """Intake's commands: what a staff request asks, once its body has passed the boundary schema."""
 
 import dataclasses
+from datetime import datetime
 
 from services.common.commands import Command
 
@@ -28,9 +29,11 @@ class DecideAcceptance(Command):
     case_id: str
     decision: str
     reason: str | None = None
+    occurred_at: datetime | None = None  # when it was decided, if not now (bounded: services.common.steps)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WithdrawApplication(Command):
     case_id: str
     reason: str
+    occurred_at: datetime | None = None

@@ -142,6 +142,12 @@ class Case(Aggregate):
     def center_id(self):
         return self.received.get("center_id")
 
+    @property
+    def last_step_at(self):
+        """When the latest step of the case happened (a later one may not be given as earlier)."""
+        steps = [self.received.get("received_at"), self.decision and self.decision["decided_at"]]
+        return max((datetime.fromisoformat(at) for at in steps if at), default=None)
+
     # --- commands -------------------------------------------------------------------
 
     @classmethod

@@ -16,6 +16,7 @@ from services.common.calendar import WorkingCalendar, build_calendar
 from services.common.centers import centers_by_id
 from services.common.envelope import NewEvent
 from services.common.errors import Forbidden, NotFound
+from services.common.steps import DEFAULT_BACKDATE_DAYS, step_time
 from services.events import ConsultationRecorded
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case, Consultation, format_case_number, mediation_deadline
@@ -40,6 +41,7 @@ class IntakeSettings:
     zone: ZoneInfo
     mediation_days: int = DEFAULT_MEDIATION_DAYS
     calendar: WorkingCalendar = None
+    backdate_days: int = DEFAULT_BACKDATE_DAYS
     centers: dict = dataclasses.field(default_factory=centers_by_id)
     new_id: object = new_uuid
 
@@ -78,6 +80,10 @@ def record_consultation(command, uow):
 def register_application(command, uow):
     """Registers an application (受理登记 begins here): draws the case number, records the receipt."""
     command.require_write(command.application.center_id)
+    # finding 2: a receipt backdated without limit drew last year's case number and
+    # changed figures already reported
+    settings = uow.settings
+    step_time(command.application.received_at, settings.now(uow.clock), None, settings.backdate_days, "received_at")
     return _register(uow, command.application)
 
 
@@ -113,7 +119,7 @@ def open_recommended_case(command, uow):
 
 def decide_acceptance(command, uow):
     case = _load_for_write(uow, command.actor, command.case_id)
-    at = uow.settings.now(uow.clock)
+    at = _step_time(uow, case, command.occurred_at)
     if command.decision == "accept":
         case.accept(at)
     else:
@@ -123,8 +129,15 @@ def decide_acceptance(command, uow):
 
 def withdraw_application(command, uow):
     case = _load_for_write(uow, command.actor, command.case_id)
-    case.withdraw(command.reason, uow.settings.now(uow.clock))
+    case.withdraw(command.reason, _step_time(uow, case, command.occurred_at))
     return _save(uow, case, "application withdrawn")
+
+
+def _step_time(uow, case, occurred_at):
+    """When the step happened: as staff give it (bounded), or now; never before the case's last step."""
+    settings = uow.settings
+    at = step_time(occurred_at, settings.now(uow.clock), case.last_step_at, settings.backdate_days)
+    return at.astimezone(settings.zone)
 
 
 def erase_personal_data(uow, case_id, reason):

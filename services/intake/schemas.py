@@ -245,6 +245,7 @@ class AcceptanceSchema(Schema):
 
     decision = one_of(("accept", "reject"), required=True)
     reason = text(2000, load_default=None, allow_none=True)
+    occurred_at = fields.AwareDateTime(load_default=None)  # when it was decided, if not now
 
     @validates_schema
     def reason_for_rejection(self, data, **kwargs):
@@ -259,6 +260,7 @@ class WithdrawalSchema(Schema):
         unknown = EXCLUDE
 
     reason = text(2000, required=True)
+    occurred_at = fields.AwareDateTime(load_default=None)  # when it was withdrawn, if not now
 
 
 class CaseListQuerySchema(_CenterScoped):

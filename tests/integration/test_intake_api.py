@@ -16,9 +16,11 @@ import kombu
 import psycopg2
 import pytest
 
+from services.common.calendar import build_calendar
 from services.common.config import database_url
 from tests import support
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 CENTER, OTHER_CENTER = "huaguangjie", "longshengjie"
 RESIDENT_ID, CREDIT_CODE = "11010519491231002X", "91350100M000100Y43"
 PHONE = "13912345678"
@@ -87,16 +89,17 @@ def stored_events():
 
 def test_a_case_is_received_accepted_listed_and_its_history_kept(intake, tokens):
     token = tokens[CENTER]
-    received_at = "2026-03-02T10:30:00+08:00"
+    received = (datetime.now(UTC) - timedelta(days=2)).astimezone(SHANGHAI)  # keyed in two days late
 
-    status, created = call(intake, "POST", "/api/v1/cases", application(received_at=received_at), token)
+    status, created = call(intake, "POST", "/api/v1/cases", application(received_at=received.isoformat()), token)
 
     assert status == 201, created
     assert created["status"] == "received"
-    assert re.fullmatch(r"HGJ-2026-\d{5}", created["case_number"])
-    # the 15th day after receipt, ending at 24:00 (Civil Code Art. 201, 203)
-    assert created["mediation_deadline"] == "2026-03-17"
-    assert created["mediation_deadline_ends_at"] == "2026-03-18T00:00:00+08:00"
+    assert re.fullmatch(rf"HGJ-{received.year}-\d{{5}}", created["case_number"])
+    # the 15th day after receipt, rolled over rest days, ending at 24:00 (Civil Code Art. 201, 203)
+    last_day = build_calendar(SHANGHAI).period_end(received, 15)
+    assert created["mediation_deadline"] == last_day.isoformat()
+    assert datetime.fromisoformat(created["mediation_deadline_ends_at"]) == build_calendar(SHANGHAI).ends_at(last_day)
     case_id = created["case_id"]
     assert uuid.UUID(case_id).version == 4
 

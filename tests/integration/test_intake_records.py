@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import psycopg2.extras
 import pytest
 
-from services.common.clock import SystemClock
+from services.common.clock import FixedClock
 from services.common.config import database_url
 from services.common.db import Database
 from services.common.unit_of_work import unit_of_work
@@ -34,7 +34,8 @@ def register(database, settings, fail=False):
     # 2001: a year no other test registers in.
     application = an_application(center_id="zhenanjie", received_at=datetime(2001, 6, 1, 9, 0, tzinfo=SHANGHAI))
     repositories = {"records": PostgresIntakeRecords}
-    with unit_of_work(database, SystemClock(), repositories=repositories, settings=settings) as uow:
+    clock = FixedClock(datetime(2001, 6, 1, 10, 0, tzinfo=SHANGHAI))  # keyed in the hour it was received
+    with unit_of_work(database, clock, repositories=repositories, settings=settings) as uow:
         registered = handlers.register_application(RegisterApplication(application=application), uow)
         if fail:
             raise RequestFailed(registered["case_number"])

@@ -9,6 +9,7 @@ import pytest
 from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.common.errors import Forbidden
+from services.common.steps import StepTimeRefused
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
 from services.intake.commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
@@ -72,8 +73,9 @@ def test_registration_numbers_cases_per_center_and_returns_the_deadline(uow, rec
     assert uow.events.events[0].stream_id == f"case-{first['case_id']}"
 
 
-def test_the_year_of_a_case_number_is_the_year_of_receipt_in_the_district(uow, records, settings):
+def test_the_year_of_a_case_number_is_the_year_of_receipt_in_the_district(uow, records, settings, clock):
     new_years_eve_in_utc = datetime(2026, 12, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 January in Shanghai
+    clock.set(new_years_eve_in_utc)
     case = register(uow, records, settings, received_at=new_years_eve_in_utc.astimezone(SHANGHAI))
     assert case["case_number"] == "HGJ-2027-00001"
 
@@ -285,3 +287,40 @@ def test_the_history_places_the_documents_issued_among_the_case_events(uow, reco
         accepted["event_id"],
         later["event_id"],
     ]
+
+
+@pytest.mark.parametrize(
+    ("received_at", "message"),
+    [
+        (datetime(2026, 2, 20, 10, 0, tzinfo=SHANGHAI), "7 days back"),
+        (datetime(2026, 3, 3, 10, 0, tzinfo=SHANGHAI), "future"),
+    ],
+)
+def test_a_receipt_is_backdated_at_most_the_allowed_days_and_nothing_is_stored(
+    uow, records, settings, received_at, message
+):
+    # finding 2: received 2025-12-01 keyed in on 2026-01-10 drew a 2025 case number,
+    # expired at once, and changed figures already reported
+    with pytest.raises(StepTimeRefused) as refused:
+        register(uow, records, settings, received_at=received_at)
+    assert message in refused.value.errors["received_at"][0]
+    assert uow.events.events == []
+
+
+def test_acceptance_and_withdrawal_record_when_they_happened_within_the_bounds(uow, records, settings, clock):
+    clock.set(datetime(2026, 3, 5, 2, 0, tzinfo=UTC))
+    case_id = register(uow, records, settings, received_at=datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI))["case_id"]
+    too_early = DecideAcceptance(
+        actor=STAFF, case_id=case_id, decision="accept", occurred_at=datetime(2026, 3, 2, 9, tzinfo=SHANGHAI)
+    )
+    with uow, pytest.raises(StepTimeRefused) as refused:
+        handlers.decide_acceptance(too_early, uow)
+    assert "before the step before it" in refused.value.errors["occurred_at"][0]
+    accepted_at = datetime(2026, 3, 4, 16, 0, tzinfo=SHANGHAI)
+    with uow:
+        decided = handlers.decide_acceptance(
+            DecideAcceptance(actor=STAFF, case_id=case_id, decision="accept", occurred_at=accepted_at), uow
+        )
+    assert decided["decision"]["decided_at"] == accepted_at.isoformat()
+    [event] = [e for e in uow.events.events if e.event_type == "CaseAccepted"]
+    assert event.occurred_at == accepted_at

@@ -126,7 +126,11 @@ def test_every_failing_field_is_reported_at_once():
 
 def test_a_rejection_needs_its_reason():
     assert "reason" in errors_of({"decision": "reject"}, AcceptanceSchema())
-    assert AcceptanceSchema().load({"decision": "accept"}) == {"decision": "accept", "reason": None}
+    assert AcceptanceSchema().load({"decision": "accept"}) == {
+        "decision": "accept",
+        "reason": None,
+        "occurred_at": None,
+    }
 
 
 def test_a_consultation_needs_a_known_center_channel_and_topic():
