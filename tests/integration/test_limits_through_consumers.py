@@ -28,6 +28,7 @@ from services.common.auth import Principal
 from services.common.centers import load_centers
 from services.common.clock import FixedClock
 from services.common.http import flatten_errors
+from services.common.steps import DEFAULT_BACKDATE_DAYS
 from services.common.unit_of_work import FakeUnitOfWork, unit_of_work
 from services.documents.chinese import amount_in_capitals
 from services.intake import handlers as intake
@@ -43,7 +44,6 @@ from services.metrics.collector import CONSUMER, ReadModelCollector
 from services.metrics.projection import facts_of
 from services.metrics.readmodel import apply_facts
 from services.metrics.settings import IndicatorSettings
-from tests.integration.test_metrics_projection_properties import read_model_database  # noqa: F401 (a fixture)
 from tests.unit.kernel_requests import pipeline, request
 from tests.unit.test_arbitration_handlers import FakeLink
 
@@ -116,8 +116,9 @@ def applications(draw):
         st.sampled_from(
             [
                 None,
-                datetime.combine(limits.EARLIEST_DATE, datetime.min.time()).isoformat() + "+14:00",
-                datetime.combine(limits.EARLIEST_DATE, datetime.min.time()).isoformat() + "-12:00",
+                # the earliest a receipt may be keyed in: TIAOJIE_BACKDATE_DAYS back (services.common.steps)
+                (NOW - timedelta(days=DEFAULT_BACKDATE_DAYS)).astimezone(ZoneInfo("Pacific/Kiritimati")).isoformat(),
+                (NOW - timedelta(days=DEFAULT_BACKDATE_DAYS)).astimezone(ZoneInfo("Etc/GMT+12")).isoformat(),
                 (NOW + timedelta(seconds=limits.CLOCK_SKEW_SECONDS)).isoformat(),
             ]
         )
@@ -203,7 +204,7 @@ def project(database, events):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=applications(), accept=st.booleans(), agreed=st.sampled_from(["0.01", "999999999999.99"]))
-def test_what_the_boundary_accepts_every_consumer_holds(read_model_database, body, accept, agreed):  # noqa: F811
+def test_what_the_boundary_accepts_every_consumer_holds(read_model_database, body, accept, agreed):
     read_model = read_model_database
     try:
         application = ApplicationSchema(now=NOW, zone=ZONE).load(body)
