@@ -35,7 +35,9 @@ def found_in_databases(marks, prefix=None):
     """`{(database, table): [marks]}` for every table of the test's databases, read as text."""
     admin = psycopg2.connect(support.DATABASE_URL.rsplit("/", 1)[0] + "/postgres")
     with admin, admin.cursor() as cursor:
-        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", ((prefix or support.NAMESPACE) + "%",))
+        # `<prefix>_<store>` only: not another namespace that merely starts the same (tj_x6 for tj_x).
+        escaped = (prefix or support.NAMESPACE).replace("\\", "\\\\").replace("_", "\\_").replace("%", "\\%")
+        cursor.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", (escaped + "\\_%",))
         names = [row[0] for row in cursor.fetchall()]
     admin.close()
     found = {}
