@@ -4,6 +4,7 @@ out sealed with the case's keys; the case still reads whole and is found by its 
 and an erasure then leaves the values nowhere. In a namespace of its own."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
@@ -57,6 +58,7 @@ def test_migrate_seals_what_was_stored_in_clear_and_every_copy_of_it(district_en
         applicant={"name": NAME, "id_type": "resident_id", "id_number": ID_NUMBER, "phone": PHONE},
         respondent={"name": "迁移标记公司", "credit_code": "91650100MA00000X1X"},
         description="迁移描述：欠薪",
+        received_at=datetime.now(UTC) - timedelta(hours=1),  # within TIAOJIE_BACKDATE_DAYS
     )
     with before_sealing.units_of_work() as uow:
         case_id = handlers.register_application(RegisterApplication(application=application), uow)["case_id"]

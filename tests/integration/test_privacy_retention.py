@@ -4,6 +4,7 @@ the export finds a person by ID number. In a namespace of its own, so the moved 
 erases nothing of the other tests."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -33,7 +34,10 @@ def district_env(infrastructure, tmp_path):
 
 
 def register(wiring, id_number, decision=None):
-    application = an_application(applicant={"name": "留存测试", "id_type": "resident_id", "id_number": id_number})
+    application = an_application(
+        applicant={"name": "留存测试", "id_type": "resident_id", "id_number": id_number},
+        received_at=datetime.now(UTC) - timedelta(hours=1),  # within TIAOJIE_BACKDATE_DAYS
+    )
     with wiring.units_of_work() as uow:
         case_id = handlers.register_application(RegisterApplication(application=application), uow)["case_id"]
     if decision:
