@@ -20,13 +20,12 @@ import dataclasses
 import functools
 import json
 import logging
-import os
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
-from services.common.config import timezone_name
+from services.common.config import environment, timezone_name
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +210,7 @@ def _district_calendar(zone, calendar_file):
 
 
 def calendar_file(env=None):
-    return (os.environ if env is None else env).get("TIAOJIE_CALENDAR_FILE") or None
+    return environment(env).get("TIAOJIE_CALENDAR_FILE") or None
 
 
 def district_calendar(env=None):

@@ -7,9 +7,9 @@ never in the future, never before the step before it, at most `TIAOJIE_BACKDATE_
 (default 7) days back, so a late entry cannot quietly rewrite a period long reported.
 """
 
-import os
 from datetime import timedelta
 
+from .config import environment
 from .errors import Rejected
 
 DEFAULT_BACKDATE_DAYS = 7
@@ -26,7 +26,7 @@ class StepTimeRefused(Rejected):
 
 
 def backdate_days(env=None):
-    return int((os.environ if env is None else env).get("TIAOJIE_BACKDATE_DAYS", DEFAULT_BACKDATE_DAYS))
+    return int(environment(env).get("TIAOJIE_BACKDATE_DAYS", DEFAULT_BACKDATE_DAYS))
 
 
 def step_time(given, now, after=None, days_back=DEFAULT_BACKDATE_DAYS, field="occurred_at"):
