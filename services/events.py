@@ -136,6 +136,10 @@ class ComplaintFiled(MediationEvent):
     about_a_case = False
 
 
+class ComplaintAnswered(MediationEvent):
+    about_a_case = False
+
+
 # --- arbitration_link ---------------------------------------------------------------------
 class ArbitrationLinkEvent(EventType):
     service = "arbitration_link"

@@ -63,6 +63,12 @@ class Principal:
             return True
         return self.can_manage_roster(center_id)
 
+    def can_read_complaints(self, center_id):
+        """A center's complaints: those who answer them, and the district's machine token (read only).
+
+        A center's staff file complaints but do not read them: a complaint may be about them."""
+        return self.can_answer_complaints(center_id) or (self.role == "district" and self.person is None)
+
     def require_read(self, center_id):
         if not self.can_read(center_id):
             raise Forbidden("this token may not read that center's cases")
@@ -78,6 +84,10 @@ class Principal:
     def require_complaint_answer(self, center_id):
         if not self.can_answer_complaints(center_id):
             raise Forbidden("only the center's head or the district may answer complaints")
+
+    def require_complaint_read(self, center_id):
+        if not self.can_read_complaints(center_id):
+            raise Forbidden("only the center's head or the district may read complaints")
 
 
 def bearer_token(request):

@@ -49,6 +49,11 @@ class Command:
         if self.actor is not None:
             self.actor.require_roster(center_id)
 
+    def require_complaint_answer(self, center_id):
+        """Forbidden unless the actor may answer that center's complaints (its head, the district)."""
+        if self.actor is not None:
+            self.actor.require_complaint_answer(center_id)
+
     def require_read(self, center_id):
         if self.actor is not None:
             self.actor.require_read(center_id)

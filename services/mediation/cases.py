@@ -1,4 +1,4 @@
-"""Staff commands on the mediation of a case, and complaints: each a handler of (command, uow).
+"""Staff commands on the mediation of a case: each a handler of (command, uow).
 
 Commands on a case take the case's read-model row lock before reading its stream, so
 commands, consumed events and the sweeps on one case queue up instead of colliding.
@@ -8,8 +8,8 @@ import functools
 
 from services.common.errors import NotFound
 
-from .domain import Complaint, Mediation, Mediator, Rejected
-from .views import _at, mediation_view
+from .domain import Mediation, Mediator, Rejected
+from .views import mediation_view
 
 
 def _mediation_for_write(uow, command):
@@ -86,26 +86,3 @@ def report_performance(command, uow, mediation, now):
 @case_command
 def record_survey(command, uow, mediation, now):
     mediation.record_survey(command.score, command.comment, now)
-
-
-def file_complaint(command, uow):
-    """投诉举报: a complaint about a center's service, optionally about one of its cases."""
-    command.require_write(command.center_id)
-    case_id = str(command.case_id) if command.case_id is not None else None
-    if case_id is not None:
-        mediation = uow.load(Mediation, Mediation.stream_for(case_id))
-        # Another center's case is answered exactly as a case that does not exist, so a
-        # complaint cannot tell whether, or where, a case id is in use.
-        if not mediation.opened or mediation.center_id != command.center_id:
-            raise Rejected({"case_id": ["No case of this center in mediation has this id."]})
-    complaint_id = uow.settings.new_id()
-    complaint = Complaint(Complaint.stream_for(complaint_id))
-    now = uow.clock.now()
-    complaint.file(complaint_id, command.center_id, case_id, command.text, now)
-    uow.save(complaint)
-    return {
-        "complaint_id": complaint_id,
-        "center_id": command.center_id,
-        "case_id": case_id,
-        "filed_at": _at(now, uow.settings.tz),
-    }

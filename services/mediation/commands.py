@@ -31,6 +31,12 @@ class FileComplaint(Command):
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class AnswerComplaint(Command):
+    complaint_id: str
+    answer: str
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class CaseCommand(Command):
     """A command on the mediation of one case."""
 

@@ -1,7 +1,8 @@
 """The mediation service layer, by concern; each handler runs in a unit of work the caller opens.
 
 - `roster`: registering mediators, renewing certificates, the roster;
-- `cases`: staff commands on a case's mediation, and complaints;
+- `cases`: staff commands on a case's mediation;
+- `complaints`: filing, reading and answering complaints;
 - `consumed`: intake's and the link's events;
 - `sweep`: what the clock decides;
 - `views`: the mediation and lists as the API answers them.
@@ -15,7 +16,6 @@ from .cases import (
     assign_mediator,
     extend,
     fail,
-    file_complaint,
     hold_session,
     reach_agreement,
     record_survey,
@@ -23,6 +23,7 @@ from .cases import (
     request_review,
     withdraw,
 )
+from .complaints import answer_complaint, file_complaint, get_complaint, list_complaints
 from .consumed import open_mediation, record_review_decision, withdraw_on_intake
 from .roster import get_mediator, register_mediator, renew_certificate, roster
 from .settings import Settings
@@ -31,13 +32,16 @@ from .views import get_mediation, list_mediations, mediation_history, mediation_
 
 __all__ = [
     "Settings",
+    "answer_complaint",
     "assign_mediator",
     "extend",
     "fail",
     "file_complaint",
+    "get_complaint",
     "get_mediation",
     "get_mediator",
     "hold_session",
+    "list_complaints",
     "list_mediations",
     "mediation_history",
     "mediation_view",

@@ -1,4 +1,5 @@
-"""The mediation service's read models: the roster, the mediations by status and deadline, early withdrawals.
+"""The mediation service's read models: the roster, the mediations by status and deadline, early
+withdrawals, the complaints by state.
 
 They are written in the same unit of work as the events they follow, so they never lag.
 The sweeps find their work here (indexed on deadline and due date), never by scanning
@@ -9,7 +10,9 @@ of the service never work on the same case at once.
 same contract in memory for the service layer's unit tests.
 """
 
-from .domain import AGREEMENT, MEDIATING
+import json
+
+from .domain import AGREEMENT, ANSWERED, MEDIATING, OPEN
 
 PAGE_SIZE = 50
 
@@ -44,6 +47,36 @@ def mediation_row(mediation):
         "mediator_id": mediation.mediator["mediator_id"] if mediation.mediator else None,
         "version": mediation.version,
     }
+
+
+def complaint_row(complaint, answered_by=None):
+    """A complaint's row: who, when and its state; never its text nor its answer (free text
+    stays in the complaint's stream, where personal data is sealed)."""
+    return {
+        "complaint_id": complaint.complaint_id,
+        "center_id": complaint.center_id,
+        "case_id": complaint.case_id,
+        "status": complaint.status,
+        "filed_at": complaint.filed_at,
+        "answered_at": complaint.answered_at,
+        "answered_by": answered_by,
+        "version": complaint.version,
+    }
+
+
+def _where(prefix="", **equal):
+    """A WHERE clause of `column = value` for each value given (none: no clause), and its parameters."""
+    given = {column: value for column, value in equal.items() if value}
+    if not given:
+        return "", []
+    return "WHERE " + " AND ".join(f"{prefix}{column} = %s" for column in given), list(given.values())
+
+
+def _complaint_order(row):
+    """Open complaints first, the oldest first (the most pressing); then the latest answered."""
+    if row["status"] == OPEN:
+        return (0, row["filed_at"].timestamp(), row["complaint_id"])
+    return (1, -row["answered_at"].timestamp(), row["complaint_id"])
 
 
 class PostgresReadModels:
@@ -126,14 +159,7 @@ class PostgresReadModels:
         return row["case_id"] if row else None
 
     def mediations(self, center_id=None, status=None, page=1):
-        conditions, params = [], []
-        if center_id:
-            conditions.append("center_id = %s")
-            params.append(center_id)
-        if status:
-            conditions.append("status = %s")
-            params.append(status)
-        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        where, params = _where(center_id=center_id, status=status)
         self.cursor.execute(
             "SELECT case_id, case_number, center_id, status, deadline, performance_due,"
             f" mediator_id::text AS mediator_id FROM mediations {where}"
@@ -141,6 +167,48 @@ class PostgresReadModels:
             (*params, PAGE_SIZE, (page - 1) * PAGE_SIZE),
         )
         return [dict(r) for r in self.cursor.fetchall()]
+
+    # -- complaints ---------------------------------------------------------------------
+    def lock_complaint(self, complaint_id):
+        """Takes the complaint's row lock before its stream is read, so two answers queue up."""
+        self.cursor.execute("SELECT 1 FROM complaints WHERE complaint_id = %s FOR UPDATE", (complaint_id,))
+
+    def save_complaint(self, complaint, answered_by=None):
+        row = complaint_row(complaint, answered_by)
+        row["answered_by"] = json.dumps(answered_by, ensure_ascii=False) if answered_by is not None else None
+        self.cursor.execute(
+            "INSERT INTO complaints (complaint_id, center_id, case_id, status, filed_at, answered_at,"
+            " answered_by, version)"
+            " VALUES (%(complaint_id)s, %(center_id)s, %(case_id)s, %(status)s, %(filed_at)s, %(answered_at)s,"
+            " %(answered_by)s, %(version)s)"
+            " ON CONFLICT (complaint_id) DO UPDATE SET status = EXCLUDED.status,"
+            " answered_at = EXCLUDED.answered_at, answered_by = COALESCE(EXCLUDED.answered_by, complaints.answered_by),"
+            " version = EXCLUDED.version",
+            row,
+        )
+
+    def complaint(self, complaint_id):
+        self.cursor.execute(f"{_COMPLAINTS} WHERE c.complaint_id = %s", (complaint_id,))
+        row = self.cursor.fetchone()
+        return dict(row) if row else None
+
+    def complaints(self, center_id=None, status=None, page=1):
+        """A page of complaints, open ones first (oldest first), then the latest answered."""
+        where, params = _where("c.", center_id=center_id, status=status)
+        self.cursor.execute(
+            f"{_COMPLAINTS} {where} ORDER BY c.status = %s,"
+            " CASE WHEN c.status = %s THEN c.filed_at END, c.answered_at DESC, c.complaint_id"
+            " LIMIT %s OFFSET %s",
+            (*params, ANSWERED, OPEN, PAGE_SIZE, (page - 1) * PAGE_SIZE),
+        )
+        return [dict(r) for r in self.cursor.fetchall()]
+
+    def complaint_counts(self, center_id=None):
+        """How many complaints are open and answered (of one center, or of all)."""
+        where, params = _where(center_id=center_id)
+        self.cursor.execute(f"SELECT status, count(*) AS n FROM complaints {where} GROUP BY status", params)
+        found = {r["status"]: r["n"] for r in self.cursor.fetchall()}
+        return {OPEN: found.get(OPEN, 0), ANSWERED: found.get(ANSWERED, 0)}
 
     # -- withdrawals that came before (or instead of) the acceptance ---------------------
     def record_early_withdrawal(self, case_id, withdrawn_at):
@@ -154,6 +222,12 @@ class PostgresReadModels:
         return self.cursor.fetchone() is not None
 
 
+_COMPLAINTS = (
+    "SELECT c.complaint_id::text AS complaint_id, c.center_id, c.case_id, m.case_number, c.status, c.filed_at,"
+    " c.answered_at, c.answered_by FROM complaints c LEFT JOIN mediations m ON m.case_id = c.case_id"
+)
+
+
 class InMemoryReadModels:
     """The same contract in memory (no locking: a unit test has one worker)."""
 
@@ -161,6 +235,7 @@ class InMemoryReadModels:
         self.mediators = {}
         self.cases = {}
         self.early_withdrawals = {}
+        self.complaint_rows = {}
 
     def save_mediator(self, mediator):
         self.mediators[mediator.mediator_id] = roster_row(mediator)
@@ -211,6 +286,39 @@ class InMemoryReadModels:
             key=lambda r: (r["deadline"], r["case_id"]),
         )
         return [{k: v for k, v in r.items() if k != "version"} for r in rows][(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+    def lock_complaint(self, complaint_id):
+        pass
+
+    def save_complaint(self, complaint, answered_by=None):
+        row = complaint_row(complaint, answered_by)
+        stored = self.complaint_rows.get(complaint.complaint_id)
+        if answered_by is None and stored is not None:
+            row["answered_by"] = stored["answered_by"]
+        self.complaint_rows[complaint.complaint_id] = row
+
+    def complaint(self, complaint_id):
+        row = self.complaint_rows.get(complaint_id)
+        return self._complaint_answer(row) if row else None
+
+    def complaints(self, center_id=None, status=None, page=1):
+        rows = sorted(
+            (
+                r
+                for r in self.complaint_rows.values()
+                if center_id in (None, r["center_id"]) and status in (None, r["status"])
+            ),
+            key=_complaint_order,
+        )
+        return [self._complaint_answer(r) for r in rows][(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+
+    def complaint_counts(self, center_id=None):
+        rows = [r for r in self.complaint_rows.values() if center_id in (None, r["center_id"])]
+        return {state: sum(1 for r in rows if r["status"] == state) for state in (OPEN, ANSWERED)}
+
+    def _complaint_answer(self, row):
+        case = self.cases.get(row["case_id"]) or {}
+        return {**{k: v for k, v in row.items() if k != "version"}, "case_number": case.get("case_number")}
 
     def record_early_withdrawal(self, case_id, withdrawn_at):
         self.early_withdrawals.setdefault(case_id, withdrawn_at)

@@ -38,4 +38,28 @@ MIGRATIONS = [
         );
         """,
     ),
+    (
+        # Complaints by state, filled from the complaints filed before the table existed.
+        "mediation-0002-complaints",
+        """
+        CREATE TABLE complaints (
+            complaint_id  uuid PRIMARY KEY,
+            center_id     text NOT NULL,
+            case_id       text,
+            status        text NOT NULL,
+            filed_at      timestamptz NOT NULL,
+            answered_at   timestamptz,
+            answered_by   jsonb,
+            version       integer NOT NULL
+        );
+        CREATE INDEX complaints_center_status ON complaints (center_id, status);
+        CREATE INDEX complaints_open_by_filing ON complaints (filed_at) WHERE status = 'open';
+
+        INSERT INTO complaints (complaint_id, center_id, case_id, status, filed_at, version)
+        SELECT (data->>'complaint_id')::uuid, COALESCE(data->>'center_id', center_id), data->>'case_id', 'open',
+               COALESCE((data->>'filed_at')::timestamptz, occurred_at), stream_version
+        FROM events WHERE event_type = 'ComplaintFiled'
+        ON CONFLICT (complaint_id) DO NOTHING;
+        """,
+    ),
 ]

@@ -10,9 +10,11 @@ from services.common.boundary import Dated, Flag, text
 from services.common.centers import centers_by_id
 from services.common.money import Money
 
-from .domain import STATUSES
+from .domain import COMPLAINT_STATUSES, STATUSES
 
 MAX_EXTENSION_DAYS = 90
+MAX_COMPLAINT_TEXT = 5000
+MAX_COMPLAINT_ANSWER = 5000  # as long as the complaint it answers
 
 
 class CenterId(fields.String):
@@ -115,7 +117,17 @@ class Survey(_Body):
 class ComplaintFiling(_Body):
     center_id = CenterId(required=True)
     case_id = fields.UUID(load_default=None, allow_none=True)
-    text = text(5000, required=True)
+    text = text(MAX_COMPLAINT_TEXT, required=True)
+
+
+class ComplaintAnswer(_Body):
+    answer = text(MAX_COMPLAINT_ANSWER, required=True)
+
+
+class ComplaintListQuery(_Body):
+    center_id = CenterId(load_default=None)
+    status = fields.String(load_default=None, validate=validate.OneOf(COMPLAINT_STATUSES))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
 
 
 class CaseListQuery(_Body):

@@ -135,6 +135,29 @@ class MediationService(BaseService):
             request, handlers.file_complaint, commands.FileComplaint, schemas.ComplaintFiling(), 201
         )
 
+    @api("GET", "/api/v1/complaints")
+    def list_complaints(self, request):
+        return self._read(
+            request,
+            lambda actor, uow: handlers.list_complaints(
+                uow, actor, validate(schemas.ComplaintListQuery(), request.args.to_dict())
+            ),
+        )
+
+    @api("GET", "/api/v1/complaints/<string:complaint_id>")
+    def get_complaint(self, request, complaint_id):
+        return self._read(request, lambda actor, uow: handlers.get_complaint(uow, actor, complaint_id))
+
+    @api("POST", "/api/v1/complaints/<string:complaint_id>/answer")
+    def answer_complaint(self, request, complaint_id):
+        return self.store.commands.run(
+            request,
+            handlers.answer_complaint,
+            commands.AnswerComplaint,
+            schemas.ComplaintAnswer(),
+            complaint_id=complaint_id,
+        )
+
     # -- events from other services -------------------------------------------------------
     @inbox_handler(CaseAccepted)
     def on_case_accepted(self, envelope):

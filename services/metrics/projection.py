@@ -24,6 +24,7 @@ from services.events import (
     ApplicationWithdrawn,
     CaseAccepted,
     CaseNotAccepted,
+    ComplaintAnswered,
     ComplaintFiled,
     ConsultationRecorded,
     MediationExpired,
@@ -253,8 +254,7 @@ PROJECTIONS = {
     AgreementDefaulted.name: [case(defaulted_at=Moment("defaulted_at"))],
     SurveyRecorded.name: [center_fact("survey", None, "recorded_at", score="score")],
     ComplaintFiled.name: [center_fact("complaint", "complaint_id", "filed_at")],
-    # a complaint's answer (mediation's `ComplaintAnswered`, once it publishes one)
-    "ComplaintAnswered": [
+    ComplaintAnswered.name: [
         FactRule(CENTER_FACT, Prefixed("complaint", "complaint_id"), {"answered_at": Moment("answered_at")})
     ],
     ReferralOpened.name: [referral(kind=Field("type"), reason=Field("reason"), opened_at=Moment("opened_at"))],

@@ -21,6 +21,7 @@ import pytest
 from services import registry
 from services.common import auth
 from services.common.clock import FileOffsetClock
+from services.common.credentials import Credentials
 from services.common.db import drop_database, ensure_database, migrate
 from services.common.schema import COMMON_MIGRATIONS
 from tests import support
@@ -196,6 +197,33 @@ class Harness:
 
     def consumed(self, event_id):
         return bool(self.sql("SELECT 1 FROM inbox WHERE event_id = %s", event_id))
+
+    def person(self, role, center=None):
+        """A person's token as the console's events would grant it (CONTRACTS §7): the key of
+        `tokens` to call with."""
+        token = auth.new_token()
+        identity = {
+            "account_id": str(uuid.uuid4()),
+            "login": f"{role}-{uuid.uuid4().hex[:6]}",
+            "name": "测试人员",
+            "role": role,
+            "center_id": center,
+        }
+        conn = psycopg2.connect(OWN_DATABASE_URL)
+        with conn, conn.cursor() as cur:
+            Credentials(cur).grant(auth.hash_token(token), "token", identity, datetime.now(UTC) + timedelta(days=3650))
+        conn.close()
+        self.tokens[identity["login"]] = token
+        return identity["login"]
+
+    def complaint_events(self, complaint_id):
+        return [
+            r[0]
+            for r in self.sql(
+                "SELECT event_type FROM events WHERE stream_id = %s ORDER BY stream_version",
+                f"complaint-{complaint_id}",
+            )
+        ]
 
 
 @pytest.fixture(scope="module")
@@ -386,6 +414,84 @@ def test_the_failure_path(mediation):
     assert status == 201 and mediation.sql(
         "SELECT event_type FROM events WHERE stream_id = %s", f"complaint-{complaint['complaint_id']}"
     ) == [("ComplaintFiled",)]
+
+
+def test_a_complaint_naming_a_case_mediation_does_not_know_is_422_and_stores_nothing(mediation):
+    before = mediation.sql("SELECT count(*) FROM events WHERE event_type = 'ComplaintFiled'")
+    for case_id in (str(uuid.uuid4()), mediation.open_case()):
+        body = {"center_id": "longshengjie", "case_id": case_id, "text": "没人回电话"}
+        status, refused = mediation.call("POST", "/api/v1/complaints", body, center="longshengjie")
+        assert status == 422 and list(refused["errors"]) == ["case_id"]
+    assert mediation.sql("SELECT count(*) FROM events WHERE event_type = 'ComplaintFiled'") == before
+    assert mediation.sql("SELECT count(*) FROM complaints WHERE center_id = 'longshengjie'") == [(0,)]
+
+
+def test_complaints_are_listed_and_answered_once_by_the_centers_head_or_the_district(mediation):
+    head, staff = mediation.person("head", "huaguangjie"), mediation.person("staff", "huaguangjie")
+    other_head, district = mediation.person("head", "longshengjie"), mediation.person("district")
+    case_id = mediation.open_case()
+    body = {"center_id": "huaguangjie", "case_id": case_id, "text": "调解员态度不好"}
+    status, filed = mediation.call("POST", "/api/v1/complaints", body, center=staff)
+    assert (status, filed["status"]) == (201, "open")
+    complaint_id = filed["complaint_id"]
+    path = f"/api/v1/complaints/{complaint_id}"
+
+    status, page = mediation.call("GET", "/api/v1/complaints?status=open", center=head)
+    assert status == 200 and page["center_id"] == "huaguangjie"
+    [listed] = [c for c in page["complaints"] if c["complaint_id"] == complaint_id]
+    assert (listed["text"], listed["case_number"], listed["answer"]) == ("调解员态度不好", f"HG-{case_id[:8]}", None)
+    for who, query in ((staff, ""), (other_head, "?center_id=huaguangjie"), (head, "?center_id=longshengjie")):
+        assert mediation.call("GET", f"/api/v1/complaints{query}", center=who)[0] == 403
+    assert mediation.call("GET", path, center=staff)[0] == 403
+    assert mediation.call("GET", path, center=other_head)[0] == 403
+    assert mediation.call("GET", "/api/v1/complaints?status=closed", center=head)[0] == 422
+    assert mediation.call("GET", f"/api/v1/complaints/{uuid.uuid4()}", center=district)[0] == 404
+
+    refusals = [
+        (staff, {"answer": "已处理"}, 403),
+        (other_head, {"answer": "已处理"}, 403),
+        ("district", {"answer": "已处理"}, 403),  # the district's machine token reads only
+        (head, {"answer": "   "}, 422),
+        (head, {"answer": "答" * 5001}, 422),
+        (head, {}, 422),
+    ]
+    for who, answer, expected in refusals:
+        status, refused = mediation.call("POST", f"{path}/answer", answer, center=who)
+        assert status == expected, (who, answer, refused)
+    assert mediation.call("POST", f"/api/v1/complaints/{uuid.uuid4()}/answer", {"answer": "好"}, center=head)[0] == 404
+    assert mediation.complaint_events(complaint_id) == ["ComplaintFiled"]
+    assert mediation.sql("SELECT status, answered_at FROM complaints WHERE complaint_id = %s", complaint_id) == [
+        ("open", None)
+    ]
+
+    status, answered = mediation.call("POST", f"{path}/answer", {"answer": "已约谈调解员，向您致歉"}, center=head)
+    assert status == 200, answered
+    assert (answered["status"], answered["answer"]) == ("answered", "已约谈调解员，向您致歉")
+    assert answered["answered_by"]["login"] == head and answered["answered_by"]["role"] == "head"
+    event = published(mediation, case_id, "ComplaintAnswered")
+    assert event["actor"]["login"] == head and event["center_id"] == "huaguangjie"
+    assert event["data"] == {
+        "complaint_id": complaint_id,
+        "center_id": "huaguangjie",
+        "case_id": case_id,
+        "answer": "已约谈调解员，向您致歉",
+        "answered_at": event["data"]["answered_at"],
+    }
+    assert datetime.fromisoformat(event["data"]["answered_at"]) == datetime.fromisoformat(answered["answered_at"])
+
+    status, refused = mediation.call("POST", f"{path}/answer", {"answer": "再答复一次"}, center=district)
+    assert (status, refused["status"]) == (409, "answered")
+    assert mediation.complaint_events(complaint_id) == ["ComplaintFiled", "ComplaintAnswered"]
+    for who in (district, "district"):
+        status, page = mediation.call("GET", "/api/v1/complaints?center_id=huaguangjie&status=answered", center=who)
+        assert status == 200 and complaint_id in [c["complaint_id"] for c in page["complaints"]]
+        assert page["counts"]["answered"] >= 1
+    status, shown = mediation.call("GET", path, center=district)
+    assert (shown["answer"], shown["answered_by"]["login"], shown["answered_at"]) == (
+        "已约谈调解员，向您致歉",
+        head,
+        answered["answered_at"],
+    )
 
 
 def test_an_extension_with_both_parties_consent_moves_the_deadline(mediation):

@@ -19,24 +19,41 @@ MACHINE_ADMIN = Principal("admin", None, "h")
 
 
 @pytest.mark.parametrize(
-    "principal, read_here, read_there, write_here, write_there, roster_here, answer_here",
+    "principal, read_here, read_there, write_here, write_there, roster_here, answer_here, complaints_here,"
+    " answer_there, complaints_there",
     [
-        (MACHINE_CENTER, True, False, True, False, True, True),
-        (MACHINE_DISTRICT, True, True, False, False, False, False),
-        (MACHINE_ADMIN, True, True, True, True, True, True),
-        (person("staff", HERE), True, False, True, False, False, False),
-        (person("head", HERE), True, False, True, False, True, True),
-        (person("district"), True, True, False, False, False, True),
-        (person("admin"), False, False, False, False, False, False),
+        (MACHINE_CENTER, True, False, True, False, True, True, True, False, False),
+        (MACHINE_DISTRICT, True, True, False, False, False, False, True, False, True),
+        (MACHINE_ADMIN, True, True, True, True, True, True, True, True, True),
+        (person("staff", HERE), True, False, True, False, False, False, False, False, False),
+        (person("head", HERE), True, False, True, False, True, True, True, False, False),
+        (person("district"), True, True, False, False, False, True, True, True, True),
+        (person("admin"), False, False, False, False, False, False, False, False, False),
     ],
 )
-def test_rights(principal, read_here, read_there, write_here, write_there, roster_here, answer_here):
+def test_rights(
+    principal,
+    read_here,
+    read_there,
+    write_here,
+    write_there,
+    roster_here,
+    answer_here,
+    complaints_here,
+    answer_there,
+    complaints_there,
+):
     assert principal.can_read(HERE) is read_here
     assert principal.can_read(THERE) is read_there
     assert principal.can_write(HERE) is write_here
     assert principal.can_write(THERE) is write_there
     assert principal.can_manage_roster(HERE) is roster_here
     assert principal.can_answer_complaints(HERE) is answer_here
+    assert principal.can_answer_complaints(THERE) is answer_there
+    # Complaints are read by those who answer them (and the district's read-only token):
+    # a center's staff file them but do not read them.
+    assert principal.can_read_complaints(HERE) is complaints_here
+    assert principal.can_read_complaints(THERE) is complaints_there
 
 
 def test_refusals_are_403():

@@ -18,7 +18,7 @@ from .calendar import (
     moment,
     start_of_day,
 )
-from .complaint import Complaint
+from .complaint import ANSWERED, COMPLAINT_STATUSES, OPEN, Complaint
 from .mediation import Mediation
 from .mediator import Mediator
 from .rules import (
@@ -39,11 +39,14 @@ from .rules import (
 
 __all__ = [
     "AGREEMENT",
+    "ANSWERED",
+    "COMPLAINT_STATUSES",
     "DEFAULTED",
     "EXPIRED",
     "FAILED",
     "MEDIATING",
     "MEDIATION_DAYS",
+    "OPEN",
     "PERFORMED",
     "REVIEW_APPLICATION_DAYS",
     "REVIEW_DECISIONS",
