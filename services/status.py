@@ -27,7 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from services import registry
 from services.arbitration_link.domain import ANSWERS as REPLY_ANSWERS
-from services.arbitration_link.domain import TRIGGERS
+from services.arbitration_link.domain import trigger_for
 from services.common import broker
 from services.common.centers import load_centers
 from services.common.config import amqp_uri, database_url, http_port
@@ -51,8 +51,7 @@ from services.events import (
 from services.metrics.readmodel import CLOSURES
 from services.registry import queue_names
 
-# What the arbitration link must refer to the institute, and as what; how the institute answers.
-REFERRED = {event_type: kind for event_type, (kind, _) in TRIGGERS.items()}
+# How the institute answers the link.
 ANSWERS = (*REPLY_ANSWERS, ReviewDecided.name)
 
 
@@ -388,13 +387,20 @@ def _reconcile_documents(names):
 
 
 def _reconcile_referrals(metrics, queues):
+    # What the link must refer to the institute, and as what (never a confirmed agreement's default).
     due = set()
     for source, types in (
         ("intake", {CaseNotAccepted.name}),
         ("mediation", {MediationFailed.name, MediationExpired.name, AgreementDefaulted.name, ReviewRequested.name}),
     ):
-        for _, event_type, case_id, _, _ in _events(source, types):
-            due.add((case_id, REFERRED[event_type]))
+        for event_type, case_id, confirmed in _query(
+            source,
+            "SELECT event_type, case_id, data->>'confirmed' FROM events WHERE event_type = ANY(%s)",
+            (list(types),),
+        ):
+            trigger = trigger_for(event_type, {"confirmed": confirmed == "true"})
+            if trigger is not None:
+                due.add((case_id, trigger[0]))
     link = _events("arbitration_link", {ReferralOpened.name, ReferralSent.name, *ANSWERS})
     opened = {(case_id, kind) for _, t, case_id, _, kind in link if t == ReferralOpened.name}
     checks = [

@@ -14,15 +14,16 @@ from services.common.commands import decide_again
 from services.common.errors import ConcurrencyError, NotFound
 from services.common.keystore import opened
 from services.common.money import MAX_AMOUNT, within_limit
+from services.events import AgreementDefaulted
 
 from . import contract
 from .domain import (
-    TRIGGERS,
     Recommendation,
     Referral,
     ReplyRefused,
     referral_id_for,
     referral_message,
+    trigger_for,
 )
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,13 @@ def follow_case(uow, event):
     case_file = uow.case_files.lock(event.case_id, event.center_id)
     case_file.apply(event)
     uow.case_files.save(case_file)
-    if event.event_type in TRIGGERS:
-        open_referral(uow, case_file, event, *TRIGGERS[event.event_type])
+    trigger = trigger_for(event.event_type, event.data)
+    if trigger is not None:
+        open_referral(uow, case_file, event, *trigger)
+    elif event.event_type == AgreementDefaulted.name:
+        log.info(
+            "default of a confirmed agreement: a court's enforcement, not referred", extra={"case_id": event.case_id}
+        )
     send_waiting(uow, case_file)
 
 

@@ -12,7 +12,7 @@ same contract in memory for the service layer's unit tests.
 
 import json
 
-from .domain import AGREEMENT, ANSWERED, MEDIATING, OPEN
+from .domain import ANSWERED, AWAITING_PERFORMANCE, MEDIATING, OPEN
 
 PAGE_SIZE = 50
 
@@ -149,11 +149,12 @@ class PostgresReadModels:
         return row["case_id"] if row else None
 
     def next_unperformed(self, due_before, skip=()):
-        """An agreement awaiting performance whose due date is before `due_before`, claimed."""
+        """An agreement awaiting performance (confirmed or not; never one under review) whose due
+        date is before `due_before`, claimed."""
         self.cursor.execute(
-            "SELECT case_id FROM mediations WHERE status = %s AND performance_due < %s"
+            "SELECT case_id FROM mediations WHERE status = ANY(%s) AND performance_due < %s"
             " AND NOT (case_id = ANY(%s)) ORDER BY performance_due LIMIT 1 FOR UPDATE SKIP LOCKED",
-            (AGREEMENT, due_before, list(skip)),
+            (list(AWAITING_PERFORMANCE), due_before, list(skip)),
         )
         row = self.cursor.fetchone()
         return row["case_id"] if row else None
@@ -276,7 +277,7 @@ class InMemoryReadModels:
         due = [
             r
             for r in self.cases.values()
-            if r["status"] == AGREEMENT and r["performance_due"] < due_before and r["case_id"] not in skip
+            if r["status"] in AWAITING_PERFORMANCE and r["performance_due"] < due_before and r["case_id"] not in skip
         ]
         return min(due, key=lambda r: r["performance_due"])["case_id"] if due else None
 

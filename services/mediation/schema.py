@@ -62,4 +62,14 @@ MIGRATIONS = [
         ON CONFLICT (complaint_id) DO NOTHING;
         """,
     ),
+    (
+        # An agreement the institute confirmed (`confirmed`) awaits performance as well: the
+        # default sweep finds both by their due date.
+        "mediation-0003-confirmed-awaits-performance",
+        """
+        DROP INDEX IF EXISTS mediations_performing_by_due;
+        CREATE INDEX mediations_performing_by_due ON mediations (performance_due)
+            WHERE status IN ('agreement', 'confirmed');
+        """,
+    ),
 ]

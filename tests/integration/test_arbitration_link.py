@@ -262,3 +262,23 @@ def test_an_invalid_reply_is_dead_lettered_and_the_next_valid_reply_still_proces
     assert docketed["arbitration_case_no"] == "ARB-2026-77777"
     support.wait_for(lambda: dead_replies() - dead_before >= 4, message="four replies dead-lettered")
     assert [e["event_type"] for e in docketed["history"]].count("ReferralDocketed") == 1
+
+
+def test_finding3_default_of_confirmed_agreement_is_never_referred(link, tokens):
+    """A confirmed agreement's default belongs to a court (Art. 51): nothing goes to the institute."""
+    confirmed = CaseStory()
+    publish(confirmed.confirmed_and_defaulted())
+    unconfirmed = CaseStory()  # the control: the same path without the confirmation is referred
+    publish([*unconfirmed.review(), unconfirmed.review_outcome("refused", None), unconfirmed.defaulted()])
+
+    referred = referral_id_for(unconfirmed.case_id, "referral", "agreement_defaulted")
+    assert len(take_referrals(referred, expect=1)) == 1
+    review = referral_id_for(confirmed.case_id, "review_request", None)
+    wait_for_referral(link, tokens["admin"], review, sends=1)  # the confirmed case's events all arrived
+
+    never = referral_id_for(confirmed.case_id, "referral", "agreement_defaulted")
+    assert take_referrals(never, expect=0, timeout=2.0) == []
+    url = f"{link.url()}/api/v1/referrals"
+    assert support.http("GET", f"{url}/{never}", token=tokens["admin"])[0] == 404
+    status, listed, _ = support.http("GET", f"{url}?case_id={confirmed.case_id}", token=tokens["admin"])
+    assert status == 200 and [r["type"] for r in listed["referrals"]] == ["review_request"]

@@ -356,6 +356,8 @@ def test_the_full_agreement_path(mediation):
 
     status, case = post("review-request")
     assert (status, case["status"]) == (200, "under_review")
+    status, body = post("performance", {"performed": False})  # finding 3: no default while under review
+    assert (status, body["status"]) == (409, "under_review")
     mediation.publish(
         mediation.envelope(
             "ReviewDecided",
@@ -371,7 +373,7 @@ def test_the_full_agreement_path(mediation):
         ),
         source="arbitration_link",
     )
-    case = mediation.wait_for_status(case_id, "agreement")
+    case = mediation.wait_for_status(case_id, "confirmed")  # finding 3: the 调解书 makes it `confirmed`
     assert (case["review"]["decision"], case["review"]["document_no"]) == ("confirmed", "WLZ-2026-0042")
 
     assert post("performance", {"performed": True})[1]["status"] == "performed"
@@ -592,9 +594,15 @@ def test_an_unreported_agreement_defaults_after_its_due_date_and_grace(mediation
         "performed": False,
         "reported": False,
         "at": (last_day_of_grace + timedelta(days=1)).isoformat(),
+        # finding 3: unconfirmed, referred to arbitration; a wages agreement may also go to a payment order
+        "confirmed": False,
+        "document_no": None,
+        "guidance": "arbitration",
+        "payment_order_possible": True,
     }
     defaulted = published(mediation, case_id, "AgreementDefaulted")
     assert defaulted["data"]["performance_due"] == due.isoformat()
+    assert (defaulted["data"]["guidance"], defaulted["data"]["payment_order_possible"]) == ("arbitration", True)
 
 
 def test_expiry_is_recorded_once_with_two_instances_running(mediation):

@@ -143,10 +143,26 @@ class CaseStory:
     def review_requested(self):
         return self.event("ReviewRequested", {"requested_at": self.stamp(), "agreement": self.terms})
 
-    def defaulted(self):
+    def defaulted(self, **guidance):
+        """The default; `guidance` as mediation records it (e.g. `confirmed=True` for a 调解书)."""
         return self.event(
-            "AgreementDefaulted", {"performance_due": "2026-04-01", "defaulted_at": self.stamp(), "reported": True}
+            "AgreementDefaulted",
+            {"performance_due": "2026-04-01", "defaulted_at": self.stamp(), "reported": True, **guidance},
         )
+
+    def review_outcome(self, decision="confirmed", document_no="WLZ-2026-7"):
+        return self.event(
+            "ReviewOutcomeRecorded",
+            {"decision": decision, "document_no": document_no, "decided_at": self.stamp(), "recorded_at": self.stamp()},
+        )
+
+    def confirmed_and_defaulted(self):
+        """An agreement the institute confirmed (调解书), then not performed, in publishing order."""
+        return [
+            *self.review(),
+            self.review_outcome(),
+            self.defaulted(confirmed=True, guidance="court_enforcement", document_no="WLZ-2026-7"),
+        ]
 
     def failed_mediation(self, sessions=2):
         """A whole failed mediation, in publishing order."""

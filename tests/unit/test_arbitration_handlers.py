@@ -98,6 +98,25 @@ def test_a_failed_mediation_opens_and_sends_one_referral(link):
     assert [e.event_type for e in link.kernel.events.events] == ["ReferralOpened", "ReferralSent"]
 
 
+def test_finding3_default_of_confirmed_agreement_is_never_referred(link):
+    story = CaseStory()
+    link.follow(*story.confirmed_and_defaulted())
+    referrals = [e.data for e in link.kernel.events.events if e.event_type == "ReferralOpened"]
+    assert [r["type"] for r in referrals] == ["review_request"]  # and no referral of the default
+    assert [e.data["message"]["referral_id"] for e in link.sent()] == [
+        referral_id_for(story.case_id, "review_request", None)
+    ]
+    assert link.referral_table.waiting_for_case(story.case_id) == []
+
+
+def test_finding3_an_unconfirmed_default_is_still_referred(link):
+    story = CaseStory()
+    events = [*story.review(), story.review_outcome("refused", None), story.defaulted(confirmed=False)]
+    link.follow(*events)
+    reasons = [e.data.get("reason") for e in link.kernel.events.events if e.event_type == "ReferralOpened"]
+    assert reasons == [None, "agreement_defaulted"]
+
+
 def test_a_trigger_delivered_again_opens_nothing_more(link):
     story = CaseStory()
     events = story.failed_mediation()

@@ -10,6 +10,7 @@ from services.common.clock import FixedClock
 from services.common.eventstore import InMemoryEventStore
 from services.mediation.domain import (
     AGREEMENT,
+    CONFIRMED,
     DEFAULTED,
     EXPIRED,
     MEDIATING,
@@ -33,14 +34,16 @@ def mediator(center_id="huaguangjie", certificate_no="TJ-001", expires=date(2027
     return m
 
 
-def opened(deadline=NOW + timedelta(days=15)):
+def opened(deadline=NOW + timedelta(days=15), category="wages"):
     mediation = Mediation(Mediation.stream_for("c-1"))
-    mediation.open({"case_id": "c-1", "center_id": "huaguangjie", "case_number": "HG-1"}, deadline, NOW)
+    mediation.open(
+        {"case_id": "c-1", "center_id": "huaguangjie", "case_number": "HG-1", "category": category}, deadline, NOW
+    )
     return mediation
 
 
-def with_agreement(performance_due=date(2026, 3, 20)):
-    mediation = opened()
+def with_agreement(performance_due=date(2026, 3, 20), category="wages"):
+    mediation = opened(category=category)
     mediation.assign(mediator(), TODAY, NOW)
     mediation.reach_agreement("pay wages", Decimal("12000"), performance_due, NOW, TZ)
     return mediation
@@ -145,11 +148,11 @@ def test_review_may_be_requested_within_15_days_of_signing_and_not_later():
     assert in_time.status == UNDER_REVIEW
 
 
-def test_a_review_outcome_returns_the_agreement_to_awaiting_performance():
+def test_finding3_a_confirmed_review_makes_the_mediation_confirmed():
     mediation = with_agreement()
     mediation.request_review(NOW, TZ)
     assert mediation.record_review_outcome("confirmed", "HG-2026-1", None, NOW.isoformat(), NOW)
-    assert mediation.status == AGREEMENT and mediation.review["decision"] == "confirmed"
+    assert mediation.status == CONFIRMED and mediation.review["decision"] == "confirmed"
     assert not mediation.record_review_outcome("confirmed", "HG-2026-1", None, NOW.isoformat(), NOW)
     with pytest.raises(NotAllowed):
         mediation.request_review(NOW, TZ)
@@ -196,3 +199,100 @@ def test_the_state_is_a_fold_of_the_recorded_events():
     assert reloaded.agreement == mediation.agreement
     assert reloaded.mediator == mediation.mediator
     assert reloaded.version == 4
+
+
+# --- finding 3: after the agreement (DOMAIN.md, "After the agreement") ----------------------
+
+
+def reviewed(decision, performance_due=date(2026, 3, 20), category="wages", decided=NOW):
+    mediation = with_agreement(performance_due, category)
+    mediation.request_review(NOW, TZ)
+    number = "WLZ-2026-7" if decision == "confirmed" else None
+    mediation.record_review_outcome(decision, number, None, decided.isoformat(), decided)
+    return mediation
+
+
+def test_finding3_a_refused_review_returns_the_agreement_to_awaiting_performance():
+    mediation = reviewed("refused")
+    assert (mediation.status, mediation.review["decision"]) == (AGREEMENT, "refused")
+
+
+def test_finding3_the_confirmed_status_survives_a_reload_from_the_events():
+    mediation = reviewed("confirmed")
+    store = InMemoryEventStore(FixedClock(NOW))
+    store.append(mediation.stream_id, 0, mediation.pending)
+    assert Mediation.from_events(mediation.stream_id, store.load(mediation.stream_id)).status == CONFIRMED
+
+
+def test_finding3_performance_of_a_confirmed_agreement_is_recorded():
+    mediation = reviewed("confirmed")
+    mediation.report_performance(True, NOW)
+    assert mediation.status == PERFORMED
+
+
+def test_finding3_a_reported_default_of_a_confirmed_agreement_carries_court_enforcement_guidance():
+    mediation = reviewed("confirmed")
+    mediation.report_performance(False, NOW)
+    data = mediation.pending[-1].data
+    assert mediation.status == DEFAULTED
+    assert (data["confirmed"], data["guidance"], data["document_no"]) == (True, "court_enforcement", "WLZ-2026-7")
+    assert data["payment_order_possible"] is False  # a 调解书 is enforced by a court directly
+    assert mediation.performance["guidance"] == "court_enforcement"
+
+
+def test_finding3_an_unreported_default_of_a_confirmed_agreement_carries_court_enforcement_guidance():
+    mediation = reviewed("confirmed", performance_due=date(2026, 3, 20))
+    assert mediation.default_unreported(datetime(2026, 3, 23, 0, 0, tzinfo=TZ), 2, TZ)
+    data = mediation.pending[-1].data
+    assert (data["reported"], data["confirmed"], data["guidance"]) == (False, True, "court_enforcement")
+
+
+def test_finding3_an_unconfirmed_default_is_for_arbitration_and_a_payment_order_on_wages_injury_compensation():
+    for category, payment_order in (
+        ("wages", True),
+        ("work_injury", True),
+        ("compensation", True),
+        ("social_insurance", False),
+        ("other", False),
+    ):
+        for mediation in (with_agreement(category=category), reviewed("refused", category=category)):
+            mediation.report_performance(False, NOW)
+            data = mediation.pending[-1].data
+            assert (data["confirmed"], data["guidance"], data["document_no"]) == (False, "arbitration", None)
+            assert data["payment_order_possible"] is payment_order, category
+            assert data["category"] == category
+
+
+def test_finding3_a_default_while_under_review_is_409_and_records_nothing():
+    mediation = with_agreement()
+    mediation.request_review(NOW, TZ)
+    recorded = len(mediation.pending)
+    with pytest.raises(NotAllowed) as refused:
+        mediation.report_performance(False, NOW)
+    assert refused.value.status == UNDER_REVIEW
+    assert "review" in str(refused.value)
+    assert len(mediation.pending) == recorded and mediation.status == UNDER_REVIEW
+
+
+def test_finding3_the_sweep_never_defaults_an_agreement_under_review():
+    mediation = with_agreement(performance_due=date(2026, 3, 20))
+    mediation.request_review(NOW, TZ)
+    assert not mediation.default_unreported(datetime(2026, 6, 1, tzinfo=TZ), 2, TZ)
+    assert mediation.status == UNDER_REVIEW
+
+
+def test_finding3_a_default_noticed_after_a_late_decision_is_not_dated_before_it():
+    decided = datetime(2026, 3, 25, 10, 0, tzinfo=TZ)  # after the due date and its grace
+    mediation = reviewed("confirmed", performance_due=date(2026, 3, 20), decided=decided)
+    assert mediation.default_unreported(datetime(2026, 3, 26, tzinfo=TZ), 2, TZ)
+    assert mediation.pending[-1].data["defaulted_at"] == decided.isoformat()
+
+
+def test_finding3_a_default_recorded_before_the_guidance_reads_as_referred_to_arbitration():
+    mediation = with_agreement()
+    mediation._on_AgreementDefaulted(
+        {"performance_due": "2026-03-20", "defaulted_at": NOW.isoformat(), "reported": True, "amount": "1.00"}
+    )
+    assert mediation.performance["confirmed"] is False
+    assert mediation.performance["guidance"] == "arbitration"
+    assert mediation.performance["payment_order_possible"] is True  # a wages agreement

@@ -109,6 +109,31 @@ def withdrawn(case_id, version=3):
     )
 
 
+def review_decided(case_id, decision, document_no=None, at=START):
+    """The link's `ReviewDecided`, as mediation consumes it."""
+    return Event(
+        event_id=str(uuid.uuid4()),
+        event_type="ReviewDecided",
+        schema_version=1,
+        stream_id="referral-r1",
+        stream_version=3,
+        case_id=case_id,
+        center_id="huaguangjie",
+        occurred_at=at,
+        recorded_at=at,
+        correlation_id="c",
+        causation_id=None,
+        data={
+            "referral_id": "r1",
+            "case_id": case_id,
+            "center_id": "huaguangjie",
+            "decision": decision,
+            "document_no": document_no,
+            "decided_at": at.isoformat(),
+        },
+    )
+
+
 def consume(uow, settings, event, use_case):
     """What `ServiceStore.consume` does: the inbox claim and the effect in one unit of work."""
     with uow:
@@ -222,31 +247,10 @@ def test_the_agreement_path_to_performance(uow, settings, clock):
     with pytest.raises(StateConflict) as refused:
         command(uow, settings, handlers.request_review, case_id, {})
     assert refused.value.extra["status"] == "under_review"
-    decided = Event(
-        event_id=str(uuid.uuid4()),
-        event_type="ReviewDecided",
-        schema_version=1,
-        stream_id="referral-r1",
-        stream_version=3,
-        case_id=case_id,
-        center_id="huaguangjie",
-        occurred_at=START,
-        recorded_at=START,
-        correlation_id="c",
-        causation_id=None,
-        data={
-            "referral_id": "r1",
-            "case_id": case_id,
-            "center_id": "huaguangjie",
-            "decision": "confirmed",
-            "document_no": "WLZ-2026-7",
-            "decided_at": START.isoformat(),
-        },
-    )
-    consume(uow, settings, decided, handlers.record_review_decision)
+    consume(uow, settings, review_decided(case_id, "confirmed", "WLZ-2026-7"), handlers.record_review_decision)
     view = handlers.get_mediation(uow, HUAGUANGJIE, case_id)
     assert (view["status"], view["review"]["decision"], view["review"]["document_no"]) == (
-        "agreement",
+        "confirmed",
         "confirmed",
         "WLZ-2026-7",
     )
@@ -377,3 +381,66 @@ def test_a_command_that_loses_every_race_is_409_with_the_current_state_not_500(u
     assert (status, body["error"], body["status"]) == (409, "conflict", "mediating")
     assert len(attempts) == ATTEMPTS
     assert events_of(uow, f"mediation-{case_id}") == ["MediationOpened"]
+
+
+# --- finding 3: after the agreement -------------------------------------------------------
+
+
+def agreed(uow, settings, case_id="case-1", due="2026-03-05"):
+    open_case(uow, settings, case_id)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": register(uow, settings)})
+    body = {"terms": "wages paid", "amount": "100.00", "performance_due": due}
+    command(uow, settings, handlers.reach_agreement, case_id, body)
+    return case_id
+
+
+def test_finding3_a_confirmed_agreement_is_listed_as_confirmed_and_its_default_shows_court_enforcement(uow, settings):
+    case_id = agreed(uow, settings)
+    command(uow, settings, handlers.request_review, case_id, {})
+    consume(uow, settings, review_decided(case_id, "confirmed", "WLZ-2026-7"), handlers.record_review_decision)
+    listed = handlers.list_mediations(uow, HUAGUANGJIE, {"center_id": None, "status": "confirmed", "page": 1})
+    assert [c["case_id"] for c in listed["cases"]] == [case_id]
+    view = command(uow, settings, handlers.report_performance, case_id, {"performed": False})
+    assert view["status"] == "defaulted"
+    performance = view["performance"]
+    assert (performance["confirmed"], performance["guidance"], performance["document_no"]) == (
+        True,
+        "court_enforcement",
+        "WLZ-2026-7",
+    )
+    assert performance["payment_order_possible"] is False
+
+
+def test_finding3_an_unconfirmed_wage_default_in_the_view_offers_the_payment_order(uow, settings):
+    case_id = agreed(uow, settings)  # the accepted case's category is wages
+    performance = command(uow, settings, handlers.report_performance, case_id, {"performed": False})["performance"]
+    assert (performance["confirmed"], performance["guidance"]) == (False, "arbitration")
+    assert performance["payment_order_possible"] is True
+
+
+def test_finding3_a_default_reported_while_under_review_is_409_and_stores_nothing(uow, settings):
+    case_id = agreed(uow, settings)
+    command(uow, settings, handlers.request_review, case_id, {})
+    before = events_of(uow, f"mediation-{case_id}")
+    with pytest.raises(StateConflict) as refused:
+        command(uow, settings, handlers.report_performance, case_id, {"performed": False})
+    assert refused.value.extra["status"] == "under_review"
+    assert events_of(uow, f"mediation-{case_id}") == before
+    # paying need not wait for the institute: performance is recorded
+    assert command(uow, settings, handlers.report_performance, case_id, {"performed": True})["status"] == "performed"
+
+
+def test_finding3_the_sweep_defaults_neither_under_review_nor_before_the_decision(uow, settings, clock):
+    case_id = agreed(uow, settings, due="2026-03-05")
+    command(uow, settings, handlers.request_review, case_id, {})
+    clock.set(datetime(2026, 3, 20, 0, 0, tzinfo=TZ))  # long past the due date and the grace
+    assert handlers.sweep(uow)["defaulted"] == 0
+    assert uow.views.cases[case_id]["status"] == "under_review"
+    decided_at = clock.now()
+    consume(
+        uow, settings, review_decided(case_id, "confirmed", "WLZ-2026-8", decided_at), handlers.record_review_decision
+    )
+    assert handlers.sweep(uow)["defaulted"] == 1
+    [defaulted] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementDefaulted"]
+    assert (defaulted.data["confirmed"], defaulted.data["guidance"]) == (True, "court_enforcement")
+    assert datetime.fromisoformat(defaulted.data["defaulted_at"]) >= decided_at

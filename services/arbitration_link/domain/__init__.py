@@ -34,6 +34,7 @@ from .rules import (
     ReplyRefused,
     parse_time,
     referral_id_for,
+    trigger_for,
 )
 
 __all__ = [
@@ -54,4 +55,5 @@ __all__ = [
     "parse_time",
     "referral_id_for",
     "referral_message",
+    "trigger_for",
 ]

@@ -29,6 +29,19 @@ TRIGGERS = {
     ReviewRequested.name: (REVIEW_REQUEST, None),
 }
 
+
+def trigger_for(event_type, data):
+    """What an event of `event_type` with payload `data` sends to arbitration: (type, reason), or None.
+
+    The default of an agreement the institute confirmed (调解书, `confirmed: true`) is
+    enforced by a people's court (Art. 51; DOMAIN.md, "After the agreement"): it is never
+    referred to arbitration again.
+    """
+    if event_type == AgreementDefaulted.name and data.get("confirmed"):
+        return None
+    return TRIGGERS.get(event_type)
+
+
 # The events a case file is folded from, by the service that publishes them.
 INTAKE_CASE_EVENTS = (ApplicationReceived.name, CaseAccepted.name, CaseNotAccepted.name, ApplicationWithdrawn.name)
 MEDIATION_CASE_EVENTS = tuple(t for t in PUBLISHED_EVENTS["mediation"] if t not in MEDIATION_NON_CASE_EVENTS)

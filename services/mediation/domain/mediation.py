@@ -23,7 +23,12 @@ from .calendar import local_date, start_of_day
 from .mediation_state import MediationState
 from .rules import (
     AGREEMENT,
+    ARBITRATION,
+    AWAITING_PERFORMANCE,
+    CONFIRMED,
+    COURT_ENFORCEMENT,
     MEDIATING,
+    PAYMENT_ORDER_CATEGORIES,
     REVIEW_APPLICATION_DAYS,
     UNDER_REVIEW,
     NotAllowed,
@@ -206,10 +211,11 @@ class Mediation(MediationState):
         )
 
     def record_review_outcome(self, decision, document_no, reason, decided_at, now):
-        """The institute's decision: the agreement goes back to awaiting performance, with the result.
+        """The institute's decision: the agreement awaits performance again, with the result.
 
-        Confirmed, it is backed by an arbitration mediation document (调解书); refused, it
-        stands as the parties' signed agreement. An agreement performed (or defaulted) while
+        Confirmed, it is an arbitration mediation document (调解书) and the mediation is
+        `confirmed`: a default is then a matter for a people's court (Art. 51). Refused, it
+        stands as the parties' signed agreement (`agreement`). An agreement performed while
         under review keeps that status and gains the result. False when no review is pending.
         """
         if self.review is None or self.review["decision"] is not None:
@@ -228,12 +234,23 @@ class Mediation(MediationState):
         return True
 
     def report_performance(self, performed, now):
-        """Staff report performance, also while a review is pending (paying need not wait for it)."""
-        self._require(AGREEMENT, UNDER_REVIEW, action="report the performance of")
+        """Staff report performance, also while a review is pending (paying need not wait for it).
+
+        A default is not recorded while the review of the agreement is pending (DOMAIN.md,
+        "After the agreement"): whether it goes to a court or to arbitration depends on the
+        institute's decision.
+        """
+        self._require(*AWAITING_PERFORMANCE, UNDER_REVIEW, action="report the performance of")
         if performed:
             self._record(AgreementPerformed, {"performed_at": now.isoformat()}, now)
-        else:
-            self._default(now, reported=True)
+            return
+        if self.status == UNDER_REVIEW:
+            raise NotAllowed(
+                "a default cannot be recorded while the arbitration review of the agreement is pending:"
+                " record it once the institute has decided",
+                self.status,
+            )
+        self._default(now, reported=True)
 
     def defaults_from(self, grace_days, tz):
         """The moment an unreported agreement counts as defaulted: after the due date and the grace."""
@@ -241,16 +258,23 @@ class Mediation(MediationState):
         return start_of_day(last_day + timedelta(days=1), tz)
 
     def default_unreported(self, now, grace_days, tz):
-        """Records the default of an agreement nobody reported performed in time; False when not due."""
-        if self.status != AGREEMENT:
+        """Records the default of an agreement nobody reported performed in time; False when not due.
+
+        Never while a review is pending; once the institute decided, not before its decision
+        was recorded (the default follows the step before it).
+        """
+        if self.status not in AWAITING_PERFORMANCE:
             return False
         defaults_from = self.defaults_from(grace_days, tz)
         if now < defaults_from:
             return False
-        self._default(defaults_from, reported=False)
+        decided = (self.review or {}).get("recorded_at")
+        self._default(max(defaults_from, decided) if decided else defaults_from, reported=False)
         return True
 
     def _default(self, at, reported):
+        """The default, with what the parties may do next (DOMAIN.md, "After the agreement")."""
+        confirmed = self.status == CONFIRMED
         self._record(
             AgreementDefaulted,
             {
@@ -258,6 +282,11 @@ class Mediation(MediationState):
                 "amount": self.agreement["amount"],
                 "defaulted_at": at.isoformat(),
                 "reported": reported,
+                "category": self.category,
+                "confirmed": confirmed,
+                "document_no": self.review["document_no"] if confirmed else None,
+                "guidance": COURT_ENFORCEMENT if confirmed else ARBITRATION,
+                "payment_order_possible": not confirmed and self.category in PAYMENT_ORDER_CATEGORIES,
             },
             at,
         )

@@ -3,7 +3,20 @@
 from services.common.aggregate import Aggregate
 
 from .calendar import day, moment
-from .rules import AGREEMENT, DEFAULTED, EXPIRED, FAILED, MEDIATING, PERFORMED, UNDER_REVIEW, WITHDRAWN
+from .rules import (
+    AGREEMENT,
+    ARBITRATION,
+    CONFIRMED,
+    COURT_ENFORCEMENT,
+    DEFAULTED,
+    EXPIRED,
+    FAILED,
+    MEDIATING,
+    PAYMENT_ORDER_CATEGORIES,
+    PERFORMED,
+    UNDER_REVIEW,
+    WITHDRAWN,
+)
 
 
 class MediationState(Aggregate):
@@ -110,16 +123,21 @@ class MediationState(Aggregate):
             "document_no": None,
             "reason": None,
             "decided_at": None,
+            "recorded_at": None,
         }
 
     def _on_ReviewOutcomeRecorded(self, data):
+        """Confirmed, the agreement is an arbitration mediation document (调解书): `confirmed`;
+        refused, it awaits performance as the parties' signed agreement again. One performed
+        while under review stays performed and gains the result."""
         if self.status == UNDER_REVIEW:
-            self.status = AGREEMENT
+            self.status = CONFIRMED if data["decision"] == "confirmed" else AGREEMENT
         self.review.update(
             decision=data["decision"],
             document_no=data.get("document_no"),
             reason=data.get("reason"),
             decided_at=moment(data["decided_at"]),
+            recorded_at=moment(data.get("recorded_at")),
         )
 
     def _on_AgreementPerformed(self, data):
@@ -128,7 +146,19 @@ class MediationState(Aggregate):
 
     def _on_AgreementDefaulted(self, data):
         self.status = DEFAULTED
-        self.performance = {"performed": False, "at": moment(data["defaulted_at"]), "reported": data["reported"]}
+        # A default recorded before the guidance was (all of them referred) reads as unconfirmed.
+        confirmed = bool(data.get("confirmed", False))
+        self.performance = {
+            "performed": False,
+            "at": moment(data["defaulted_at"]),
+            "reported": data["reported"],
+            "confirmed": confirmed,
+            "document_no": data.get("document_no"),
+            "guidance": data.get("guidance") or (COURT_ENFORCEMENT if confirmed else ARBITRATION),
+            "payment_order_possible": data.get(
+                "payment_order_possible", not confirmed and self.category in PAYMENT_ORDER_CATEGORIES
+            ),
+        }
 
     def _on_SurveyRecorded(self, data):
         self.survey = {
