@@ -36,6 +36,13 @@ def new_uuid():
     return str(uuid.uuid4())
 
 
+# Personal data is erased this long after a case closed (the district must confirm it).
+DEFAULT_RETENTION_YEARS = 10
+# An hour: a restart does not postpone a due erasure by a day, and a sweep that finds
+# nothing due costs two queries.
+DEFAULT_RETENTION_SWEEP_SECONDS = 3600.0
+
+
 @dataclasses.dataclass(frozen=True)
 class IntakeSettings:
     zone: ZoneInfo
@@ -44,6 +51,11 @@ class IntakeSettings:
     backdate_days: int = DEFAULT_BACKDATE_DAYS
     centers: dict = dataclasses.field(default_factory=centers_by_id)
     new_id: object = new_uuid
+    # The retention sweep (retention.py): years after closure, how often it runs, and the
+    # event stores it reads closures from ({service: database url}).
+    retention_years: int = DEFAULT_RETENTION_YEARS
+    retention_sweep_seconds: float = DEFAULT_RETENTION_SWEEP_SECONDS
+    closure_databases: dict = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
         if self.calendar is None:

@@ -3,32 +3,17 @@ seal what was stored before sealing began, and the retention sweep (docs/PRIVACY
 
 import json
 import sys
-from datetime import timedelta
 
 import psycopg2
 import psycopg2.extras
 
 from services.common import privacy
-from services.common.config import database_url, environment, service_config
+from services.common.config import database_url, service_config
 from services.common.envelope import json_default
 from services.common.errors import NotFound
 
-from . import handlers
+from . import handlers, retention
 from .bootstrap import bootstrap
-
-DEFAULT_RETENTION_YEARS = 10
-# The events after which a case is closed, by the service that records them.
-CLOSING_EVENTS = {
-    "intake": ("CaseNotAccepted", "ApplicationWithdrawn"),
-    "mediation": (
-        "MediationFailed",
-        "MediationExpired",
-        "MediationWithdrawn",
-        "AgreementPerformed",
-        "AgreementDefaulted",
-        "ReviewOutcomeRecorded",
-    ),
-}
 
 
 def add_arguments(parser):
@@ -39,13 +24,8 @@ def add_arguments(parser):
     export = sub.add_parser("export", help="everything held about one person, as JSON (PIPL Art. 45)")
     export.add_argument("--id-number", required=True)
     sub.add_parser("migrate", help="seal the personal fields of events stored before sealing began")
-    retention = sub.add_parser("retention", help="erase the cases closed longer ago than TIAOJIE_RETENTION_YEARS")
-    retention.add_argument("--dry-run", action="store_true")
-
-
-def retention_years(env=None):
-    env = environment(env)
-    return int(env.get("TIAOJIE_RETENTION_YEARS", DEFAULT_RETENTION_YEARS))
+    sweep = sub.add_parser("retention", help="erase the cases closed longer ago than TIAOJIE_RETENTION_YEARS")
+    sweep.add_argument("--dry-run", action="store_true")
 
 
 def run(args):
@@ -184,44 +164,7 @@ def _seal_rows(cursor, vault, bound, select, table):
 
 
 def _retention(wiring, dry_run):
-    """Erases each case whose last closing event is older than the retention period, and
-    destroys again the keys of every case erased before (a restored key store brings them back)."""
-    cutoff = wiring.clock.now() - timedelta(days=365 * retention_years())
-    closed = {}
-    for service, types in CLOSING_EVENTS.items():
-        conn = psycopg2.connect(database_url(service))
-        try:
-            with conn, conn.cursor() as cursor:
-                cursor.execute(
-                    "SELECT case_id, max(occurred_at) FROM events"
-                    " WHERE event_type = ANY(%s) AND case_id IS NOT NULL GROUP BY case_id",
-                    (list(types),),
-                )
-                for case_id, at in cursor.fetchall():
-                    closed[case_id] = max(at, closed.get(case_id, at))
-        finally:
-            conn.close()
-    with wiring.units_of_work() as uow:
-        uow.cursor.execute("SELECT DISTINCT case_id FROM events WHERE event_type = %s", (privacy.ERASURE_EVENT,))
-        erased_before = {row["case_id"] for row in uow.cursor.fetchall()}
-    due = sorted(case_id for case_id, at in closed.items() if at < cutoff and case_id not in erased_before)
-    reason = f"retention period of {retention_years()} years ended"
-    destroyed_again = 0
-    if not dry_run:
-        for case_id in sorted(erased_before):
-            with wiring.units_of_work() as uow:
-                destroyed_again += handlers.erase_personal_data(uow, case_id, reason)["keys_destroyed"]
-        for case_id in due:
-            with wiring.units_of_work() as uow:
-                handlers.erase_personal_data(uow, case_id, reason)
-    print(
-        json.dumps(
-            {
-                "retention_years": retention_years(),
-                "erased": due,
-                "keys_destroyed_again": destroyed_again,
-                "dry_run": dry_run,
-            }
-        )
-    )
+    """The retention sweep the intake service also runs by itself (retention.py); waits for a
+    sweep of a running instance to finish first."""
+    print(json.dumps(retention.sweep(wiring, dry_run=dry_run, wait=True)))
     return 0

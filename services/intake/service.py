@@ -1,9 +1,12 @@
 """The intake service (nameko): thin HTTP, RPC and event entrypoints over the service layer.
 
 HTTP is the staff API of CONTRACTS §2 (intake); RPC serves the CLI and the other
-services; the inbox handler opens cases for arbitration's recommendation letters.
+services; the inbox handler opens cases for arbitration's recommendation letters; a timer
+erases the personal data of cases whose retention period ended.
 Every staff command runs through the kernel's pipeline (`self.store.commands`).
 """
+
+import logging
 
 from nameko.rpc import rpc
 
@@ -11,10 +14,10 @@ from services.common import privacy
 from services.common.errors import NotFound
 from services.common.http import api, validate
 from services.common.messaging import inbox_handler
-from services.common.service import BaseService, EventRelay, ServiceStore
+from services.common.service import BaseService, EventRelay, ServiceStore, every
 from services.events import DocumentIssued, RecommendationReceived
 
-from . import handlers
+from . import handlers, retention
 from .bootstrap import bootstrap
 from .commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
 from .schemas import (
@@ -25,6 +28,8 @@ from .schemas import (
     RecommendationSchema,
     WithdrawalSchema,
 )
+
+log = logging.getLogger(__name__)
 
 
 class IntakeService(BaseService):
@@ -97,6 +102,21 @@ class IntakeService(BaseService):
         with self.store.unit_of_work() as uow:
             return handlers.list_cases(
                 uow.records, None, center_id=center_id, status=status, page=page, page_size=page_size
+            )
+
+    # --- the retention timer (docs/PRIVACY.md) -----------------------------------------
+
+    @every("retention_sweep_seconds")
+    def sweep_retention(self):
+        """Erases the personal data of every case closed longer ago than the retention period;
+        while another instance sweeps, this one leaves it to that one."""
+        done = retention.sweep(self.store.provider.wiring, wait=False)
+        if done is not None and (done["erased"] or done["keys_destroyed_again"] or done["failed"]):
+            log.info(
+                "retention sweep: %d cases erased, %d keys destroyed again, %d failed",
+                len(done["erased"]),
+                done["keys_destroyed_again"],
+                done["failed"],
             )
 
     # --- events from other services ---------------------------------------------------

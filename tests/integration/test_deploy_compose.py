@@ -291,6 +291,7 @@ def test_each_service_is_served_on_its_contract_port(services):
 
 
 PERSONAL_DATA_READERS = ("intake", "arbitration_link", "documents")  # docs/PRIVACY.md
+READS_EVENTS_OF = {"metrics": PROJECTED_STORES, "intake": ("mediation",)}  # deploy/postgres/grant_projection_reads.py
 
 
 def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
@@ -299,13 +300,10 @@ def test_each_service_reaches_only_its_own_database_as_its_own_role(services):
         assert name in init_script
         env = environment(services[name])
         urls = {k: v for k, v in env.items() if k.endswith("DATABASE_URL")}
-        # The metrics service reads the other stores (as its own role, granted SELECT on
-        # their events by the setup container); every other service sees its own only.
-        expected = (
-            [f"{s.upper()}_DATABASE_URL" for s in (*PROJECTED_STORES, "metrics")]
-            if name == "metrics"
-            else [f"{name.upper()}_DATABASE_URL"]
-        )
+        # The metrics service reads the other stores, intake's retention timer mediation's
+        # (as their own role, granted SELECT on those events by the setup container); every
+        # other service sees its own only.
+        expected = [f"{s.upper()}_DATABASE_URL" for s in (name, *READS_EVENTS_OF.get(name, ()))]
         # Those that read personal data in clear also reach the key store, as its own role.
         if name in PERSONAL_DATA_READERS:
             expected.append("KEYS_DATABASE_URL")

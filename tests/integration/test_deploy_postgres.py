@@ -3,7 +3,7 @@
 The init script of deploy/postgres runs as the postgres image runs it on first start;
 `tiaojie setup` then migrates every service's database as that service's own role, and
 no role reaches another service's database, except the metrics role reading the other
-stores' `events` (deploy/postgres/grant_projection_reads.py). The backup and restore of an event store
+stores' `events` and the intake role mediation's (deploy/postgres/grant_projection_reads.py). The backup and restore of an event store
 follow deploy/README.md step by step (`pg_dump -Fc`, `dropdb --force`,
 `pg_restore --create`).
 """
@@ -167,7 +167,7 @@ def test_an_event_store_comes_back_whole_from_its_backup(server):
     support.cli("setup", "--skip-broker", env=setup_env(server))
 
 
-def test_the_metrics_role_reads_the_other_stores_events_and_nothing_else_of_theirs(server):
+def grant_reads(server):
     env = setup_env(server)
     support.cli("setup", "--skip-broker", env=env)
     granted = subprocess.run(
@@ -178,17 +178,32 @@ def test_the_metrics_role_reads_the_other_stores_events_and_nothing_else_of_thei
         timeout=60,
     )
     assert granted.returncode == 0, granted.stderr
-    for source in ("intake", "mediation", "arbitration_link"):
-        conn = psycopg2.connect(server.url(source, role="metrics"))
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT count(*) FROM events")
+
+
+def assert_reads_events_only(url):
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM events")
+        conn.rollback()
+        for statement in ("SELECT count(*) FROM inbox", "DELETE FROM events"):
+            with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn.cursor() as cur:
+                cur.execute(statement)
             conn.rollback()
-            for statement in ("SELECT count(*) FROM inbox", "DELETE FROM events"):
-                with pytest.raises(psycopg2.errors.InsufficientPrivilege), conn.cursor() as cur:
-                    cur.execute(statement)
-                conn.rollback()
-        finally:
-            conn.close()
+    finally:
+        conn.close()
+
+
+def test_the_metrics_role_reads_the_other_stores_events_and_nothing_else_of_theirs(server):
+    grant_reads(server)
+    for source in ("intake", "mediation", "arbitration_link"):
+        assert_reads_events_only(server.url(source, role="metrics"))
     with pytest.raises(psycopg2.OperationalError, match="permission denied"):
         psycopg2.connect(server.url("metrics", role="intake")).close()
+
+
+def test_the_intake_role_reads_mediations_events_for_the_retention_timer_and_nothing_else(server):
+    grant_reads(server)
+    assert_reads_events_only(server.url("mediation", role="intake"))
+    with pytest.raises(psycopg2.OperationalError, match="permission denied"):
+        psycopg2.connect(server.url("arbitration_link", role="intake")).close()

@@ -55,10 +55,10 @@ def found_in_databases(marks, prefix=None):
     return found
 
 
-def metrics_figures():
+def metrics_figures(env=None):
     """The metrics read model rebuilt by `tiaojie replay metrics` from every event store."""
-    support.cli("replay", "metrics", "--no-progress")
-    conn = psycopg2.connect(database_url("metrics"))
+    support.cli("replay", "metrics", "--no-progress", env=env)
+    conn = psycopg2.connect(database_url("metrics", env))
     with conn, conn.cursor() as cursor:
         figures = {}
         for table in TABLES:

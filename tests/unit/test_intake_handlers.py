@@ -200,6 +200,25 @@ def test_the_zone_and_mediation_period_come_from_configuration():
     assert default.centers["huaguangjie"].code == "HGJ"
 
 
+def test_the_retention_period_and_its_sweep_come_from_configuration():
+    from services.intake.bootstrap import intake_settings
+
+    env = {
+        "TIAOJIE_RETENTION_YEARS": "30",
+        "TIAOJIE_RETENTION_SWEEP_SECONDS": "86400",
+        "DATABASE_URL": "postgresql://h/d",
+    }
+    configured = intake_settings({"DATABASE_URL": "postgresql:///own_intake"}, env)
+    default = intake_settings({}, {})
+
+    assert (configured.retention_years, configured.retention_sweep_seconds) == (30, 86400.0)
+    assert configured.closure_databases == {
+        "intake": "postgresql:///own_intake",
+        "mediation": "postgresql://h/d_mediation",
+    }
+    assert (default.retention_years, default.retention_sweep_seconds) == (10, 3600.0)
+
+
 def test_search_matches_a_case_number_an_id_number_or_credit_code_whole_and_a_name_by_part(uow, records, settings):
     first = register(uow, records, settings)
     other = register(

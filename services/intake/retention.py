@@ -1,0 +1,138 @@
+"""The retention sweep (PIPL Art. 47): erases the personal data of every case closed longer
+ago than `TIAOJIE_RETENTION_YEARS`, and destroys again the keys of every case erased before
+(a restored key store brings them back). One mechanism, run by intake's timer and by
+`tiaojie privacy retention`; one sweep at a time across every instance (an advisory lock
+on intake's database). docs/PRIVACY.md "Erasure and retention"."""
+
+import contextlib
+import logging
+from datetime import timedelta
+
+import psycopg2
+
+from services.common import privacy
+from services.common.commands import decide_again
+from services.events import (
+    AgreementDefaulted,
+    AgreementPerformed,
+    ApplicationWithdrawn,
+    CaseNotAccepted,
+    MediationExpired,
+    MediationFailed,
+    MediationWithdrawn,
+    ReviewOutcomeRecorded,
+)
+
+from . import handlers
+
+log = logging.getLogger(__name__)
+
+LOCK = "intake:retention"
+
+# The events after which a case is closed, by the service that records them.
+CLOSING_EVENTS = {
+    "intake": (CaseNotAccepted.name, ApplicationWithdrawn.name),
+    "mediation": (
+        MediationFailed.name,
+        MediationExpired.name,
+        MediationWithdrawn.name,
+        AgreementPerformed.name,
+        AgreementDefaulted.name,
+        ReviewOutcomeRecorded.name,
+    ),
+}
+
+
+def reason(years):
+    return f"retention period of {years} years ended"
+
+
+def sweep(wiring, dry_run=False, wait=True):
+    """One sweep; returns what it did (`erased`: the case ids erased now), or None when
+    another sweep holds the lock and `wait` is False (the timer's case: that one does it)."""
+    settings = wiring.settings
+    with _sweep_lock(wiring.database.url, wait) as held:
+        if not held:
+            return None
+        cutoff = wiring.clock.now() - timedelta(days=365 * settings.retention_years)
+        closed = _closed_cases(settings.closure_databases)
+        with wiring.units_of_work() as uow:
+            uow.cursor.execute(
+                "SELECT DISTINCT case_id::text AS case_id FROM events WHERE event_type = %s", (privacy.ERASURE_EVENT,)
+            )
+            erased_before = {row["case_id"] for row in uow.cursor.fetchall()}
+        due = sorted(case_id for case_id, at in closed.items() if at < cutoff and case_id not in erased_before)
+        why = reason(settings.retention_years)
+        destroyed_again, failed = 0, 0
+        if not dry_run:
+            for case_id in sorted(erased_before):
+                destroyed_again += _erase(wiring, case_id, why)
+            erased = []
+            for case_id in due:
+                if _erase(wiring, case_id, why) is not None:
+                    erased.append(case_id)
+            failed = len(due) - len(erased)
+            due = erased
+    return {
+        "retention_years": settings.retention_years,
+        "erased": due,
+        "keys_destroyed_again": destroyed_again,
+        "failed": failed,
+        "dry_run": dry_run,
+    }
+
+
+def _erase(wiring, case_id, why):
+    """Erases one case (idempotent: a second erasure records nothing); the keys it destroyed,
+    or None when it failed (logged, tried again on the next sweep)."""
+
+    def attempt():
+        with wiring.units_of_work() as uow:
+            return handlers.erase_personal_data(uow, case_id, why)["keys_destroyed"]
+
+    try:
+        return decide_again(attempt)
+    except Exception:
+        log.exception("retention erasure failed; tried again on the next sweep", extra={"case_id": case_id})
+        return None
+
+
+def _closed_cases(databases):
+    """`{case_id: when it last closed}` across the services that record closing events."""
+    closed = {}
+    for service, types in CLOSING_EVENTS.items():
+        url = databases.get(service)
+        if url is None:
+            continue
+        conn = psycopg2.connect(url)
+        try:
+            with conn, conn.cursor() as cursor:
+                cursor.execute(
+                    "SELECT case_id::text, max(occurred_at) FROM events"
+                    " WHERE event_type = ANY(%s) AND case_id IS NOT NULL GROUP BY case_id",
+                    (list(types),),
+                )
+                for case_id, at in cursor.fetchall():
+                    closed[case_id] = max(at, closed.get(case_id, at))
+        finally:
+            conn.close()
+    return closed
+
+
+@contextlib.contextmanager
+def _sweep_lock(url, wait):
+    """Holds the sweep's advisory lock on a connection of its own for the whole sweep;
+    yields whether it got it (always, when `wait`)."""
+    conn = psycopg2.connect(url)
+    try:
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            if wait:
+                cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (LOCK,))
+                held = True
+            else:
+                cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (LOCK,))
+                held = cursor.fetchone()[0]
+        yield held
+    finally:
+        conn.close()  # releases the lock
