@@ -23,6 +23,7 @@ SOURCES = ("self", "arbitration_recommendation", "court_entrusted", "labor_inspe
 STAGES = ("received", "mediating", "performing", "under_review")
 REFERRAL_KINDS = ("referral", "review_request")
 PERIODS = ("year", "all")
+COMPLAINT_STATES = ("open", "answered")
 CONSUMER = "projection"  # the one inbox consumer name of every projection handler
 INBOX_CONSUMER = f"metrics.{CONSUMER}"
 
@@ -55,6 +56,11 @@ def read_indicators(cursor, settings, now):
             rates[(center_id, period)] = rate
     cursor.execute("SELECT kind, count(*) AS n FROM metrics_referrals WHERE pending GROUP BY kind")
     pending = {r["kind"]: r["n"] for r in cursor.fetchall()}
+    cursor.execute(
+        "SELECT center_id, CASE WHEN answered_at IS NULL THEN 'open' ELSE 'answered' END AS state, count(*) AS n"
+        " FROM metrics_center_facts WHERE kind = 'complaint' GROUP BY 1, 2"
+    )
+    complaints = {(r["center_id"], r["state"]): r["n"] for r in cursor.fetchall()}
     return {
         "received": received,
         "closed": closed,
@@ -62,6 +68,7 @@ def read_indicators(cursor, settings, now):
         "overdue": overdue,
         "rates": rates,
         "referrals_pending": pending,
+        "complaints": complaints,
     }
 
 
@@ -82,8 +89,13 @@ def metric_families(indicators, centers, settings, now, projection_lag):
         " agreements among the cases accepted/received in the period: a cohort rate)",
         labels=["center", "period"],
     )
+    complaints = GaugeMetricFamily(
+        "tiaojie_complaints", "Complaints now, all time, by state (open: not yet answered)", labels=["center", "state"]
+    )
     for center in centers:
         cid = center.center_id
+        for state in COMPLAINT_STATES:
+            complaints.add_metric([cid, state], indicators["complaints"].get((cid, state), 0))
         info.add_metric([cid, center.name, center.kind, str(center.demonstration).lower()], 1)
         for source in SOURCES:
             received.add_metric([cid, source], indicators["received"].get((cid, source), 0))
@@ -149,6 +161,7 @@ def metric_families(indicators, centers, settings, now, projection_lag):
         without_data,
         goal_family,
         referrals,
+        complaints,
         lag,
     ]
 

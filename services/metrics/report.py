@@ -54,6 +54,7 @@ REPORT_FIELDS = (
     "complaints",
     "complaints_open",
     "complaints_answered",
+    "complaints_mean_days_to_answer",
     "recommendations",
 )
 
@@ -85,22 +86,56 @@ FROM (SELECT *, closed_at >= %(start)s AND closed_at < %(end)s AS in_period FROM
 GROUP BY center_id
 """
 
-_CENTER_FACT_COUNTS = """
+# Complaints filed in the period, as they stood at its end: one answered after the period
+# is counted open in it, so an ended period's figures stay what they were (no correction).
+_COMPLAINT_ANSWERED = "COALESCE(answered_at < %(end)s, false)"
+_DAYS_TO_ANSWER = "extract(epoch FROM answered_at - at) / 86400"
+
+_CENTER_FACT_COUNTS = f"""
 SELECT center_id,
   count(*) FILTER (WHERE kind = 'consultation') AS consultations,
   count(*) FILTER (WHERE kind = 'survey') AS surveys,
   avg(score) FILTER (WHERE kind = 'survey') AS mean_satisfaction,
   count(*) FILTER (WHERE kind = 'complaint') AS complaints,
-  count(*) FILTER (WHERE kind = 'complaint' AND answered_at IS NULL) AS complaints_open,
-  count(*) FILTER (WHERE kind = 'complaint' AND answered_at IS NOT NULL) AS complaints_answered,
+  count(*) FILTER (WHERE kind = 'complaint' AND NOT {_COMPLAINT_ANSWERED}) AS complaints_open,
+  count(*) FILTER (WHERE kind = 'complaint' AND {_COMPLAINT_ANSWERED}) AS complaints_answered,
+  sum({_DAYS_TO_ANSWER}) FILTER (WHERE kind = 'complaint' AND {_COMPLAINT_ANSWERED}) AS complaint_days_to_answer,
   count(*) FILTER (WHERE kind = 'recommendation') AS recommendations
 FROM metrics_center_facts WHERE at >= %(start)s AND at < %(end)s
 GROUP BY center_id
 """
 
+_COMPLAINT_TOTALS = f"""
+SELECT count(*) AS filed,
+  count(*) FILTER (WHERE NOT {_COMPLAINT_ANSWERED}) AS open,
+  count(*) FILTER (WHERE {_COMPLAINT_ANSWERED}) AS answered,
+  sum({_DAYS_TO_ANSWER}) FILTER (WHERE {_COMPLAINT_ANSWERED}) AS days_to_answer
+FROM metrics_center_facts
+WHERE kind = 'complaint' AND at >= %(start)s AND at < %(end)s AND center_id = ANY(%(centers)s)
+"""
+
+
+def complaint_totals(cursor, centers, settings, year, month=None):
+    """The complaints of all `centers` together (the district's line of the report): filed in
+    the period, open and answered at its end, and the mean days to answer."""
+    start, end = settings.period_bounds(year, month)
+    cursor.execute(_COMPLAINT_TOTALS, {"start": start, "end": end, "centers": [c.center_id for c in centers]})
+    row = cursor.fetchone()
+    return {
+        "filed": int(row["filed"]),
+        "open": int(row["open"]),
+        "answered": int(row["answered"]),
+        "mean_days_to_answer": _mean_days(row["days_to_answer"], int(row["answered"])),
+    }
+
 
 def _ratio(numerator, denominator):
     return round(numerator / denominator, 4) if denominator else None
+
+
+def _mean_days(total_days, answered):
+    """The mean days from filing to answer, to a tenth of a day (None with nothing answered)."""
+    return round(float(total_days) / answered, 1) if answered and total_days is not None else None
 
 
 def _rounded(rate):
@@ -235,6 +270,9 @@ def center_report(cursor, centers, settings, year, month=None, calendar=None, no
                 "complaints": count(f, "complaints"),
                 "complaints_open": count(f, "complaints_open"),
                 "complaints_answered": count(f, "complaints_answered"),
+                "complaints_mean_days_to_answer": _mean_days(
+                    f.get("complaint_days_to_answer"), count(f, "complaints_answered")
+                ),
                 "recommendations": count(f, "recommendations"),
             }
         )
@@ -300,4 +338,6 @@ def produce_report(cursor, centers, settings, calendar, now, year, month=None):
     the centers stand against the year's milestone."""
     rows = center_report(cursor, centers, settings, year, month, calendar, now)
     rows = record_and_compare(cursor, rows, settings.period_bounds(year, month)[1], now)
-    return rows, period_summary(rows, centers, settings, year)
+    summary = period_summary(rows, centers, settings, year)
+    summary["complaints"] = complaint_totals(cursor, centers, settings, year, month)
+    return rows, summary

@@ -77,7 +77,31 @@ FIELD_LABELS = {
     "acceptance_decisions_due": "应作出受理决定数",
     "accepted_within_3_working_days": "3 个工作日内作出受理决定数",
     "amount_agreed": "协议金额",
+    "complaints": "投诉",
+    "complaints_open": "投诉待答复",
+    "complaints_answered": "投诉已答复",
+    "complaints_mean_days_to_answer": "投诉平均答复天数",
 }
+
+
+def _complaints(row):
+    """A center's complaints of the period: open / answered, and the mean days to answer."""
+    text = f"{row.get('complaints_open', 0)} / {row.get('complaints_answered', 0)}"
+    mean = row.get("complaints_mean_days_to_answer")
+    return text if mean is None else f"{text}（平均 {mean} 天）"
+
+
+def _complaint_totals(summary):
+    """The district's complaints of the period in words (all the centers of the page)."""
+    totals = (summary or {}).get("complaints")
+    if not totals:
+        return ""
+    mean = totals.get("mean_days_to_answer")
+    answered = f"已答复 {totals['answered']} 件" + (f"，平均 {mean} 天答复" if mean is not None else "")
+    return (
+        f'<p class="meta">全区投诉：本期登记 {totals["filed"]} 件，待答复 {totals["open"]} 件，{answered}'
+        "（按期末状态统计：期末后才答复的，在本期仍计为待答复）。</p>"
+    )
 
 
 def _figure(value):
@@ -126,7 +150,7 @@ def render_report_page(rows, demonstration_ids, year, target, goal, generated_at
             on_time=percent(r.get("on_time_closure_rate")),
             performance=percent(r.get("agreement_performance_rate")),
             acceptance=_acceptance(r),
-            complaints=f"{r.get('complaints_open', 0)} / {r.get('complaints_answered', 0)}",
+            complaints=_complaints(r),
         )
         for r in rows
     )
@@ -149,6 +173,7 @@ def render_report_page(rows, demonstration_ids, year, target, goal, generated_at
 <th>按期办结率</th><th>协议履行率</th><th>3 个工作日内作出受理决定</th><th>投诉 待答复 / 已答复</th></tr>
 {table_rows}
 </table>
+{_complaint_totals(summary)}
 {_corrections(rows, generated_at.tzinfo)}
 </body></html>
 """

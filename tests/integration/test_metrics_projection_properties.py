@@ -284,14 +284,7 @@ class History:
             None,
             center,
         )
-        self.record(
-            f"complaint-{complaint}",
-            "ComplaintFiled",
-            {"complaint_id": complaint, "center_id": center, "text": "slow", "filed_at": iso(at)},
-            at,
-            None,
-            center,
-        )
+        self.complaint(center, at, complaint_id=complaint)
         self.record(
             f"recommendation-{letter}",
             "RecommendationReceived",
@@ -300,6 +293,19 @@ class History:
             None,
             center,
         )
+
+    def complaint(self, center, filed_at, answered_at=None, complaint_id=None):
+        """A complaint filed at `filed_at` and, when `answered_at` is given, answered then."""
+        complaint_id = complaint_id or str(uuid.uuid4())
+        data = {"complaint_id": complaint_id, "center_id": center}
+        stream_id = f"complaint-{complaint_id}"
+        self.record(
+            stream_id, "ComplaintFiled", {**data, "text": "slow", "filed_at": iso(filed_at)}, filed_at, None, center
+        )
+        if answered_at is not None:
+            answer = {**data, "answer": "已答复", "answered_at": iso(answered_at)}
+            self.record(stream_id, "ComplaintAnswered", answer, answered_at, None, center)
+        return complaint_id
 
 
 def iso(moment):
@@ -346,6 +352,10 @@ def histories(draw):
         )
     if draw(st.booleans()):
         history.center_facts("qifang", NOW - timedelta(days=3))
+    for _ in range(draw(st.integers(min_value=0, max_value=2))):
+        filed = NOW - timedelta(days=draw(st.integers(min_value=1, max_value=400)))
+        answered = draw(st.sampled_from([None, filed + timedelta(hours=30)]))
+        history.complaint(draw(st.sampled_from(["huaguangjie", "qifang"])), filed, answered)
     return history.events
 
 

@@ -73,6 +73,9 @@ def known_history():
     history.case("qifang", days(20), "extended")
     history.case("qifang", days(3), "not_accepted")
     history.center_facts("qifang", days(3))
+    # huaguangjie: one complaint answered after 3 days, one still open.
+    history.complaint("huaguangjie", days(12), answered_at=days(9))
+    history.complaint("huaguangjie", days(2))
     return history
 
 
@@ -237,7 +240,7 @@ class Pipeline:
 
 
 SECTION5 = re.compile(
-    r"^tiaojie_(center_info|cases_|success_rate|centers_meeting|centers_without|referrals_pending|projection_lag)"
+    r"^tiaojie_(center_info|cases_|success_rate|centers_meeting|centers_without|referrals_pending|complaints|projection_lag)"
 )
 
 
@@ -302,6 +305,10 @@ EXPECTED_SERIES = {
     'tiaojie_centers_without_data{period="all"}': 12,
     'tiaojie_referrals_pending{kind="referral"}': 3,
     'tiaojie_referrals_pending{kind="review_request"}': 1,
+    'tiaojie_complaints{center="huaguangjie",state="open"}': 1,
+    'tiaojie_complaints{center="huaguangjie",state="answered"}': 1,
+    'tiaojie_complaints{center="qifang",state="open"}': 1,
+    'tiaojie_complaints{center="qifang",state="answered"}': 0,
     "tiaojie_projection_lag_seconds": 0,
 }
 
@@ -323,6 +330,7 @@ def test_metrics_shows_the_known_cases_and_every_center_has_every_series(pipelin
         "tiaojie_centers_meeting_target_goal",
         "tiaojie_centers_without_data",
         "tiaojie_referrals_pending",
+        "tiaojie_complaints",
         "tiaojie_projection_lag_seconds",
     }
     per_center = lambda family: sum(1 for n in series if n.startswith(family + "{"))  # noqa: E731
@@ -332,7 +340,8 @@ def test_metrics_shows_the_known_cases_and_every_center_has_every_series(pipelin
         per_center("tiaojie_cases_closed_total"),
         per_center("tiaojie_cases_open"),
         per_center("tiaojie_cases_overdue"),
-    ) == (14, 14 * 5, 14 * 5, 14 * 4, 14)
+        per_center("tiaojie_complaints"),
+    ) == (14, 14 * 5, 14 * 5, 14 * 4, 14, 14 * 2)
     # A center without a closed case has no success rate rather than a fake 0 or 1.
     assert not [n for n in series if n.startswith('tiaojie_success_rate{center="qifang"')]
     assert per_center("tiaojie_success_rate") == 4
@@ -384,6 +393,7 @@ EXPECTED_PROMQL = {
     "tiaojie:centers_below_target:count": ONE(1),
     'tiaojie_centers_without_data{period="year"}': ONE(12),
     "tiaojie_referrals_pending": PENDING,
+    'sum(tiaojie_complaints{state="open"})': ONE(2),
     # operations dashboard
     'up{job=~"intake|mediation|arbitration_link|metrics"}': expect(("job",), {("metrics",): 1}),
     "sum by (service, relay) (tiaojie_relay_backlog_events)": NOTHING,  # the metrics service has no relay
@@ -518,6 +528,10 @@ def test_the_report_counts_each_centers_year(pipeline):
             "collective_workers",
             "surveys",
             "mean_satisfaction",
+            "complaints",
+            "complaints_open",
+            "complaints_answered",
+            "complaints_mean_days_to_answer",
         )
     } == {
         "period": "2031",
@@ -537,6 +551,10 @@ def test_the_report_counts_each_centers_year(pipeline):
         "collective_workers": 12,
         "surveys": 1,
         "mean_satisfaction": 5.0,
+        "complaints": 2,
+        "complaints_open": 1,
+        "complaints_answered": 1,
+        "complaints_mean_days_to_answer": 3.0,
     }
     longsheng = next(r for r in body["centers"] if r["center_id"] == "longshengjie")
     assert (
@@ -555,6 +573,7 @@ def test_the_report_counts_each_centers_year(pipeline):
         12,
     )
     assert "qifang" in summary["centers_without_data_ids"] and summary["milestone"]["share"] == 0.95
+    assert summary["complaints"] == {"filed": 3, "open": 2, "answered": 1, "mean_days_to_answer": 3.0}
     assert body["success_rate_basis"] == "closed_in_period" and body["corrected"] is False
 
 

@@ -87,6 +87,22 @@ def test_surveys_complaints_consultations_and_letters_are_center_facts_with_thei
     assert complaint.key == "complaint:k1"
 
 
+def test_a_complaints_answer_sets_the_answered_at_of_the_complaints_own_row():
+    filed = event(
+        "ComplaintFiled", {"complaint_id": "k1", "filed_at": AT.isoformat()}, stream_id="complaint-k1", case_id=None
+    )
+    answered = event(
+        "ComplaintAnswered",
+        {"complaint_id": "k1", "answer": "已答复", "answered_at": AT.replace(day=5).isoformat()},
+        stream_id="complaint-k1",
+        case_id="c1",  # a complaint about a case: still the complaint's row, not the case's
+    )
+    [fact] = facts_of(answered, ZONE)
+    assert (fact.target, fact.key) == (CENTER_FACT, facts_of(filed, ZONE)[0].key)
+    assert fact.columns == {"answered_at": AT.replace(day=5).isoformat(), "center_id": "qifang"}
+    assert "answer" not in fact.columns  # the free text stays out of the read model
+
+
 def test_roster_and_session_events_change_no_indicator():
     for event_type in ("MediatorRegistered", "MediatorAssigned", "SessionHeld", "MediatorCertificateExpired"):
         assert facts_of(event(event_type, {"mediator_id": "m1"}), ZONE) == []

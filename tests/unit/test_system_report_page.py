@@ -49,3 +49,21 @@ def test_the_page_is_self_contained_printable_and_escaped():
     assert "@media print" in page
     assert not re.search(r'(src|href)="https?:', page)
     assert "华光街街道办事处 ★" in page
+
+
+def test_complaints_per_center_and_for_the_district_in_words():
+    rows = [
+        {**ROWS[0], "complaints_open": 1, "complaints_answered": 2, "complaints_mean_days_to_answer": 8.0},
+        {**ROWS[1], "complaints_open": 0, "complaints_answered": 0, "complaints_mean_days_to_answer": None},
+    ]
+    summary = {
+        "share": 0.5,
+        "centers_counted": 2,
+        "centers_meeting_target": 1,
+        "centers_without_data": 0,
+        "milestone": None,
+        "complaints": {"filed": 3, "open": 1, "answered": 2, "mean_days_to_answer": 8.0},
+    }
+    page = render_report_page(rows, {"huaguangjie"}, 2026, 0.6, 0.95, datetime(2026, 11, 28, 8, tzinfo=UTC), summary)
+    assert "<td>1 / 2（平均 8.0 天）</td>" in page and "<td>0 / 0</td>" in page
+    assert "全区投诉：本期登记 3 件，待答复 1 件，已答复 2 件，平均 8.0 天答复" in page
