@@ -40,6 +40,9 @@ PATHS = (
     "failed",
     "expired",
     "withdrawn_after",
+    "withdrawn_in_mediation",
+    "agreement_withdrawal_overruled",
+    "failed_withdrawal_overruled",
 )
 
 
@@ -214,6 +217,57 @@ class History:
                 extended_at=iso(r + timedelta(days=2)),
             )
             return case_id
+        if path.endswith("withdrawal_overruled"):
+            # issue 15 finding 4, the race: intake took a withdrawal before it heard that the
+            # mediation had ended; mediation refused it and intake overruled it
+            ended = r + timedelta(days=3)
+            if path.startswith("agreement"):
+                outcome = "agreement"
+                mediation(
+                    "AgreementReached",
+                    ended,
+                    terms="pay",
+                    amount=amount,
+                    performance_due="2031-12-31",
+                    signed_at=iso(ended),
+                    deadline=iso(deadline),
+                    on_time=True,
+                )
+            else:
+                outcome = "failed"
+                mediation(
+                    "MediationFailed",
+                    ended,
+                    reason="no agreement",
+                    failed_at=iso(ended),
+                    deadline=iso(deadline),
+                    on_time=True,
+                )
+                referral("referral", ended, reason="mediation_failed")
+            at = ended + timedelta(minutes=5)
+            intake("ApplicationWithdrawn", at, reason="settled", withdrawn_at=iso(at), status_before="accepted")
+            mediation(
+                "WithdrawalRefused",
+                at,
+                reason="the mediation had already ended",
+                ended_with=outcome,
+                ended_at=iso(ended),
+                status=outcome,
+                withdrawn_at=iso(at),
+                refused_at=iso(at),
+            )
+            intake(
+                "WithdrawalOverruled",
+                at,
+                reason="the mediation had already ended",
+                ended_with=outcome,
+                ended_at=iso(ended),
+                withdrawal_reason="settled",
+                withdrawn_at=iso(at),
+                status="accepted",
+                overruled_at=iso(at),
+            )
+            return case_id
         if path.startswith(("agreement", "review")):
             signed = r + timedelta(days=3)
             mediation(
@@ -265,6 +319,13 @@ class History:
             intake(
                 "ApplicationWithdrawn", at, reason="settled privately", withdrawn_at=iso(at), status_before="accepted"
             )
+        elif path == "withdrawn_in_mediation":
+            # mediation's own withdrawal, which intake notes (issue 15 finding 4)
+            at = r + timedelta(days=2)
+            mediation(
+                "MediationWithdrawn", at, reason="settled privately", withdrawn_at=iso(at), status_before="mediating"
+            )
+            intake("MediationOutcomeNoted", at, outcome="withdrawn", ended_at=iso(at), reason="settled privately")
         return case_id
 
     def center_facts(self, center, at):
@@ -390,6 +451,19 @@ def test_any_delivery_order_with_repeats_gives_the_read_model_and_metrics_of_the
     rows, metrics = observe(read_model_database)
     assert {k: v for k, v in rows.items() if k != "inbox"} == {k: v for k, v in expected[0].items() if k != "inbox"}
     assert metrics == expected[1]
+
+
+def test_a_withdrawal_overruled_by_the_agreement_counts_once_as_an_agreement(read_model_database):
+    # issue 15 finding 4: intake withdrew an accepted case whose agreement it had not heard of
+    history = History()
+    history.case("huaguangjie", NOW - timedelta(days=10), "agreement_withdrawal_overruled")
+    history.case("huaguangjie", NOW - timedelta(days=10), "withdrawn_in_mediation")
+    reset(read_model_database)
+    consume_all(read_model_database, history.events[::-1])
+    rows, metrics = observe(read_model_database)
+    assert sorted(c["outcome"] for c in rows["metrics_cases"]) == ["agreement", "withdrawn"]
+    assert 'tiaojie_cases_closed_total{center="huaguangjie",outcome="agreement"} 1.0' in metrics
+    assert 'tiaojie_cases_closed_total{center="huaguangjie",outcome="withdrawn"} 1.0' in metrics
 
 
 def test_a_closed_case_counts_once_however_often_its_closure_arrives(read_model_database):

@@ -134,6 +134,21 @@ def test_withdrawals_before_acceptance_are_not_closed_by_mediation(read_model_da
     assert row["closed_failed"] + row["closed_withdrawn"] == row["closed_by_mediation"]
 
 
+def test_a_withdrawal_overruled_by_the_mediations_end_is_closed_once_as_that_end(read_model_database):
+    # issue 15 finding 4: intake took a withdrawal before it heard the mediation had ended;
+    # mediation refused it: the case is closed once, as its agreement (or failure)
+    reset(read_model_database)
+    history = History()
+    history.case("qifang", datetime(2026, 11, 2, 2, tzinfo=UTC), "agreement_withdrawal_overruled")
+    history.case("qifang", datetime(2026, 11, 2, 2, tzinfo=UTC), "failed_withdrawal_overruled")
+    history.case("qifang", datetime(2026, 11, 2, 2, tzinfo=UTC), "withdrawn_in_mediation")
+    deliver(read_model_database, history.events)
+    [row] = [r for r in report(read_model_database, "closed", 2026, 11)[0] if r["center_id"] == "qifang"]
+    assert (row["closed_agreement"], row["closed_failed"], row["closed_withdrawn"]) == (1, 1, 1)
+    assert row["closed_by_mediation"] == 3
+    assert_consistent(row, "closed")
+
+
 def test_centers_without_data_are_counted_against_the_share_and_named(read_model_database):
     reset(read_model_database)
     history = History()
