@@ -63,6 +63,14 @@ class PersonalDataErased(IntakeEvent):
     pass
 
 
+class MediationOutcomeNoted(IntakeEvent):
+    """Intake learnt from mediation's events how the mediation ended (docs/EVENTS.md)."""
+
+
+class WithdrawalOverruled(IntakeEvent):
+    """Intake's withdrawal came after the mediation had ended: the case is back as it was."""
+
+
 # --- mediation ----------------------------------------------------------------------------
 class MediationEvent(EventType):
     service = "mediation"
@@ -110,6 +118,10 @@ class MediationExpired(MediationEvent):
 
 class MediationWithdrawn(MediationEvent):
     pass
+
+
+class WithdrawalRefused(MediationEvent):
+    """intake's withdrawal reached a mediation that had already ended: it changes nothing."""
 
 
 class ReviewRequested(MediationEvent):

@@ -30,6 +30,7 @@ from services.events import (
     ReviewRequested,
     SessionHeld,
     SurveyRecorded,
+    WithdrawalRefused,
 )
 
 from . import handlers
@@ -77,6 +78,7 @@ class ArbitrationLinkService(BaseService):
     on_agreement_performed = follows(AgreementPerformed)
     on_agreement_defaulted = follows(AgreementDefaulted)
     on_survey_recorded = follows(SurveyRecorded)
+    on_withdrawal_refused = follows(WithdrawalRefused)
 
     @every("sweep_seconds")
     def sweep_referrals(self):

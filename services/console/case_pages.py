@@ -2,6 +2,7 @@
 
 import dataclasses
 import uuid
+from datetime import datetime
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
@@ -143,6 +144,8 @@ def timeline(histories, settings):
     entries = []
     for service, events in histories:
         for event in events:
+            if event["event_type"] in MIRRORED:
+                continue
             actor = event.get("actor") or {}
             entries.append(
                 {
@@ -150,12 +153,16 @@ def timeline(histories, settings):
                     "recorded_at": event.get("recorded_at"),
                     "what": labels.EVENTS.get(event["event_type"], event["event_type"]),
                     "who": actor_words(actor, event["event_type"]),
-                    "detail": event_detail(event.get("data") or {}),
+                    "detail": event_detail(event.get("data") or {}, settings.zone),
                     "service": service,
                 }
             )
     return sorted(entries, key=lambda e: (e["occurred_at"] or "", e["recorded_at"] or ""))
 
+
+# intake's copies of mediation's steps (how it ended, the withdrawal it refused): the
+# timeline shows mediation's own event once.
+MIRRORED = {"MediationOutcomeNoted", "WithdrawalOverruled"}
 
 # Steps the system takes by itself (a deadline passing, the institute's answer arriving).
 SYSTEM_EVENTS = {"MediationOpened", "MediationExpired", "AgreementDefaulted", "ReviewOutcomeRecorded"}
@@ -170,8 +177,12 @@ def actor_words(actor, event_type=None):
     return "系统自动" if event_type in SYSTEM_EVENTS else "（未记录）"
 
 
-def event_detail(data):
+def event_detail(data, zone=None):
     """A short line of what the step recorded (no id numbers or phones)."""
+    if data.get("ended_with") in labels.MEDIATION_ENDINGS:  # a withdrawal refused: the mediation had ended
+        ended = datetime.fromisoformat(data["ended_at"])
+        day = (ended.astimezone(zone) if zone else ended).date().isoformat()
+        return f"调解已于 {day} {labels.MEDIATION_ENDINGS[data['ended_with']]}而结束，没有可撤回的申请"
     parts = []
     if data.get("kind") in labels.DOCUMENT_KINDS:
         parts.append(f"{labels.DOCUMENT_KINDS[data['kind']]} {data.get('number') or ''}".strip())

@@ -67,6 +67,7 @@ EVENTS = {
     "MediationFailed": "调解不成",
     "MediationExpired": "调解期满",
     "MediationWithdrawn": "撤回调解",
+    "WithdrawalRefused": "撤回申请未生效",
     "ReviewRequested": "申请仲裁审查",
     "ReviewOutcomeRecorded": "仲裁审查结果",
     "AgreementPerformed": "协议已履行",
@@ -74,6 +75,9 @@ EVENTS = {
     "SurveyRecorded": "满意度调查",
     "DocumentIssued": "出具文书",
 }
+
+# How a mediation ended, in a sentence's words ("调解已于 … 达成调解协议而结束").
+MEDIATION_ENDINGS = {"agreement": "达成调解协议", "failed": "调解不成", "expired": "调解期满", "withdrawn": "撤回调解"}
 
 DOCUMENT_KINDS = {
     "acceptance_notice": "受理通知书",

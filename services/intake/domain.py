@@ -12,7 +12,15 @@ from services.common.aggregate import Aggregate
 from services.common.errors import StateConflict
 from services.common.money import money
 from services.common.privacy import mask_id_number, mask_phone
-from services.events import ApplicationReceived, ApplicationWithdrawn, CaseAccepted, CaseNotAccepted, PersonalDataErased
+from services.events import (
+    ApplicationReceived,
+    ApplicationWithdrawn,
+    CaseAccepted,
+    CaseNotAccepted,
+    MediationOutcomeNoted,
+    PersonalDataErased,
+    WithdrawalOverruled,
+)
 
 CATEGORIES = (
     "wages",
@@ -31,6 +39,14 @@ ID_TYPES = ("resident_id", "passport", "other")
 
 RECEIVED, ACCEPTED, NOT_ACCEPTED, WITHDRAWN = "received", "accepted", "not_accepted", "withdrawn"
 STATUSES = (RECEIVED, ACCEPTED, NOT_ACCEPTED, WITHDRAWN)
+
+# How a mediation ends (mediation's events; intake notes each once, docs/EVENTS.md).
+MEDIATION_ENDINGS = {
+    "agreement": ("达成调解协议", "an agreement"),
+    "failed": ("调解不成", "a failure"),
+    "expired": ("调解期满", "its expiry"),
+    "withdrawn": ("撤回调解", "a withdrawal"),
+}
 
 COLLECTIVE_THRESHOLD = 10  # Art. 7: ten or more workers with a common claim
 DEFAULT_MEDIATION_DAYS = 15  # Art. 14: fifteen days from receipt
@@ -113,8 +129,22 @@ class Consultation:
         }
 
 
+def ended_words(outcome, ended_at):
+    """`调解已于 2026-03-05 达成调解协议 / the mediation ended with an agreement on 2026-03-05`."""
+    chinese, english = MEDIATION_ENDINGS[outcome]
+    day = datetime.fromisoformat(ended_at).date().isoformat()
+    return f"调解已于 {day} {chinese}而结束 / the mediation ended with {english} on {day}"
+
+
 class Case(Aggregate):
-    """A case as intake knows it: received, then accepted or not accepted once, maybe withdrawn."""
+    """A case as intake knows it: received, then accepted or not accepted once, maybe withdrawn.
+
+    Once accepted, its mediation runs in the mediation service; intake notes how it ended
+    (`note_mediation_end`, from mediation's events), so a withdrawal after an agreement, a
+    failure or an expiry is refused here, a withdrawal taken in mediation shows here, and a
+    withdrawal intake took before it heard of the end is overruled (DOMAIN.md, "After the
+    agreement": withdrawal ends the case once, for every view of it).
+    """
 
     stream_prefix = "case"
 
@@ -125,6 +155,8 @@ class Case(Aggregate):
         self.decision = None
         self.withdrawal = None
         self.erasure = None
+        self.mediation_end = None  # {outcome, ended_at, reason?}: how the mediation ended
+        self.overruled_withdrawal = None
 
     @property
     def exists(self):
@@ -197,11 +229,60 @@ class Case(Aggregate):
     def withdraw(self, reason, at):
         if self.status not in (RECEIVED, ACCEPTED):
             raise CaseStateError(f"a case that is {self.status} cannot be withdrawn", self.status)
+        if self.mediation_end is not None:
+            ended = self.mediation_end
+            raise CaseStateError(
+                f"{ended_words(ended['outcome'], ended['ended_at'])}: 没有可撤回的申请 / nothing is left to withdraw",
+                self.status,
+                mediation=dict(ended),
+            )
         self._record(
             ApplicationWithdrawn,
             {**self._identity(), "reason": reason, "withdrawn_at": at.isoformat(), "status_before": self.status},
             at,
         )
+
+    def note_mediation_end(self, outcome, ended_at, reason, at):
+        """Mediation's outcome (`outcome` one of MEDIATION_ENDINGS, `ended_at` an aware datetime
+        in the district), consumed from its events in any order and any number of times:
+        the first ending is noted, the rest change nothing (a mediation ends once). False
+        when nothing changed.
+
+        - withdrawn in mediation: the case becomes `withdrawn` here too, unless intake's own
+          withdrawal (the cause of mediation's) already made it so;
+        - ended otherwise while intake's withdrawal stands: intake took it before it heard
+          of the end, and mediation refuses it (`WithdrawalRefused`), so it is overruled and
+          the case is back where it was (mediation's refusal and its outcome say the same:
+          whichever arrives first overrules);
+        - ended otherwise: noted, and a later withdrawal is refused.
+        """
+        if self.mediation_end is not None or self.status not in (ACCEPTED, WITHDRAWN):
+            return False
+        ended = {"outcome": outcome, "ended_at": ended_at.isoformat()}
+        if outcome == WITHDRAWN:
+            if self.status == WITHDRAWN:
+                return False
+            self._record(MediationOutcomeNoted, {**self._identity(), **ended, "reason": reason}, ended_at)
+        elif self.status == WITHDRAWN:
+            withdrawal = self.withdrawal
+            self._record(
+                WithdrawalOverruled,
+                {
+                    **self._identity(),
+                    "reason": f"the mediation had already ended with {MEDIATION_ENDINGS[outcome][1]}"
+                    f" on {ended_at.date().isoformat()}",
+                    "ended_with": outcome,
+                    "ended_at": ended["ended_at"],
+                    "withdrawal_reason": withdrawal["reason"],
+                    "withdrawn_at": withdrawal["withdrawn_at"],
+                    "status": withdrawal["status_before"],
+                    "overruled_at": at.isoformat(),
+                },
+                at,
+            )
+        else:
+            self._record(MediationOutcomeNoted, {**self._identity(), **ended, "reason": reason}, ended_at)
+        return True
 
     def erase_personal_data(self, reason, at):
         """Records the erasure (PIPL Art. 47) once; the keys were destroyed before, so the
@@ -255,8 +336,32 @@ class Case(Aggregate):
         self.status = NOT_ACCEPTED
 
     def _on_ApplicationWithdrawn(self, data):
-        self.withdrawal = {"reason": data["reason"], "withdrawn_at": data["withdrawn_at"]}
+        self.withdrawal = {
+            "reason": data["reason"],
+            "withdrawn_at": data["withdrawn_at"],
+            "status_before": data.get("status_before", ACCEPTED),
+            "in": "intake",
+        }
         self.status = WITHDRAWN
+
+    def _on_MediationOutcomeNoted(self, data):
+        self.mediation_end = {key: data[key] for key in ("outcome", "ended_at", "reason") if data.get(key)}
+        if data["outcome"] == WITHDRAWN:
+            self.withdrawal = {
+                "reason": data.get("reason"),
+                "withdrawn_at": data["ended_at"],
+                "status_before": self.status,
+                "in": "mediation",
+            }
+            self.status = WITHDRAWN
+
+    def _on_WithdrawalOverruled(self, data):
+        self.mediation_end = {"outcome": data["ended_with"], "ended_at": data["ended_at"]}
+        self.overruled_withdrawal = {
+            key: data[key] for key in ("reason", "withdrawal_reason", "withdrawn_at", "overruled_at")
+        }
+        self.withdrawal = None
+        self.status = data["status"]
 
     def _on_PersonalDataErased(self, data):
         self.erasure = {"reason": data["reason"], "erased_at": data["erased_at"]}
@@ -271,6 +376,8 @@ class Case(Aggregate):
             "accepted_at": self.decision["decided_at"] if self.status_was_accepted else None,
             "decision": self.decision,
             "withdrawal": self.withdrawal,
+            "mediation": self.mediation_end,
+            "overruled_withdrawal": self.overruled_withdrawal,
             "erasure": self.erasure,
             "version": self.version,
         }
@@ -300,4 +407,5 @@ class Case(Aggregate):
             "mediation_deadline": self.received["mediation_deadline"],
             "mediation_deadline_ends_at": self.received.get("mediation_deadline_ends_at"),
             "decided_at": self.decision["decided_at"] if self.decision else None,
+            "mediation_outcome": self.mediation_end["outcome"] if self.mediation_end else None,
         }

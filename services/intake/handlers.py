@@ -17,7 +17,14 @@ from services.common.centers import centers_by_id
 from services.common.envelope import NewEvent
 from services.common.errors import Forbidden, NotFound
 from services.common.steps import DEFAULT_BACKDATE_DAYS, step_time
-from services.events import ConsultationRecorded
+from services.events import (
+    AgreementReached,
+    ConsultationRecorded,
+    MediationExpired,
+    MediationFailed,
+    MediationWithdrawn,
+    WithdrawalRefused,
+)
 
 from .domain import DEFAULT_MEDIATION_DAYS, Case, Consultation, format_case_number, mediation_deadline
 
@@ -143,6 +150,39 @@ def withdraw_application(command, uow):
     case = _load_for_write(uow, command.actor, command.case_id)
     case.withdraw(command.reason, _step_time(uow, case, command.occurred_at))
     return _save(uow, case, "application withdrawn")
+
+
+# Mediation's events that end a mediation: the outcome and the field that says when.
+MEDIATION_ENDS = {
+    AgreementReached: ("agreement", "signed_at"),
+    MediationFailed: ("failed", "failed_at"),
+    MediationExpired: ("expired", "expired_at"),
+    MediationWithdrawn: ("withdrawn", "withdrawn_at"),
+}
+_ENDS_BY_NAME = {event_type.name: end for event_type, end in MEDIATION_ENDS.items()}
+
+
+def record_mediation_end(uow, event):
+    """Effect of mediation's events that end a mediation, and of its `WithdrawalRefused`:
+    intake's case notes how its mediation ended (see `Case.note_mediation_end`). Idempotent
+    and order-tolerant: a mediation ends once, and the first of these events to arrive tells it."""
+    data = event.data
+    if event.event_type == WithdrawalRefused.name:
+        outcome, ended_at = data["ended_with"], data["ended_at"]
+    else:
+        outcome, field = _ENDS_BY_NAME[event.event_type]
+        ended_at = data.get(field) or event.occurred_at
+    try:
+        case = _load(uow, data.get("case_id") or event.case_id)
+    except UnknownCase:
+        log.warning("a mediation of a case intake does not know ended", extra={"case_id": event.case_id})
+        return None
+    settings = uow.settings
+    ended_at = (datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else ended_at).astimezone(settings.zone)
+    reason = data.get("reason") if event.event_type != WithdrawalRefused.name else None
+    if case.note_mediation_end(outcome, ended_at, reason, settings.now(uow.clock)):
+        _save(uow, case, "mediation outcome noted")
+    return case
 
 
 def _step_time(uow, case, occurred_at):

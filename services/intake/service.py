@@ -15,7 +15,15 @@ from services.common.errors import NotFound
 from services.common.http import api, validate
 from services.common.messaging import inbox_handler
 from services.common.service import BaseService, EventRelay, ServiceStore, every
-from services.events import DocumentIssued, RecommendationReceived
+from services.events import (
+    AgreementReached,
+    DocumentIssued,
+    MediationExpired,
+    MediationFailed,
+    MediationWithdrawn,
+    RecommendationReceived,
+    WithdrawalRefused,
+)
 
 from . import handlers, retention
 from .bootstrap import bootstrap
@@ -30,6 +38,23 @@ from .schemas import (
 )
 
 log = logging.getLogger(__name__)
+
+MEDIATION_OUTCOMES = "mediation_outcomes"  # one inbox consumer for every ending, so `previous_version` spans them
+
+
+def _notes_mediation_end(event_type):
+    """An inbox handler of one of mediation's events that end a mediation (or refuse a withdrawal)."""
+
+    @inbox_handler(event_type)
+    def handler(self, envelope):
+        self.store.consume(
+            MEDIATION_OUTCOMES,
+            envelope,
+            lambda uow, event, previous_version: handlers.record_mediation_end(uow, event),
+        )
+
+    handler.__name__ = f"on_{event_type.name}"
+    return handler
 
 
 class IntakeService(BaseService):
@@ -132,6 +157,13 @@ class IntakeService(BaseService):
             handlers.open_recommended_case(RegisterApplication(application=letter), uow)
 
         self.store.consume("on_recommendation_received", envelope, effect)
+
+    # How the mediation ended: intake's status follows it (docs/EVENTS.md, "One truth for withdrawal").
+    on_agreement_reached = _notes_mediation_end(AgreementReached)
+    on_mediation_failed = _notes_mediation_end(MediationFailed)
+    on_mediation_expired = _notes_mediation_end(MediationExpired)
+    on_mediation_withdrawn = _notes_mediation_end(MediationWithdrawn)
+    on_withdrawal_refused = _notes_mediation_end(WithdrawalRefused)
 
     @inbox_handler(DocumentIssued)
     def on_document_issued(self, envelope):

@@ -32,7 +32,13 @@ def open_mediation(uow, event, previous_version):
 
 
 def withdraw_on_intake(uow, event, previous_version):
-    """intake's `ApplicationWithdrawn`: an open mediation is withdrawn; one not yet open never will be."""
+    """intake's `ApplicationWithdrawn`: an open mediation is withdrawn; one not yet open never will be.
+
+    One that already ended (an agreement, a failure, an expiry: intake had not heard yet)
+    refuses it with `WithdrawalRefused`, which intake consumes to take its withdrawal back:
+    both views end with the mediation's outcome (docs/EVENTS.md, "One truth for withdrawal").
+    One withdrawn in mediation meanwhile agrees with intake already.
+    """
     withdrawal = event.data
     case_id = withdrawal.get("case_id") or event.case_id
     withdrawn_at = moment(withdrawal.get("withdrawn_at")) or event.occurred_at
@@ -41,10 +47,11 @@ def withdraw_on_intake(uow, event, previous_version):
     if not mediation.opened:
         uow.views.record_early_withdrawal(case_id, withdrawn_at)
         return mediation
-    if mediation.status != MEDIATING:
-        log.info("withdrawal of a closed mediation ignored", extra={"case_id": case_id})
+    if mediation.status == MEDIATING:
+        mediation.withdraw(withdrawal.get("reason") or "withdrawn at intake", withdrawn_at)
+    elif not mediation.refuse_withdrawal({**withdrawal, "event_id": event.event_id}, withdrawn_at, uow.clock.now()):
+        log.info("withdrawal of a mediation withdrawn already ignored", extra={"case_id": case_id})
         return mediation
-    mediation.withdraw(withdrawal.get("reason") or "withdrawn at intake", withdrawn_at)
     save_mediation(uow, mediation)
     return mediation
 

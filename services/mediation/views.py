@@ -43,6 +43,7 @@ def mediation_view(mediation, settings):
         "review": _stamped(mediation.review, tz, "requested_at", "decided_at"),
         "failure": _stamped(mediation.failure, tz, "failed_at"),
         "withdrawal": _stamped(mediation.withdrawal, tz, "withdrawn_at"),
+        "withdrawal_refused": _stamped(mediation.refused_withdrawal, tz, "withdrawn_at", "refused_at"),
         "expired_at": _at(mediation.expired_at, tz),
         "closed_at": _at(mediation.closed_at, tz),
         "performance": _stamped(mediation.performance, tz, "at"),

@@ -74,8 +74,9 @@ class District:
 
 
 @contextlib.contextmanager
-def district(tmp_path, name, calendar_file=None):
-    """A district of its own (databases, vhost, clock): its clock must not move another's cases."""
+def district(tmp_path, name, calendar_file=None, kind=District):
+    """A district of its own (databases, vhost, clock): its clock must not move another's cases.
+    `kind`: the `District` class to answer with (another module's adds its own steps)."""
     own = f"{support.NAMESPACE}_cal_{name}"
     env = {
         "DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{own}",
@@ -99,7 +100,7 @@ def district(tmp_path, name, calendar_file=None):
         support.cli("setup", env=support.test_env(**env))
         token = support.cli("token", "issue", "--center", "huaguangjie", env=support.test_env(**env)).stdout.split()[-1]
         with support.ServiceProcess("intake", "mediation", env=env) as process:
-            yield District(process, env["TIAOJIE_CLOCK_FILE"], token, env)
+            yield kind(process, env["TIAOJIE_CLOCK_FILE"], token, env)
     finally:
         drop()
 

@@ -589,6 +589,26 @@ def test_the_timeline_says_what_each_step_recorded():
     assert event_detail({"performed": False}) == "未履行"
 
 
+def test_the_timeline_shows_a_refused_withdrawal_once_in_chinese():
+    # issue 15 finding 4: intake's copies of mediation's steps are not shown a second time
+    from services.console.case_pages import timeline
+
+    ended = {"ended_with": "agreement", "ended_at": "2026-03-05T17:00:00+00:00"}
+    intake = [
+        {"event_type": "ApplicationWithdrawn", "occurred_at": "2026-03-06T09:00:00+08:00", "data": {"reason": "和解"}},
+        {"event_type": "WithdrawalOverruled", "occurred_at": "2026-03-06T09:01:00+08:00", "data": ended},
+        {"event_type": "MediationOutcomeNoted", "occurred_at": "2026-03-06T01:00:00+08:00", "data": {}},
+    ]
+    refused = {"reason": "the mediation had already ended with an agreement", **ended}
+    mediation = [{"event_type": "WithdrawalRefused", "occurred_at": "2026-03-06T09:00:30+08:00", "data": refused}]
+    settings = WebSettings(env={}, zone_name="Asia/Shanghai")
+
+    entries = timeline([("intake", intake), ("mediation", mediation)], settings)
+
+    assert [e["what"] for e in entries] == ["撤回申请", "撤回申请未生效"]
+    assert entries[1]["detail"] == "调解已于 2026-03-06 达成调解协议而结束，没有可撤回的申请"  # the day in the district
+
+
 def test_the_case_page_shows_who_looked_at_personal_data_to_those_intake_lets_see_it(console, services):
     secret = signed_in(console)
     form = {

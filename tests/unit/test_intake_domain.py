@@ -9,6 +9,7 @@ from services.common.calendar import build_calendar
 from services.common.clock import FixedClock
 from services.common.eventstore import InMemoryEventStore
 from services.intake.domain import (
+    MEDIATION_ENDINGS,
     Application,
     Case,
     CaseStateError,
@@ -137,3 +138,107 @@ def test_a_case_is_a_fold_of_its_events():
     assert (again.status, again.version, again.case_number) == ("accepted", 2, "HGJ-2026-00001")
     assert again.view()["accepted_at"] == RECEIVED_AT.isoformat()
     assert again.summary()["claimed_total"] == "15000.50"
+
+
+# -- issue 15 finding 4: one truth for withdrawal ---------------------------------------
+ENDED_AT = RECEIVED_AT + timedelta(days=3)
+NOTED_AT = ENDED_AT + timedelta(minutes=30)
+
+
+def an_accepted_case():
+    case = a_received_case()
+    case.accept(RECEIVED_AT + timedelta(hours=1))
+    return case
+
+
+@pytest.mark.parametrize(
+    "outcome, words",
+    [
+        ("agreement", "ended with an agreement"),
+        ("failed", "ended with a failure"),
+        ("expired", "ended with its expiry"),
+    ],
+)
+def test_nothing_is_left_to_withdraw_after_the_mediation_ended(outcome, words):
+    # finding 4: intake accepted a withdrawal after mediation's agreement (intake then said
+    # withdrawn, mediation agreement)
+    case = an_accepted_case()
+    assert case.note_mediation_end(outcome, ENDED_AT, None, NOTED_AT)
+    recorded = len(case.pending)
+
+    with pytest.raises(CaseStateError) as refused:
+        case.withdraw("已和解", NOTED_AT)
+
+    assert refused.value.status == "accepted"
+    assert f"调解已于 2026-03-05 {MEDIATION_ENDINGS[outcome][0]}而结束" in refused.value.message
+    assert f"{words} on 2026-03-05" in refused.value.message
+    assert refused.value.details["mediation"] == {"outcome": outcome, "ended_at": ENDED_AT.isoformat()}
+    assert len(case.pending) == recorded  # nothing recorded
+    assert case.view()["mediation"] == {"outcome": outcome, "ended_at": ENDED_AT.isoformat()}
+    assert case.summary()["mediation_outcome"] == outcome
+
+
+def test_a_withdrawal_in_mediation_makes_the_case_withdrawn_here_once():
+    # finding 4: mediation's own withdrawal left intake saying `accepted` for ever
+    case = an_accepted_case()
+
+    assert case.note_mediation_end("withdrawn", ENDED_AT, "当事人自行和解", NOTED_AT)
+    assert not case.note_mediation_end("withdrawn", ENDED_AT, "当事人自行和解", NOTED_AT)
+    assert not case.note_mediation_end("agreement", ENDED_AT, None, NOTED_AT)  # a mediation ends once
+
+    [noted] = [e for e in case.pending if e.event_type == "MediationOutcomeNoted"]
+    assert noted.data["outcome"] == "withdrawn" and noted.occurred_at == ENDED_AT
+    assert case.status == "withdrawn"
+    assert case.view()["withdrawal"] == {
+        "reason": "当事人自行和解",
+        "withdrawn_at": ENDED_AT.isoformat(),
+        "status_before": "accepted",
+        "in": "mediation",
+    }
+    with pytest.raises(CaseStateError) as refused:
+        case.withdraw("x", NOTED_AT)
+    assert refused.value.status == "withdrawn"
+
+
+def test_mediations_withdrawal_caused_by_intakes_own_is_not_recorded_again():
+    case = an_accepted_case()
+    case.withdraw("已和解", NOTED_AT)
+    recorded = len(case.pending)
+
+    assert not case.note_mediation_end("withdrawn", NOTED_AT, "已和解", NOTED_AT)
+    assert len(case.pending) == recorded and case.status == "withdrawn"
+
+
+@pytest.mark.parametrize("outcome", ["agreement", "failed", "expired"])
+def test_a_withdrawal_taken_before_intake_heard_of_the_end_is_overruled(outcome):
+    # finding 4, the race: intake withdrew the case while mediation recorded its end
+    case = an_accepted_case()
+    case.withdraw("已和解", NOTED_AT)
+
+    assert case.note_mediation_end(outcome, ENDED_AT, None, NOTED_AT + timedelta(minutes=1))
+    # the other of mediation's two events (its outcome, its refusal) changes nothing more
+    assert not case.note_mediation_end(outcome, ENDED_AT, None, NOTED_AT + timedelta(minutes=2))
+
+    overruled = case.pending[-1]
+    assert overruled.event_type == "WithdrawalOverruled"
+    assert overruled.data["status"] == "accepted" and overruled.data["ended_with"] == outcome
+    assert overruled.data["reason"].startswith("the mediation had already ended with")
+    assert case.status == "accepted" and case.withdrawal is None
+    view = case.view()
+    assert view["mediation"] == {"outcome": outcome, "ended_at": ENDED_AT.isoformat()}
+    assert view["overruled_withdrawal"]["withdrawal_reason"] == "已和解"
+    with pytest.raises(CaseStateError):
+        case.withdraw("再次撤回", NOTED_AT + timedelta(minutes=3))
+
+
+def test_a_noted_end_and_an_overruled_withdrawal_are_folds_of_their_events():
+    case = an_accepted_case()
+    case.withdraw("已和解", NOTED_AT)
+    case.note_mediation_end("agreement", ENDED_AT, None, NOTED_AT)
+    store = InMemoryEventStore(FixedClock())
+    store.append(case.stream_id, 0, case.pending)
+
+    again = Case.from_events(case.stream_id, store.load(case.stream_id))
+
+    assert again.view() == case.view()
+    assert again.status == "accepted"

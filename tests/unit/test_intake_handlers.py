@@ -1,6 +1,7 @@
 """The intake service layer on a FakeUnitOfWork and in-memory records: fast, no I/O."""
 
 import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -8,6 +9,7 @@ import pytest
 
 from services.common.auth import Principal
 from services.common.clock import FixedClock
+from services.common.envelope import Event
 from services.common.errors import Forbidden
 from services.common.steps import StepTimeRefused
 from services.common.unit_of_work import FakeUnitOfWork
@@ -343,3 +345,112 @@ def test_acceptance_and_withdrawal_record_when_they_happened_within_the_bounds(u
     assert decided["decision"]["decided_at"] == accepted_at.isoformat()
     [event] = [e for e in uow.events.events if e.event_type == "CaseAccepted"]
     assert event.occurred_at == accepted_at
+
+
+# -- issue 15 finding 4: intake follows how the mediation ended ---------------------------
+MEDIATOR = {"account_id": "a-7", "login": "wangfang", "name": "王芳", "role": "staff"}
+
+
+def mediation_event(case_id, event_type, version, actor=None, **data):
+    at = datetime(2026, 3, 5, 6, 0, tzinfo=UTC)
+    return Event(
+        event_id=str(uuid.uuid4()),
+        event_type=event_type,
+        schema_version=1,
+        stream_id=f"mediation-{case_id}",
+        stream_version=version,
+        case_id=case_id,
+        center_id="huaguangjie",
+        occurred_at=at,
+        recorded_at=at,
+        correlation_id="c",
+        causation_id=None,
+        data={"case_id": case_id, "center_id": "huaguangjie", **data},
+        actor=actor,
+    )
+
+
+def agreement(case_id, version=4):
+    return mediation_event(case_id, "AgreementReached", version, MEDIATOR, signed_at="2026-03-05T06:00:00+00:00")
+
+
+def refusal(case_id, version=5):
+    return mediation_event(
+        case_id,
+        "WithdrawalRefused",
+        version,
+        reason="the mediation had already ended with an agreement on 2026-03-05T06:00:00+00:00",
+        ended_with="agreement",
+        ended_at="2026-03-05T06:00:00+00:00",
+        status="agreement",
+    )
+
+
+def consume(uow, event):
+    """What `ServiceStore.consume` does: the inbox claim and the effect in one unit of work."""
+    with uow:
+        if uow.inbox.claim("intake.mediation_outcomes", event) is not None:
+            handlers.record_mediation_end(uow, event)
+
+
+def withdraw(uow, case_id):
+    return handlers.withdraw_application(WithdrawApplication(actor=STAFF, case_id=case_id, reason="已和解"), uow)
+
+
+def an_accepted_case(uow, records, settings):
+    case_id = register(uow, records, settings)["case_id"]
+    with uow:
+        decide(uow, STAFF, case_id, "accept")
+    return case_id
+
+
+def test_a_withdrawal_after_mediations_agreement_is_refused_and_stores_nothing(uow, records, settings):
+    case_id = an_accepted_case(uow, records, settings)
+    consume(uow, agreement(case_id))
+    stored = len(uow.events.events)
+
+    with pytest.raises(CaseStateError) as refused, uow:
+        withdraw(uow, case_id)
+
+    assert refused.value.status == "accepted"
+    assert "ended with an agreement on 2026-03-05" in refused.value.message  # the day in the district
+    assert len(uow.events.events) == stored
+    assert records.page(status="accepted")[0][0]["mediation_outcome"] == "agreement"
+
+
+def test_mediations_withdrawal_makes_intakes_case_withdrawn_by_the_mediations_actor(uow, records, settings):
+    case_id = an_accepted_case(uow, records, settings)
+    withdrawn = mediation_event(
+        case_id, "MediationWithdrawn", 4, MEDIATOR, reason="当事人自行和解", withdrawn_at="2026-03-05T06:00:00+00:00"
+    )
+    consume(uow, withdrawn)
+    consume(uow, withdrawn)  # redelivered
+
+    view = handlers.case_view(uow, STAFF, case_id)
+    assert view["status"] == "withdrawn"
+    assert view["withdrawal"]["withdrawn_at"] == "2026-03-05T14:00:00+08:00"
+    assert records.page(status="withdrawn")[1] == 1
+    noted = [e for e in uow.events.events if e.event_type == "MediationOutcomeNoted"]
+    assert len(noted) == 1
+
+
+@pytest.mark.parametrize("first", ["agreement", "refusal"])
+def test_the_race_converges_whichever_of_mediations_events_arrives_first(uow, records, settings, first):
+    case_id = an_accepted_case(uow, records, settings)
+    with uow:
+        withdraw(uow, case_id)  # intake had not heard of the agreement yet
+    events = [agreement(case_id), refusal(case_id)]
+    for event in events if first == "agreement" else events[::-1]:
+        consume(uow, event)
+
+    view = handlers.case_view(uow, STAFF, case_id)
+    assert view["status"] == "accepted" and view["withdrawal"] is None
+    assert view["mediation"] == {"outcome": "agreement", "ended_at": "2026-03-05T14:00:00+08:00"}
+    types = [e.event_type for e in uow.events.events if e.stream_id == f"case-{case_id}"]
+    assert types == ["ApplicationReceived", "CaseAccepted", "ApplicationWithdrawn", "WithdrawalOverruled"]
+    assert records.page(status="accepted")[1] == 1
+
+
+def test_an_ending_of_a_case_intake_does_not_know_is_logged_and_dropped(uow):
+    consume(uow, agreement(str(uuid.uuid4())))
+    assert uow.events.events == []

@@ -201,6 +201,44 @@ def test_a_withdrawal_after_the_acceptance_withdraws_the_mediation_once(uow, set
     assert uow.views.cases["case-4"]["status"] == "withdrawn"
 
 
+def end_mediation(uow, settings, clock, case_id, ending):
+    if ending == "agreement":
+        mediator_id = register(uow, settings)
+        command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": mediator_id})
+        body = {"terms": "wages paid", "amount": "8000.00", "performance_due": "2026-03-20"}
+        command(uow, settings, handlers.reach_agreement, case_id, body)
+    elif ending == "failed":
+        command(uow, settings, handlers.fail, case_id, {"reason": "respondent refused"})
+    else:
+        clock.advance(days=16)
+        handlers.sweep(uow)
+
+
+@pytest.mark.parametrize("ending", ["agreement", "failed", "expired"])
+def test_a_withdrawal_at_intake_after_the_mediation_ended_is_refused_once(uow, settings, clock, ending):
+    # issue 15 finding 4: the withdrawal was logged and ignored, so intake said withdrawn for ever
+    case_id = open_case(uow, settings, "case-5")
+    end_mediation(uow, settings, clock, case_id, ending)
+    event = withdrawn(case_id, version=4)
+    consume(uow, settings, event, handlers.withdraw_on_intake)
+    consume(uow, settings, event, handlers.withdraw_on_intake)  # redelivered
+
+    [refused] = [e for e in uow.events.load("mediation-case-5") if e.event_type == "WithdrawalRefused"]
+    assert refused.data["ended_with"] == ending
+    assert refused.data["reason"].startswith("the mediation had already ended with")
+    assert refused.data["withdrawal_event_id"] == event.event_id
+    view = handlers.get_mediation(uow, HUAGUANGJIE, case_id)
+    assert view["status"] == ending
+    assert view["withdrawal_refused"]["reason"] == refused.data["reason"]
+
+
+def test_a_withdrawal_at_intake_of_a_mediation_withdrawn_meanwhile_changes_nothing(uow, settings):
+    case_id = open_case(uow, settings, "case-6")
+    command(uow, settings, handlers.withdraw, case_id, {"reason": "settled"})
+    consume(uow, settings, withdrawn(case_id, version=4), handlers.withdraw_on_intake)
+    assert events_of(uow, "mediation-case-6") == ["MediationOpened", "MediationWithdrawn"]
+
+
 def test_assignment_of_another_centers_mediator_is_422_and_stores_nothing(uow, settings):
     case_id = open_case(uow, settings)
     other = register(uow, settings, center_id="longshengjie")

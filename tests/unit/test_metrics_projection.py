@@ -17,7 +17,7 @@ def event(event_type, data, stream_id="case-c1", case_id="c1", center_id="qifang
 
 def test_every_event_of_the_catalogue_is_consumed():
     assert set(CONSUMED_EVENTS) == {"intake", "mediation", "arbitration_link"}
-    assert sum(len(types) for types in CONSUMED_EVENTS.values()) == 30
+    assert sum(len(types) for types in CONSUMED_EVENTS.values()) == 33
 
 
 def test_an_application_sets_the_case_profile_and_its_deadline():

@@ -17,6 +17,7 @@ from services.events import (
     ReviewRequested,
     SessionHeld,
     SurveyRecorded,
+    WithdrawalRefused,
 )
 
 from .calendar import local_date, start_of_day
@@ -27,13 +28,19 @@ from .rules import (
     AWAITING_PERFORMANCE,
     CONFIRMED,
     COURT_ENFORCEMENT,
+    EXPIRED,
+    FAILED,
     MEDIATING,
     PAYMENT_ORDER_CATEGORIES,
     REVIEW_APPLICATION_DAYS,
     UNDER_REVIEW,
+    WITHDRAWN,
     NotAllowed,
     Rejected,
 )
+
+# How each ending reads in a refusal's reason.
+ENDINGS = {AGREEMENT: "an agreement", FAILED: "a failure", EXPIRED: "its expiry"}
 
 
 class Mediation(MediationState):
@@ -102,6 +109,30 @@ class Mediation(MediationState):
             {"reason": reason, "withdrawn_at": now.isoformat(), "status_before": self.status},
             now,
         )
+
+    def refuse_withdrawal(self, withdrawal, withdrawn_at, now):
+        """intake's withdrawal of a case whose mediation already ended: records that it changes
+        nothing (DOMAIN.md, "After the agreement"), so intake returns the case to where it was.
+        False when there is nothing to refuse: the mediation is open, or withdrawn too."""
+        ending = self.ending()
+        if ending is None or ending[0] == WITHDRAWN:
+            return False
+        ended_with, ended_at = ending
+        self._record(
+            WithdrawalRefused,
+            {
+                "reason": f"the mediation had already ended with {ENDINGS[ended_with]} on {ended_at.isoformat()}",
+                "ended_with": ended_with,
+                "ended_at": ended_at.isoformat(),
+                "status": self.status,
+                "withdrawal_event_id": withdrawal.get("event_id"),
+                "withdrawal_reason": withdrawal.get("reason"),
+                "withdrawn_at": withdrawn_at.isoformat(),
+                "refused_at": now.isoformat(),
+            },
+            now,
+        )
+        return True
 
     # -- staff commands -----------------------------------------------------------------
     def assign(self, mediator, today, now):

@@ -48,10 +48,23 @@ class MediationState(Aggregate):
         self.closed_at = None
         self.performance = None
         self.survey = None
+        self.refused_withdrawal = None
 
     @property
     def opened(self):
         return self.status is not None
+
+    def ending(self):
+        """How the mediation ended and when, `(agreement|failed|expired|withdrawn, at)`; None while open."""
+        if self.agreement is not None:
+            return AGREEMENT, self.agreement["signed_at"]
+        if self.failure is not None:
+            return FAILED, self.failure["failed_at"]
+        if self.expired_at is not None:
+            return EXPIRED, self.expired_at
+        if self.withdrawal is not None:
+            return WITHDRAWN, self.withdrawal["withdrawn_at"]
+        return None
 
     # -- the fold -----------------------------------------------------------------------
     def _on_MediationOpened(self, data):
@@ -114,6 +127,13 @@ class MediationState(Aggregate):
         self.status = WITHDRAWN
         self.withdrawal = {"reason": data["reason"], "withdrawn_at": moment(data["withdrawn_at"])}
         self.closed_at = self.withdrawal["withdrawn_at"]
+
+    def _on_WithdrawalRefused(self, data):
+        self.refused_withdrawal = {
+            "reason": data["reason"],
+            "withdrawn_at": moment(data["withdrawn_at"]),
+            "refused_at": moment(data["refused_at"]),
+        }
 
     def _on_ReviewRequested(self, data):
         self.status = UNDER_REVIEW
