@@ -129,11 +129,15 @@ class Consultation:
         }
 
 
-def ended_words(outcome, ended_at):
-    """`调解已于 2026-03-05 达成调解协议 / the mediation ended with an agreement on 2026-03-05`."""
+def nothing_to_withdraw(outcome, ended_at):
+    """`调解已于 2026-03-05 达成调解协议而结束，没有可撤回的申请 / the mediation ended with an
+    agreement on 2026-03-05: nothing is left to withdraw` (the day in the district)."""
     chinese, english = MEDIATION_ENDINGS[outcome]
     day = datetime.fromisoformat(ended_at).date().isoformat()
-    return f"调解已于 {day} {chinese}而结束 / the mediation ended with {english} on {day}"
+    return (
+        f"调解已于 {day} {chinese}而结束，没有可撤回的申请"
+        f" / the mediation ended with {english} on {day}: nothing is left to withdraw"
+    )
 
 
 class Case(Aggregate):
@@ -232,7 +236,7 @@ class Case(Aggregate):
         if self.mediation_end is not None:
             ended = self.mediation_end
             raise CaseStateError(
-                f"{ended_words(ended['outcome'], ended['ended_at'])}: 没有可撤回的申请 / nothing is left to withdraw",
+                nothing_to_withdraw(ended["outcome"], ended["ended_at"]),
                 self.status,
                 mediation=dict(ended),
             )

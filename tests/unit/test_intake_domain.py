@@ -170,8 +170,10 @@ def test_nothing_is_left_to_withdraw_after_the_mediation_ended(outcome, words):
         case.withdraw("已和解", NOTED_AT)
 
     assert refused.value.status == "accepted"
-    assert f"调解已于 2026-03-05 {MEDIATION_ENDINGS[outcome][0]}而结束" in refused.value.message
-    assert f"{words} on 2026-03-05" in refused.value.message
+    assert refused.value.message == (
+        f"调解已于 2026-03-05 {MEDIATION_ENDINGS[outcome][0]}而结束，没有可撤回的申请"
+        f" / the mediation {words} on 2026-03-05: nothing is left to withdraw"
+    )
     assert refused.value.details["mediation"] == {"outcome": outcome, "ended_at": ENDED_AT.isoformat()}
     assert len(case.pending) == recorded  # nothing recorded
     assert case.view()["mediation"] == {"outcome": outcome, "ended_at": ENDED_AT.isoformat()}
