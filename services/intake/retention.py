@@ -21,6 +21,7 @@ from services.events import (
     MediationFailed,
     MediationWithdrawn,
     ReviewOutcomeRecorded,
+    WithdrawalOverruled,
 )
 
 from . import handlers
@@ -107,10 +108,14 @@ def _closed_cases(databases):
         conn = psycopg2.connect(url)
         try:
             with conn, conn.cursor() as cursor:
+                # A withdrawal overruled by the mediation's end did not close the case
+                # (docs/EVENTS.md, "One truth for withdrawal").
                 cursor.execute(
-                    "SELECT case_id::text, max(occurred_at) FROM events"
-                    " WHERE event_type = ANY(%s) AND case_id IS NOT NULL GROUP BY case_id",
-                    (list(types),),
+                    "SELECT case_id::text, max(occurred_at) FROM events e"
+                    " WHERE event_type = ANY(%s) AND case_id IS NOT NULL AND NOT EXISTS ("
+                    "  SELECT 1 FROM events o WHERE o.stream_id = e.stream_id AND o.event_type = %s)"
+                    " GROUP BY case_id",
+                    (list(types), WithdrawalOverruled.name),
                 )
                 for case_id, at in cursor.fetchall():
                     closed[case_id] = max(at, closed.get(case_id, at))

@@ -4,6 +4,7 @@ the export finds a person by ID number. In a namespace of its own, so the moved 
 erases nothing of the other tests."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,9 +12,10 @@ import pytest
 from services.common.clock import FileOffsetClock
 from services.common.config import SERVICES, database_url, service_config
 from services.common.db import drop_database
+from services.common.envelope import Event
 from services.intake import handlers
 from services.intake.bootstrap import bootstrap
-from services.intake.commands import DecideAcceptance, RegisterApplication
+from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
 from tests import support
 from tests.unit.test_intake_domain import an_application
 
@@ -52,11 +54,29 @@ def view(wiring, case_id):
         return handlers.case_view(uow, None, case_id)
 
 
+def withdrawn_then_overruled(wiring, id_number):
+    """An accepted case withdrawn at intake before it heard of the mediation's agreement."""
+    case_id = register(wiring, id_number, decision="accept")
+    with wiring.units_of_work() as uow:
+        handlers.withdraw_application(WithdrawApplication(actor=None, case_id=case_id, reason="已和解"), uow)
+    signed = datetime.now(UTC) - timedelta(minutes=5)
+    agreement = Event(
+        str(uuid.uuid4()), "AgreementReached", 1, f"mediation-{case_id}", 4, case_id, "huaguangjie",
+        signed, signed, "c", None, {"case_id": case_id, "signed_at": signed.isoformat()},
+    )  # fmt: skip
+    with wiring.units_of_work() as uow:
+        handlers.record_mediation_end(uow, agreement)
+    assert view(wiring, case_id)["status"] == "accepted"
+    return case_id
+
+
 def test_retention_erases_what_closed_longer_ago_than_the_period(district_env):
     env, clock = district_env
     wiring = bootstrap(service_config("intake", env), env)
     closed = register(wiring, "11010519491231002X", decision="reject")
     still_open = register(wiring, "110105194912310021")
+    # issue 15 finding 4: its overruled withdrawal did not close it; its agreement awaits performance
+    overruled = withdrawn_then_overruled(wiring, "110105194912310011")
 
     exported = json.loads(support.cli("privacy", "export", "--id-number", "11010519491231002x", env=env).stdout)
     assert [c["case"]["case_id"] for c in exported["cases"]] == [closed]
@@ -71,6 +91,7 @@ def test_retention_erases_what_closed_longer_ago_than_the_period(district_env):
     assert view(wiring, closed)["applicant"]["name"] == "[已删除]"
     assert view(wiring, closed)["erasure"]["reason"] == "retention period of 10 years ended"
     assert view(wiring, still_open)["applicant"]["name"] == "留存测试"
+    assert view(wiring, overruled)["applicant"]["name"] == "留存测试"
     again = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
     assert again["erased"] == [] and again["keys_destroyed_again"] == 0
     exported = json.loads(support.cli("privacy", "export", "--id-number", "11010519491231002X", env=env).stdout)
