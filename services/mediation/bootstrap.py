@@ -4,10 +4,16 @@ from zoneinfo import ZoneInfo
 
 from services.common.bootstrap import wire
 from services.common.config import environment, timezone_name
+from services.common.steps import backdate_days
 
 from .domain import Complaint, Mediation, Mediator
 from .readmodels import PostgresReadModels
-from .settings import DEFAULT_PERFORMANCE_GRACE_DAYS, DEFAULT_SWEEP_INTERVAL_SECONDS, Settings
+from .settings import (
+    DEFAULT_EXPIRY_GRACE_HOURS,
+    DEFAULT_PERFORMANCE_GRACE_DAYS,
+    DEFAULT_SWEEP_INTERVAL_SECONDS,
+    Settings,
+)
 
 
 def mediation_settings(config, env=None):
@@ -16,6 +22,8 @@ def mediation_settings(config, env=None):
         tz=ZoneInfo(config.get("TIMEZONE") or timezone_name(env)),
         performance_grace_days=int(env.get("TIAOJIE_PERFORMANCE_GRACE_DAYS", DEFAULT_PERFORMANCE_GRACE_DAYS)),
         sweep_interval_seconds=float(env.get("TIAOJIE_SWEEP_INTERVAL_SECONDS", DEFAULT_SWEEP_INTERVAL_SECONDS)),
+        backdate_days=backdate_days(env),
+        expiry_grace_hours=float(env.get("TIAOJIE_EXPIRY_GRACE_HOURS", DEFAULT_EXPIRY_GRACE_HOURS)),
     )
 
 

@@ -7,6 +7,7 @@ commands, consumed events and the sweeps on one case queue up instead of collidi
 import functools
 
 from services.common.errors import NotFound
+from services.common.steps import step_time
 
 from .domain import Mediation, Mediator, Rejected
 from .views import mediation_view
@@ -40,49 +41,65 @@ def case_command(decide):
     return handler
 
 
+def occurred(command, uow, mediation, now, field="occurred_at"):
+    """When the step happened (DOMAIN.md, "Time rules"): the `occurred_at` staff gave, or now.
+
+    Bounded by services.common.steps: never in the future, never before the mediation's
+    step before it, at most `TIAOJIE_BACKDATE_DAYS` back (422 naming `field`)."""
+    settings = uow.settings
+    given = getattr(command, field)
+    return step_time(given, now, mediation.last_step_at, settings.backdate_days, field).astimezone(settings.tz)
+
+
 @case_command
 def assign_mediator(command, uow, mediation, now):
     mediator = uow.load(Mediator, Mediator.stream_for(str(command.mediator_id)))
     if not mediator.exists:
         raise Rejected({"mediator_id": ["no mediator with this id is on the roster"]})
-    mediation.assign(mediator, uow.settings.today(now), now)
+    at = occurred(command, uow, mediation, now)
+    mediation.assign(mediator, uow.settings.today(at), at)
 
 
 @case_command
 def hold_session(command, uow, mediation, now):
-    mediation.hold_session(command.held_at, command.summary, now)
+    # held_at is the session's occurred_at (the schema makes them one); refusals name the field given
+    field = "occurred_at" if command.occurred_at is not None else "held_at"
+    mediation.hold_session(occurred(command, uow, mediation, now, field), command.summary)
 
 
 @case_command
 def extend(command, uow, mediation, now):
-    mediation.extend(command.days, command.parties_consent, now)
+    mediation.extend(command.days, command.parties_consent, occurred(command, uow, mediation, now))
 
 
 @case_command
 def reach_agreement(command, uow, mediation, now):
-    mediation.reach_agreement(command.terms, command.amount, command.performance_due, now, uow.settings.tz)
+    at = occurred(command, uow, mediation, now)
+    mediation.reach_agreement(command.terms, command.amount, command.performance_due, at, uow.settings.tz)
 
 
 @case_command
 def fail(command, uow, mediation, now):
-    mediation.fail(command.reason, now)
+    mediation.fail(command.reason, occurred(command, uow, mediation, now))
 
 
 @case_command
 def withdraw(command, uow, mediation, now):
-    mediation.withdraw(command.reason, now)
+    mediation.withdraw(command.reason, occurred(command, uow, mediation, now))
 
 
 @case_command
 def request_review(command, uow, mediation, now):
-    mediation.request_review(now, uow.settings.tz)
+    mediation.request_review(occurred(command, uow, mediation, now), uow.settings.tz)
 
 
 @case_command
 def report_performance(command, uow, mediation, now):
-    mediation.report_performance(command.performed, now)
+    settings = uow.settings
+    at = occurred(command, uow, mediation, now)
+    mediation.report_performance(command.performed, at, settings.performance_grace_days, settings.tz)
 
 
 @case_command
 def record_survey(command, uow, mediation, now):
-    mediation.record_survey(command.score, command.comment, now)
+    mediation.record_survey(command.score, command.comment, occurred(command, uow, mediation, now))

@@ -38,9 +38,11 @@ class AnswerComplaint(Command):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class CaseCommand(Command):
-    """A command on the mediation of one case."""
+    """A command on the mediation of one case: a step, which happened at `occurred_at` if
+    staff give it (bounded: services.common.steps), else now."""
 
     case_id: str
+    occurred_at: datetime | None = None
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -50,7 +52,7 @@ class AssignMediator(CaseCommand):
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class HoldSession(CaseCommand):
-    held_at: datetime
+    held_at: datetime  # the session's occurred_at (schemas.Session: one or both, agreeing)
     summary: str
 
 

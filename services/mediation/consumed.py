@@ -47,7 +47,7 @@ def withdraw_on_intake(uow, event, previous_version):
     if not mediation.opened:
         uow.views.record_early_withdrawal(case_id, withdrawn_at)
         return mediation
-    if mediation.status == MEDIATING:
+    if mediation.status == MEDIATING and withdrawn_at <= mediation.deadline:
         mediation.withdraw(withdrawal.get("reason") or "withdrawn at intake", withdrawn_at)
     elif not mediation.refuse_withdrawal({**withdrawal, "event_id": event.event_id}, withdrawn_at, uow.clock.now()):
         log.info("withdrawal of a mediation withdrawn already ignored", extra={"case_id": case_id})

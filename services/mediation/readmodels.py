@@ -139,7 +139,8 @@ class PostgresReadModels:
         )
 
     def next_overdue(self, now, skip=()):
-        """An open mediation whose deadline has passed, claimed for this transaction."""
+        """An open mediation whose deadline is at or before `now`, claimed for this transaction
+        (the sweep asks with its clock less the grace for late entries)."""
         self.cursor.execute(
             "SELECT case_id FROM mediations WHERE status = %s AND deadline <= %s AND NOT (case_id = ANY(%s))"
             " ORDER BY deadline LIMIT 1 FOR UPDATE SKIP LOCKED",

@@ -3,7 +3,7 @@
 Unknown fields are ignored; every failing field is reported at once (422).
 """
 
-from marshmallow import EXCLUDE, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import EXCLUDE, ValidationError, fields, post_load, validate, validates, validates_schema
 
 from services.common import limits
 from services.common.boundary import Dated, Flag, text
@@ -30,6 +30,14 @@ class _Body(Dated):
 
     class Meta:
         unknown = EXCLUDE
+
+
+class _Step(_Body):
+    """A step of a case's mediation: `occurred_at` (RFC 3339 with an offset) says when it
+    happened if not now; its bounds are the handler's (services.common.steps), which knows
+    the case's step before it."""
+
+    occurred_at = fields.AwareDateTime(load_default=None)
 
 
 class MediatorRegistration(_Body):
@@ -63,25 +71,43 @@ class CertificateRenewal(_Body):
         self.check_ahead(value)
 
 
-class Assignment(_Body):
+class Assignment(_Step):
     mediator_id = fields.UUID(required=True)
 
 
-class Session(_Body):
-    held_at = fields.AwareDateTime(required=True)
+class Session(_Step):
+    """A session's `held_at` is its `occurred_at`: either may be given; given both, they agree."""
+
+    held_at = fields.AwareDateTime(load_default=None)
     summary = text(5000, required=True)
 
     @validates("held_at")
     def _held_in_the_window(self, value, **kwargs):
-        self.check_past(value)
+        if value is not None:
+            self.check_past(value)
+
+    @validates_schema
+    def _held_at_is_occurred_at(self, data, **kwargs):
+        held_at, occurred_at = data.get("held_at"), data.get("occurred_at")
+        if held_at is None and occurred_at is None:
+            raise ValidationError("Missing data for required field.", "held_at")
+        if held_at is not None and occurred_at is not None and held_at != occurred_at:
+            raise ValidationError(
+                "Must be the same moment as held_at (a session's held_at is when it happened).", "occurred_at"
+            )
+
+    @post_load
+    def _one_moment(self, data, **kwargs):
+        data["held_at"] = data["held_at"] or data["occurred_at"]
+        return data
 
 
-class Extension(_Body):
+class Extension(_Step):
     days = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=MAX_EXTENSION_DAYS))
     parties_consent = Flag(required=True)  # must be true: the domain refuses an extension without it
 
 
-class Agreement(_Body):
+class Agreement(_Step):
     terms = text(10000, required=True)
     amount = Money(required=True)
     performance_due = fields.Date(required=True)
@@ -91,25 +117,25 @@ class Agreement(_Body):
         self.check_ahead(value)
 
 
-class Failure(_Body):
+class Failure(_Step):
     reason = text(2000, required=True)
 
 
-class Withdrawal(_Body):
+class Withdrawal(_Step):
     reason = text(2000, required=True)
 
 
-class ReviewRequest(_Body):
+class ReviewRequest(_Step):
     """The parties' joint application (a body is optional: the request itself is the application)."""
 
     note = text(2000, load_default=None, allow_none=True)
 
 
-class Performance(_Body):
+class Performance(_Step):
     performed = Flag(required=True)
 
 
-class Survey(_Body):
+class Survey(_Step):
     score = fields.Integer(required=True, strict=True, validate=validate.Range(min=1, max=5))
     comment = text(2000, load_default=None, allow_none=True)
 

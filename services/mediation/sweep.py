@@ -1,4 +1,10 @@
-"""Deadlines by themselves: the sweep expires mediations, defaults agreements and expires certificates."""
+"""Deadlines by themselves: the sweep expires mediations, defaults agreements and expires certificates.
+
+Expiries and unreported defaults wait `TIAOJIE_EXPIRY_GRACE_HOURS` (default 24) after their
+moment before they are recorded, so staff can key in a step that happened in time (a paper
+agreement signed on the last day, entered the next morning); they are dated at the moment
+all the same (`expired_at` is the deadline, `defaulted_at` is `defaults_from`).
+"""
 
 import logging
 from datetime import timedelta
@@ -59,12 +65,12 @@ def _sweep_each(start_uow, claim_next, decide):
 
 
 def _next_overdue(uow, seen):
-    return uow.views.next_overdue(uow.clock.now(), seen)
+    return uow.views.next_overdue(uow.clock.now() - uow.settings.expiry_grace, seen)
 
 
 def _expire(uow, case_id):
     mediation = uow.load(Mediation, Mediation.stream_for(case_id))
-    expired = mediation.expire(uow.clock.now())
+    expired = mediation.expire(uow.clock.now(), uow.settings.expiry_grace)
     save_mediation(uow, mediation)  # also repairs a row that said "due" wrongly
     if expired:
         log.info("mediation expired", extra={"case_id": case_id, "center_id": mediation.center_id})
@@ -73,14 +79,17 @@ def _expire(uow, case_id):
 
 def _next_unperformed(uow, seen):
     settings = uow.settings
-    due_before = settings.today(uow.clock.now()) - timedelta(days=settings.performance_grace_days)
+    past_grace = uow.clock.now() - settings.expiry_grace
+    due_before = settings.today(past_grace) - timedelta(days=settings.performance_grace_days)
     return uow.views.next_unperformed(due_before, seen)
 
 
 def _default(uow, case_id):
     settings = uow.settings
     mediation = uow.load(Mediation, Mediation.stream_for(case_id))
-    defaulted = mediation.default_unreported(uow.clock.now(), settings.performance_grace_days, settings.tz)
+    defaulted = mediation.default_unreported(
+        uow.clock.now(), settings.performance_grace_days, settings.tz, settings.expiry_grace
+    )
     save_mediation(uow, mediation)
     if defaulted:
         log.info("agreement defaulted", extra={"case_id": case_id, "center_id": mediation.center_id})

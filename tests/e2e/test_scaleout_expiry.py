@@ -42,7 +42,9 @@ CENTERS = ("huaguangjie", "longshengjie")
 ROUNDS = 3
 CASES_PER_ROUND = 8
 WITHDRAW_EVERY = 4  # every fourth case of a round is withdrawn before its deadline
-DAYS_PER_ROUND = 17  # past the fifteen days of mediation (Art. 14)
+# past the fifteen days of mediation (Art. 14) counted from the next day, a weekend rolled
+# over, and the sweep's 24 h grace for late entries (TIAOJIE_EXPIRY_GRACE_HOURS)
+DAYS_PER_ROUND = 20
 # CONTRACTS §5: the projection. The lag is left out: it is an age, measured at scrape time.
 PROJECTION_FAMILIES = {
     "tiaojie_center_info",

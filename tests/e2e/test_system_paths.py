@@ -38,8 +38,9 @@ def test_an_expiry_is_referred_when_the_deadline_passes(system):
     before = system.counters(center)
     case_id = system.accepted_case(center)
     ends_at = datetime.fromisoformat(system.mediation_case(case_id, status="mediating")["deadline"])
-    # past 24:00 of the last day, whatever rest days the period rolled over
-    system.move_clock(days=(ends_at - datetime.now(UTC)).total_seconds() / 86400 - system.clock_offset / 86400 + 0.1)
+    # past 24:00 of the last day, whatever rest days the period rolled over, and past the
+    # sweep's grace for late entries (TIAOJIE_EXPIRY_GRACE_HOURS, 24)
+    system.move_clock(days=(ends_at - datetime.now(UTC)).total_seconds() / 86400 - system.clock_offset / 86400 + 1.1)
     system.mediation_case(case_id, status="expired", timeout=60)
     system.referral(case_id, "docketed")
     system.wait_for_change(center, before, {"received/self": 1, "closed/expired": 1})

@@ -1,7 +1,7 @@
 """The district calendar through the running services, with a moved clock (FileOffsetClock).
 
 Intake draws each case's deadline on the calendar; mediation opens it with that deadline
-and expires it at 24:00 of its last day; `/ready` and `tiaojie status` say loudly when a
+and expires it at 24:00 of its last day (recorded after the grace for late entries); `/ready` and `tiaojie status` say loudly when a
 period reaches a year the calendar does not know. The module works in a database prefix
 and a broker vhost of its own because it moves the services' clock by months.
 
@@ -180,5 +180,8 @@ def test_mediation_keeps_the_deadline_and_expires_only_after_24_00_of_the_last_d
     status, agreed = package_only.call("mediation", "GET", f"/api/v1/cases/{case_id}")
     assert agreed["status"] == "mediating"
     package_only.move_to(at("2026-10-09 00:00:30"))
+    time.sleep(1.5)  # the sweep waits TIAOJIE_EXPIRY_GRACE_HOURS (24) for late entries
+    assert package_only.mediation(case_id)["status"] == "mediating"
+    package_only.move_to(at("2026-10-10 00:00:30"))
     expired = package_only.mediation(case_id, "expired")
     assert expired["expired_at"] == "2026-10-09T00:00:00+08:00"

@@ -82,7 +82,7 @@ def test_an_agreement_is_due_for_default_when_its_due_date_is_before_the_given_d
     views.save_mediation(m)
     assert views.next_unperformed(date(2026, 3, 5)) is None
     assert views.next_unperformed(date(2026, 3, 6)) == m.case_id
-    m.report_performance(True, NOW)
+    m.report_performance(True, NOW, 3, UTC)
     views.save_mediation(m)
     assert views.next_unperformed(date(2026, 3, 6)) is None
 

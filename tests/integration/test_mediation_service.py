@@ -588,7 +588,10 @@ def test_an_unreported_agreement_defaults_after_its_due_date_and_grace(mediation
     mediation.move_to(last_day_of_grace + timedelta(hours=12))
     time.sleep(SWEEP_INTERVAL * 4)
     assert mediation.case(case_id)[1]["status"] == "agreement"
-    mediation.move_to(last_day_of_grace + timedelta(days=1, minutes=1))
+    mediation.move_to(last_day_of_grace + timedelta(days=1, hours=12))  # past defaults_from, within the 24 h
+    time.sleep(SWEEP_INTERVAL * 4)  # for entering a performance made in time
+    assert mediation.case(case_id)[1]["status"] == "agreement"
+    mediation.move_to(last_day_of_grace + timedelta(days=2, minutes=1))
     case = mediation.wait_for_status(case_id, "defaulted")
     assert case["performance"] == {
         "performed": False,
@@ -609,7 +612,7 @@ def test_expiry_is_recorded_once_with_two_instances_running(mediation):
     second = support.ServiceProcess("mediation", env=mediation.env)
     with second:
         cases = [mediation.open_case(deadline=mediation.now() + timedelta(hours=1)) for _ in range(8)]
-        mediation.move_by(hours=2)
+        mediation.move_by(hours=26)  # past the deadline and the 24 h grace for late entries
         for case_id in cases:
             case = mediation.wait_for_status(case_id, "expired")
             assert case["closed_at"] == case["deadline"]
@@ -623,3 +626,88 @@ def test_expiry_is_recorded_once_with_two_instances_running(mediation):
         )
         assert counts == {case_id: 1 for case_id in cases}
         assert second.process.poll() is None and mediation.service.process.poll() is None
+
+
+# -- when a step happened (issue 15, finding 2): occurred_at, bounded, and deadlines judged on it
+
+
+def test_a_paper_agreement_signed_by_the_deadline_and_keyed_in_the_next_morning_is_on_time(mediation):
+    deadline = mediation.now() + timedelta(hours=1)
+    case_id = mediation.open_case(deadline=deadline)
+    assert (
+        mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": mediation.register()})[0] == 200
+    )
+    mediation.move_by(hours=10)  # the next morning: the deadline has passed
+    time.sleep(SWEEP_INTERVAL * 4)
+    assert mediation.case(case_id)[1]["status"] == "mediating"  # the sweep waits for late entries
+    signed = (deadline - timedelta(minutes=20)).astimezone(TZ)
+    body = {
+        "terms": "the employer pays the wages owed",
+        "amount": "12000.00",
+        "performance_due": (mediation.today() + timedelta(days=30)).isoformat(),
+        "occurred_at": signed.isoformat(),
+    }
+    status, case = mediation.call("POST", f"/api/v1/cases/{case_id}/agreement", body)
+    assert status == 200, case
+    assert (case["status"], case["agreement"]["on_time"]) == ("agreement", True)
+    assert datetime.fromisoformat(case["agreement"]["signed_at"]) == signed
+    reached = published(mediation, case_id, "AgreementReached")
+    assert datetime.fromisoformat(reached["occurred_at"]) == signed
+    assert datetime.fromisoformat(reached["recorded_at"]) > deadline + timedelta(hours=9)
+    assert reached["data"]["on_time"] is True
+    mediation.move_by(hours=20)
+    time.sleep(SWEEP_INTERVAL * 4)
+    assert mediation.case(case_id)[1]["status"] == "agreement"
+
+
+def test_after_the_grace_the_case_is_expired_at_its_deadline_and_a_late_agreement_is_409(mediation):
+    deadline = mediation.now() + timedelta(hours=1)
+    case_id = mediation.open_case(deadline=deadline)
+    assert (
+        mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": mediation.register()})[0] == 200
+    )
+    mediation.move_by(hours=25, minutes=1)
+    case = mediation.wait_for_status(case_id, "expired")
+    assert datetime.fromisoformat(case["expired_at"]) == deadline
+    expired = published(mediation, case_id, "MediationExpired")
+    assert datetime.fromisoformat(expired["data"]["noticed_at"]) >= deadline + timedelta(hours=24)
+    body = {
+        "terms": "the employer pays the wages owed",
+        "amount": "12000.00",
+        "performance_due": (mediation.today() + timedelta(days=30)).isoformat(),
+        "occurred_at": (deadline - timedelta(minutes=20)).isoformat(),
+    }
+    status, refused = mediation.call("POST", f"/api/v1/cases/{case_id}/agreement", body)
+    assert (status, refused["status"]) == (409, "expired")
+    assert "expired at" in refused["message"] and "grace" in refused["message"]
+    assert datetime.fromisoformat(refused["message"].split("expired at ")[1].split(" ")[0]) == deadline
+
+
+def test_an_occurred_at_out_of_bounds_is_422_on_the_field_and_stores_nothing(mediation):
+    case_id = mediation.open_case()  # accepted now
+    mediator_id = mediation.register()
+    before = mediation.event_types(case_id)
+    refusals = {
+        "in the future": mediation.now() + timedelta(hours=1),
+        "before the step before it": mediation.now() - timedelta(hours=1),  # before the acceptance
+    }
+    for says, at in refusals.items():
+        for step, body in (
+            ("assignment", {"mediator_id": mediator_id}),
+            ("extension", {"days": 5, "parties_consent": True}),
+            ("failure", {"reason": "the respondent refuses"}),
+            ("sessions", {"summary": "heard"}),  # held_at is its occurred_at
+        ):
+            status, refused = mediation.call(
+                "POST", f"/api/v1/cases/{case_id}/{step}", {**body, "occurred_at": at.isoformat()}
+            )
+            assert status == 422, (step, refused)
+            assert says in refused["errors"]["occurred_at"][0], (step, refused)
+    mediation.move_by(days=9)
+    status, refused = mediation.call(
+        "POST",
+        f"/api/v1/cases/{case_id}/failure",
+        {"reason": "x", "occurred_at": (mediation.now() - timedelta(days=8)).isoformat()},
+    )
+    assert status == 422 and "7 days back" in refused["errors"]["occurred_at"][0]
+    assert mediation.event_types(case_id) == before

@@ -171,14 +171,14 @@ def test_an_unreported_agreement_defaults_after_the_due_date_and_the_grace():
 def test_performance_may_be_reported_while_under_review_and_the_outcome_still_recorded():
     mediation = with_agreement()
     mediation.request_review(NOW, TZ)
-    mediation.report_performance(True, NOW)
+    mediation.report_performance(True, NOW, 3, TZ)
     assert mediation.record_review_outcome("refused", None, "terms unclear", NOW.isoformat(), NOW)
     assert (mediation.status, mediation.review["decision"]) == (PERFORMED, "refused")
 
 
 def test_reported_non_performance_is_a_default_reported_by_staff():
     mediation = with_agreement()
-    mediation.report_performance(False, NOW)
+    mediation.report_performance(False, NOW, 3, TZ)
     assert mediation.status == DEFAULTED and mediation.pending[-1].data["reported"] is True
 
 
@@ -226,13 +226,13 @@ def test_finding3_the_confirmed_status_survives_a_reload_from_the_events():
 
 def test_finding3_performance_of_a_confirmed_agreement_is_recorded():
     mediation = reviewed("confirmed")
-    mediation.report_performance(True, NOW)
+    mediation.report_performance(True, NOW, 3, TZ)
     assert mediation.status == PERFORMED
 
 
 def test_finding3_a_reported_default_of_a_confirmed_agreement_carries_court_enforcement_guidance():
     mediation = reviewed("confirmed")
-    mediation.report_performance(False, NOW)
+    mediation.report_performance(False, NOW, 3, TZ)
     data = mediation.pending[-1].data
     assert mediation.status == DEFAULTED
     assert (data["confirmed"], data["guidance"], data["document_no"]) == (True, "court_enforcement", "WLZ-2026-7")
@@ -256,7 +256,7 @@ def test_finding3_an_unconfirmed_default_is_for_arbitration_and_a_payment_order_
         ("other", False),
     ):
         for mediation in (with_agreement(category=category), reviewed("refused", category=category)):
-            mediation.report_performance(False, NOW)
+            mediation.report_performance(False, NOW, 3, TZ)
             data = mediation.pending[-1].data
             assert (data["confirmed"], data["guidance"], data["document_no"]) == (False, "arbitration", None)
             assert data["payment_order_possible"] is payment_order, category
@@ -268,7 +268,7 @@ def test_finding3_a_default_while_under_review_is_409_and_records_nothing():
     mediation.request_review(NOW, TZ)
     recorded = len(mediation.pending)
     with pytest.raises(NotAllowed) as refused:
-        mediation.report_performance(False, NOW)
+        mediation.report_performance(False, NOW, 3, TZ)
     assert refused.value.status == UNDER_REVIEW
     assert "review" in str(refused.value)
     assert len(mediation.pending) == recorded and mediation.status == UNDER_REVIEW
@@ -296,3 +296,86 @@ def test_finding3_a_default_recorded_before_the_guidance_reads_as_referred_to_ar
     assert mediation.performance["confirmed"] is False
     assert mediation.performance["guidance"] == "arbitration"
     assert mediation.performance["payment_order_possible"] is True  # a wages agreement
+
+
+# -- when a step happened (issue 15, finding 2): deadlines judged on `occurred_at` ----------
+
+
+def test_an_agreement_signed_by_the_deadline_is_on_time_however_late_it_is_keyed_in():
+    deadline = NOW + timedelta(days=15)
+    mediation = opened(deadline=deadline)
+    mediation.assign(mediator(), TODAY, NOW)
+    signed = deadline - timedelta(hours=2)  # keyed in the next morning: the domain sees only when it happened
+    mediation.reach_agreement("pay wages", Decimal("100"), date(2026, 4, 1), signed, TZ)
+    event = mediation.pending[-1]
+    assert event.data["on_time"] is True and event.data["signed_at"] == signed.isoformat()
+    assert event.occurred_at == signed
+    assert mediation.closed_at == signed
+
+
+def test_a_step_dated_after_the_deadline_is_refused_before_the_expiry_is_recorded():
+    deadline = NOW + timedelta(days=15)
+    for step in (
+        lambda m, at: m.reach_agreement("pay", Decimal("1"), date(2026, 4, 1), at, TZ),
+        lambda m, at: m.fail("respondent refuses", at),
+        lambda m, at: m.extend(5, True, at),
+        lambda m, at: m.hold_session(at, "talked"),
+    ):
+        mediation = opened(deadline=deadline)
+        mediation.assign(mediator(), TODAY, NOW)
+        with pytest.raises(NotAllowed) as refused:
+            step(mediation, deadline + timedelta(minutes=1))
+        assert "deadline passed at 2026-03-17T09:00:00+00:00" in str(refused.value)
+        assert mediation.status == MEDIATING and len(mediation.pending) == 2  # opened, assigned: nothing more
+
+
+def test_the_expiry_waits_the_grace_for_late_entries_and_is_dated_at_the_deadline():
+    deadline = NOW + timedelta(days=15)
+    grace = timedelta(hours=24)
+    mediation = opened(deadline=deadline)
+    assert not mediation.expire(deadline + timedelta(hours=10), grace)
+    assert mediation.status == MEDIATING
+    noticed = deadline + grace + timedelta(seconds=5)
+    assert mediation.expire(noticed, grace)
+    event = mediation.pending[-1]
+    assert event.data["expired_at"] == deadline.isoformat() and event.data["noticed_at"] == noticed.isoformat()
+    assert event.occurred_at == deadline
+
+
+def test_after_the_grace_an_agreement_is_409_saying_when_the_case_expired():
+    deadline = NOW + timedelta(days=15)
+    mediation = opened(deadline=deadline)
+    mediation.assign(mediator(), TODAY, NOW)
+    mediation.expire(deadline + timedelta(hours=24), timedelta(hours=24))
+    with pytest.raises(NotAllowed) as refused:
+        mediation.reach_agreement("pay", Decimal("1"), date(2026, 4, 1), deadline - timedelta(hours=1), TZ)
+    message = str(refused.value)
+    assert "expired at 2026-03-17T09:00:00+00:00" in message and "grace" in message
+    assert refused.value.status == EXPIRED
+
+
+def test_the_last_step_bounds_the_next_one():
+    mediation = opened()
+    assert mediation.last_step_at is None  # opened without intake's times: nothing bounds it
+    accepted = NOW - timedelta(hours=3)
+    mediation = Mediation(Mediation.stream_for("c-2"))
+    mediation.open({"case_id": "c-2", "center_id": "huaguangjie", "accepted_at": accepted.isoformat()}, NOW, NOW)
+    assert mediation.last_step_at == accepted
+    mediation.assign(mediator(), TODAY, accepted + timedelta(hours=1))
+    mediation.hold_session(accepted + timedelta(hours=2), "talked")
+    assert mediation.last_step_at == accepted + timedelta(hours=2)
+
+
+def test_a_performance_dated_from_the_default_moment_is_refused_and_the_default_waits_the_grace():
+    mediation = with_agreement(performance_due=date(2026, 3, 20))
+    defaults_from = datetime(2026, 3, 23, 0, 0, tzinfo=TZ)  # due + 2 days of grace
+    with pytest.raises(NotAllowed) as refused:
+        mediation.report_performance(True, defaults_from, 2, TZ)
+    assert "counts as defaulted from 2026-03-23T00:00:00+08:00" in str(refused.value)
+    late_entry = timedelta(hours=24)
+    assert not mediation.default_unreported(defaults_from + timedelta(hours=9), 2, TZ, late_entry)
+    paid_in_time = with_agreement(performance_due=date(2026, 3, 20))
+    paid_in_time.report_performance(True, defaults_from - timedelta(minutes=1), 2, TZ)  # keyed in next morning
+    assert paid_in_time.status == PERFORMED
+    assert mediation.default_unreported(defaults_from + late_entry, 2, TZ, late_entry)
+    assert mediation.pending[-1].data["defaulted_at"] == defaults_from.isoformat()

@@ -312,7 +312,7 @@ def test_the_sweep_expires_an_overdue_mediation_exactly_once(uow, settings, cloc
     open_case(uow, settings, "case-a")
     open_case(uow, settings, "case-b")
     command(uow, settings, handlers.extend, "case-b", {"days": 5, "parties_consent": True})
-    clock.advance(days=15)
+    clock.advance(days=15, hours=24)  # the deadline and the grace for late entries
     assert handlers.sweep(uow)["expired"] == 1
     assert handlers.sweep(uow)["expired"] == 0
     assert events_of(uow, "mediation-case-a")[-1] == "MediationExpired"
@@ -338,9 +338,9 @@ def test_the_sweep_defaults_an_unreported_agreement_after_the_grace(uow, setting
         case_id,
         {"terms": "x", "amount": "100.00", "performance_due": "2026-03-05"},
     )
-    clock.set(datetime(2026, 3, 8, 23, 0, tzinfo=TZ))  # due + 3 days of grace: not yet
+    clock.set(datetime(2026, 3, 9, 23, 0, tzinfo=TZ))  # due + 3 days of grace + 24 h for late entries: not yet
     assert handlers.sweep(uow)["defaulted"] == 0
-    clock.set(datetime(2026, 3, 9, 0, 0, tzinfo=TZ))
+    clock.set(datetime(2026, 3, 10, 0, 0, tzinfo=TZ))
     assert handlers.sweep(uow)["defaulted"] == 1
     [defaulted] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementDefaulted"]
     assert defaulted.data["reported"] is False
@@ -389,7 +389,7 @@ def test_a_case_the_sweep_cannot_handle_does_not_hold_up_the_others(uow, setting
     open_case(uow, settings, "case-broken")
     open_case(uow, settings, "case-fine")
     uow.views = ReadModelsFailingFor("case-broken", uow.views.__dict__)
-    clock.advance(days=15)
+    clock.advance(days=16)
     assert handlers.sweep(uow)["expired"] == 1
     assert events_of(uow, "mediation-case-fine")[-1] == "MediationExpired"
     assert events_of(uow, "mediation-case-broken") == ["MediationOpened"]
@@ -482,3 +482,158 @@ def test_finding3_the_sweep_defaults_neither_under_review_nor_before_the_decisio
     [defaulted] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementDefaulted"]
     assert (defaulted.data["confirmed"], defaulted.data["guidance"]) == (True, "court_enforcement")
     assert datetime.fromisoformat(defaulted.data["defaulted_at"]) >= decided_at
+
+
+# -- when a step happened (issue 15, finding 2) -------------------------------------------
+
+
+def with_mediator(uow, settings, case_id="case-1"):
+    open_case(uow, settings, case_id)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": register(uow, settings)})
+    return case_id
+
+
+AGREEMENT = {"terms": "x", "amount": "100.00", "performance_due": "2026-04-01"}
+
+
+def test_a_paper_agreement_signed_on_the_last_day_and_keyed_in_the_next_morning_is_on_time(uow, settings, clock):
+    case_id = with_mediator(uow, settings)
+    deadline = START + timedelta(days=15)
+    clock.set(deadline + timedelta(hours=9))  # the next morning: the deadline has passed
+    assert handlers.sweep(uow)["expired"] == 0  # the grace for late entries
+    signed = deadline - timedelta(hours=3)
+    view = command(uow, settings, handlers.reach_agreement, case_id, {**AGREEMENT, "occurred_at": signed.isoformat()})
+    assert view["status"] == "agreement"
+    assert datetime.fromisoformat(view["agreement"]["signed_at"]) == signed
+    assert view["agreement"]["on_time"] is True
+    [event] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementReached"]
+    assert (event.occurred_at, event.recorded_at) == (signed, deadline + timedelta(hours=9))
+    assert event.data["on_time"] is True
+    clock.advance(days=2)
+    assert handlers.sweep(uow)["expired"] == 0
+
+
+def test_after_the_grace_the_case_is_expired_at_its_deadline_and_a_late_agreement_is_409(uow, settings, clock):
+    case_id = with_mediator(uow, settings)
+    deadline = START + timedelta(days=15)
+    clock.set(deadline + timedelta(hours=23, minutes=59))
+    assert handlers.sweep(uow)["expired"] == 0
+    clock.set(deadline + timedelta(hours=24, seconds=1))
+    assert handlers.sweep(uow)["expired"] == 1
+    [expired] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "MediationExpired"]
+    assert datetime.fromisoformat(expired.data["expired_at"]) == deadline
+    assert datetime.fromisoformat(expired.data["noticed_at"]) == deadline + timedelta(hours=24, seconds=1)
+    body = {**AGREEMENT, "occurred_at": (deadline - timedelta(hours=1)).isoformat()}
+    with pytest.raises(StateConflict) as refused:
+        command(uow, settings, handlers.reach_agreement, case_id, body)
+    assert "expired at 2026-03-17T01:00:00+00:00" in str(refused.value) and "grace" in str(refused.value)
+
+
+def test_a_step_dated_after_the_deadline_is_409_during_the_grace_and_changes_nothing(uow, settings, clock):
+    case_id = with_mediator(uow, settings)
+    deadline = START + timedelta(days=15)
+    clock.set(deadline + timedelta(hours=9))
+    before = events_of(uow, f"mediation-{case_id}")
+    with pytest.raises(StateConflict) as refused:
+        command(uow, settings, handlers.reach_agreement, case_id, AGREEMENT)  # signed now, after the deadline
+    assert "deadline passed" in str(refused.value)
+    assert events_of(uow, f"mediation-{case_id}") == before
+
+
+ASSIGNED = START + timedelta(days=2)
+NOW_THEN = START + timedelta(days=8)
+
+
+@pytest.mark.parametrize(
+    ("given", "says"),
+    [
+        (NOW_THEN + timedelta(minutes=5), "in the future"),
+        (NOW_THEN - timedelta(days=7, minutes=1), "7 days back"),
+        (ASSIGNED - timedelta(hours=1), "before the step before it"),
+    ],
+    ids=["future", "beyond the backdate window", "before the assignment"],
+)
+def test_an_occurred_at_out_of_bounds_is_422_naming_the_field_and_changes_nothing(uow, settings, clock, given, says):
+    case_id = open_case(uow, settings)
+    clock.set(ASSIGNED)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": register(uow, settings)})
+    clock.set(NOW_THEN)
+    before = events_of(uow, f"mediation-{case_id}")
+    for use_case, body in (
+        (handlers.extend, {"days": 5, "parties_consent": True}),
+        (handlers.reach_agreement, AGREEMENT),
+        (handlers.fail, {"reason": "refused"}),
+        (handlers.withdraw, {"reason": "settled"}),
+    ):
+        with pytest.raises(Rejected) as refused:
+            command(uow, settings, use_case, case_id, {**body, "occurred_at": given.isoformat()})
+        assert list(refused.value.errors) == ["occurred_at"]
+        assert says in refused.value.errors["occurred_at"][0]
+    assert events_of(uow, f"mediation-{case_id}") == before
+
+
+def test_a_session_is_not_dated_before_the_last_session_nor_before_acceptance(uow, settings, clock):
+    case_id = with_mediator(uow, settings)
+    clock.advance(days=3)
+    command(
+        uow,
+        settings,
+        handlers.hold_session,
+        case_id,
+        {"held_at": (START + timedelta(days=2)).isoformat(), "summary": "1"},
+    )
+    with pytest.raises(Rejected) as refused:
+        command(
+            uow,
+            settings,
+            handlers.hold_session,
+            case_id,
+            {"held_at": (START + timedelta(days=1)).isoformat(), "summary": "2"},
+        )
+    assert "before the step before it" in refused.value.errors["held_at"][0]
+    other = open_case(uow, settings, "case-2")
+    with pytest.raises(Rejected) as refused:
+        command(
+            uow,
+            settings,
+            handlers.extend,
+            other,
+            {"days": 3, "parties_consent": True, "occurred_at": (START - timedelta(hours=1)).isoformat()},
+        )
+    assert "before the step before it" in refused.value.errors["occurred_at"][0]  # before accepted_at
+
+
+def test_a_sessions_held_at_is_its_occurred_at(uow, settings, clock):
+    case_id = with_mediator(uow, settings)
+    clock.advance(days=1)
+    held = START + timedelta(hours=5)
+    view = command(uow, settings, handlers.hold_session, case_id, {"occurred_at": held.isoformat(), "summary": "1"})
+    assert datetime.fromisoformat(view["sessions"][0]["held_at"]) == held
+    body = {"held_at": (held + timedelta(hours=1)).isoformat(), "occurred_at": held.isoformat(), "summary": "2"}
+    with pytest.raises(Rejected) as refused:
+        command(uow, settings, handlers.hold_session, case_id, body)
+    assert "occurred_at" in refused.value.errors
+    [event] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "SessionHeld"]
+    assert event.occurred_at == held and event.recorded_at == START + timedelta(days=1)
+
+
+def test_every_step_records_when_it_happened_as_the_events_occurred_at(uow, settings, clock):
+    case_id = open_case(uow, settings)
+    mediator_id = register(uow, settings)
+    clock.advance(days=5)
+    steps = [
+        (handlers.assign_mediator, {"mediator_id": mediator_id}, "MediatorAssigned", "assigned_at"),
+        (handlers.hold_session, {"held_at": None, "summary": "1"}, "SessionHeld", "held_at"),
+        (handlers.extend, {"days": 5, "parties_consent": True}, "MediationExtended", "extended_at"),
+        (handlers.reach_agreement, AGREEMENT, "AgreementReached", "signed_at"),
+        (handlers.request_review, {}, "ReviewRequested", "requested_at"),
+        (handlers.report_performance, {"performed": True}, "AgreementPerformed", "performed_at"),
+        (handlers.record_survey, {"score": 5}, "SurveyRecorded", "recorded_at"),
+    ]
+    for hours, (use_case, body, event_type, key) in enumerate(steps, start=1):
+        at = (START + timedelta(days=1, hours=hours)).astimezone(TZ)
+        body = {**body, "held_at": at.isoformat()} if "held_at" in body else {**body, "occurred_at": at.isoformat()}
+        command(uow, settings, use_case, case_id, body)
+        event = uow.events.load(f"mediation-{case_id}")[-1]
+        assert (event.event_type, event.occurred_at, event.data[key]) == (event_type, at, at.isoformat())
+        assert event.recorded_at == clock.now()
