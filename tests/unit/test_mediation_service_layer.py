@@ -637,3 +637,23 @@ def test_every_step_records_when_it_happened_as_the_events_occurred_at(uow, sett
         event = uow.events.load(f"mediation-{case_id}")[-1]
         assert (event.event_type, event.occurred_at, event.data[key]) == (event_type, at, at.isoformat())
         assert event.recorded_at == clock.now()
+
+
+def test_intakes_withdrawal_dated_after_the_deadline_is_refused_as_one_after_the_expiry(uow, settings, clock):
+    case_id = open_case(uow, settings)
+    deadline = START + timedelta(days=15)
+    clock.set(deadline + timedelta(hours=2))  # within the grace: the expiry is not recorded yet
+    late = intake_event(
+        "ApplicationWithdrawn",
+        case_id,
+        3,
+        reason="settled privately",
+        withdrawn_at=(deadline + timedelta(hours=1)).isoformat(),
+        status_before="accepted",
+    )
+    consume(uow, settings, late, handlers.withdraw_on_intake)
+    [refused] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "WithdrawalRefused"]
+    assert (refused.data["ended_with"], refused.data["ended_at"]) == ("expired", deadline.isoformat())
+    clock.set(deadline + timedelta(hours=24))
+    assert handlers.sweep(uow)["expired"] == 1
+    assert events_of(uow, f"mediation-{case_id}") == ["MediationOpened", "WithdrawalRefused", "MediationExpired"]
