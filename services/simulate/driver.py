@@ -149,22 +149,28 @@ class District:
         key = self._key(run.plan.key, index)
         moment = at or self.clock.now()
         case_path = f"/api/v1/cases/{run.case_id}"
+        # Back-filling runs a day's steps at its end: each says when it happened (occurred_at),
+        # as staff keying in the day's paper would; live, it happens now.
+        dated = {**step.body, "occurred_at": at.isoformat()} if at is not None else step.body
         if step.action in ("accept", "reject"):
-            call = lambda: self.intake.post(case_path + "/acceptance", token, step.body, key)  # noqa: E731
+            call = lambda: self.intake.post(case_path + "/acceptance", token, dated, key)  # noqa: E731
         elif step.action == "withdraw_application":
-            call = lambda: self.intake.post(case_path + "/withdrawal", token, step.body, key)  # noqa: E731
+            call = lambda: self.intake.post(case_path + "/withdrawal", token, dated, key)  # noqa: E731
         elif step.action == "assign":
             mediator_id = self.mediator_for(run.plan.center_id, run.plan.mediator, moment.astimezone(self.zone).date())
             if mediator_id is None:
                 self.tally.add("assign", "no_mediator")
                 return
-            call = lambda: self.mediation.post(case_path + "/assignment", token, {"mediator_id": mediator_id}, key)  # noqa: E731
+            body = {**dated, "mediator_id": mediator_id}
+            call = lambda: self.mediation.post(case_path + "/assignment", token, body, key)  # noqa: E731
         elif step.action == "session":
-            body = {"held_at": moment.isoformat(), **step.body}
+            body = {"held_at": moment.isoformat(), **step.body}  # held_at is a session's occurred_at
             call = lambda: self.mediation.post(case_path + "/sessions", token, body, key)  # noqa: E731
         elif step.action == "agreement":
             due = moment.astimezone(self.zone).date() + timedelta(days=step.body["performance_due_days"])
             body = {"terms": step.body["terms"], "amount": step.body["amount"], "performance_due": due.isoformat()}
+            if at is not None:
+                body["occurred_at"] = at.isoformat()
             call = lambda: self.mediation.post(case_path + "/agreement", token, body, key)  # noqa: E731
         elif step.action == "complaint":
             body = {"center_id": run.plan.center_id, "case_id": run.case_id, **step.body}
@@ -177,7 +183,7 @@ class District:
                 "performance": "/performance",
                 "survey": "/survey",
             }[step.action]
-            call = lambda: self.mediation.post(case_path + path, token, step.body, key)  # noqa: E731
+            call = lambda: self.mediation.post(case_path + path, token, dated, key)  # noqa: E731
         if self._attempt(step.action, call) is None and step.action in ("accept", "assign"):
             run.broken = True
         elif step.action == "accept":

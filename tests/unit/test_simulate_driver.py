@@ -90,3 +90,19 @@ def test_refusals_are_counted_and_the_rest_goes_on(tmp_path):
     assert summary["performance"].get("refused_409", 0) > 0
     assert summary["application"] == {"done": summary["application"]["done"]}
     assert all(steps for _, steps in pending)
+
+
+def test_backfilled_steps_say_when_they_happened_in_order_within_the_services_bounds(tmp_path):
+    _, journal, _, _, _ = _run(tmp_path)
+    steps = {}
+    for service, path, body, offset in journal:
+        if not path.startswith("/api/v1/cases/"):
+            continue
+        happened = datetime.fromisoformat(body.get("occurred_at") or body["held_at"])
+        services_now = NOW + timedelta(seconds=offset)
+        # the day's steps are keyed in at its end: in the past, within TIAOJIE_BACKDATE_DAYS
+        assert timedelta(0) <= services_now - happened < timedelta(days=1), (service, path)
+        steps.setdefault(path.split("/")[4], []).append(happened)
+    assert steps and any(len(at) > 3 for at in steps.values())
+    for at in steps.values():
+        assert at == sorted(at)  # never before the step before it
