@@ -51,6 +51,7 @@ REFERRAL_STATUSES = {
     "confirmed": "仲裁院已确认",
     "refused": "仲裁院不予确认",
 }
+COMPLAINT_STATUSES = {"open": "待答复", "answered": "已答复"}
 REFERRAL_TYPES = {"referral": "移送仲裁", "review_request": "申请仲裁审查"}
 
 EVENTS = {
@@ -74,6 +75,8 @@ EVENTS = {
     "AgreementDefaulted": "协议未履行",
     "SurveyRecorded": "满意度调查",
     "DocumentIssued": "出具文书",
+    "ComplaintFiled": "登记投诉",
+    "ComplaintAnswered": "答复投诉",
 }
 
 # How a mediation ended, in a sentence's words ("调解已于 … 达成调解协议而结束").
@@ -131,6 +134,7 @@ FIELDS = {
     "score": "满意度",
     "comment": "意见",
     "text": "投诉内容",
+    "answer": "答复",
     "occurred_at": "实际发生时间",
     "name": "姓名",
     "certificate_no": "调解员证书编号",

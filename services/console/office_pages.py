@@ -2,7 +2,9 @@
 
 import uuid
 from datetime import date
+from urllib.parse import urlencode
 
+from services.common import limits
 from services.common.report_charts import center_chart, share_chart
 
 from . import accounts, forms, labels
@@ -25,6 +27,21 @@ def roster_rows(mediators, today):
             standing, css = "证书有效", ""
         rows.append({**mediator, "standing": standing, "css": css, "days_left": left})
     return sorted(rows, key=lambda r: (r["css"] == "", r["days_left"] if r["days_left"] is not None else 10**6))
+
+
+def complaint_filters(visit):
+    """The list's filters from the query string: a district account's center (none: all), the state."""
+    filters = {}
+    if visit.person.role == "district" and visit.center_id:
+        filters["center_id"] = visit.center_id
+    if visit.request.args.get("status") in labels.COMPLAINT_STATUSES:
+        filters["status"] = visit.request.args["status"]
+    return filters
+
+
+def complaint_page(visit):
+    page = visit.request.args.get("page", "1")
+    return int(page) if page.isdigit() and 1 <= int(page) <= limits.MAX_PAGE else 1
 
 
 class OfficePages:
@@ -67,15 +84,11 @@ class OfficePages:
         )
 
     # -- 投诉 -----------------------------------------------------------------------------
+    # Staff and heads file complaints; heads list and answer their center's, the district
+    # every center's (mediation decides who may: CONTRACTS §7).
     @page("GET", "/complaints", roles=("staff", "head", "district"))
     def complaints(self, visit):
-        return visit.render(
-            "complaints.html",
-            values={},
-            errors={},
-            form_key=str(uuid.uuid4()),
-            done=visit.request.args.get("done") == "1",
-        )
+        return self._complaints(visit)
 
     @page("POST", "/complaints", roles=("staff", "head"))
     def file_complaint(self, visit):
@@ -87,28 +100,60 @@ class OfficePages:
             found = visit.api.get("intake", "/api/v1/cases", q=number, center_id=visit.person.center_id)
             matches = [c for c in found.body.get("cases", []) if c["case_number"] == number] if found.ok else []
             if not matches:
-                return visit.render(
-                    "complaints.html",
-                    status=422,
-                    values=values,
-                    form_key=form.get("form_key"),
-                    errors={"case_number": ["本中心没有这个案件编号"]},
-                    done=False,
-                )
+                errors = {"case_number": ["本中心没有这个案件编号"]}
+                return self._complaints(visit, values, errors, form.get("form_key"), status=422)
             body["case_id"] = matches[0]["case_id"]
         answer = visit.api.post("mediation", "/api/v1/complaints", body, idempotency_key=form.get("form_key"))
         if answer.status == 422:
-            return visit.render(
-                "complaints.html",
-                status=422,
-                values=values,
-                form_key=form.get("form_key"),
-                errors=labels.field_errors(answer.errors()),
-                done=False,
-            )
+            errors = labels.field_errors(answer.errors())
+            return self._complaints(visit, values, errors, form.get("form_key"), status=422)
         if not answer.ok:
             return visit.refused(answer)
         return visit.redirect("/complaints?done=1")
+
+    @page("POST", "/complaints/<string:complaint_id>/answer", roles=("head", "district"))
+    def answer_complaint(self, visit, complaint_id):
+        form = visit.request.form
+        text = form.get("answer", "")
+        answer = visit.api.post(
+            "mediation",
+            f"/api/v1/complaints/{complaint_id}/answer",
+            {"answer": text},
+            idempotency_key=form.get("form_key"),
+        )
+        if answer.status == 422:
+            answering = {"complaint_id": complaint_id, "answer": text, "errors": labels.field_errors(answer.errors())}
+            return self._complaints(visit, status=422, answering=answering)
+        if answer.status == 409:
+            return self._complaints(visit, status=409, conflict="这件投诉已经答复过了，不能再次答复。")
+        if not answer.ok:
+            return visit.refused(answer, forbidden="只有本中心负责人或区级账号可以答复这件投诉。")
+        return visit.redirect("/complaints?" + urlencode({**complaint_filters(visit), "answered": 1}))
+
+    def _complaints(self, visit, values=None, errors=None, form_key=None, status=200, answering=None, conflict=None):
+        """The page: the filing form for those who file, the list with answer forms for those who answer."""
+        listing, filters = None, complaint_filters(visit)
+        if visit.person.role in ("head", "district"):
+            found = visit.api.get("mediation", "/api/v1/complaints", **filters, page=complaint_page(visit))
+            if not found.ok:
+                return visit.refused(found)
+            listing = found.body
+        return visit.render(
+            "complaints.html",
+            status=status,
+            values=values or {},
+            errors=errors or {},
+            form_key=form_key or str(uuid.uuid4()),
+            listing=listing,
+            filters=filters,
+            filter_query=urlencode(filters),
+            statuses=labels.COMPLAINT_STATUSES,
+            answering=answering or {},
+            conflict=conflict,
+            new_key=lambda: str(uuid.uuid4()),
+            done=visit.request.args.get("done") == "1",
+            answered=visit.request.args.get("answered") == "1",
+        )
 
     # -- 统计 -----------------------------------------------------------------------------
     @page("GET", "/report", roles=("staff", "head", "district"))
@@ -138,6 +183,7 @@ class OfficePages:
             share=share,
             center_chart=center_chart(rows, demonstration, target),
             share_chart=share_chart(share, goal) if share is not None else "",
+            complaints=(answer.body.get("summary") or {}).get("complaints") if len(rows) > 1 else None,
         )
 
     # -- 账号管理 (admin) -----------------------------------------------------------------

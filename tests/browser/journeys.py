@@ -163,7 +163,7 @@ def clerk_journey(page, camera, settings):
 
     for link, heading in (("调解员名册", "调解员名册"), ("投诉", "投诉"), ("统计", "调解工作统计")):
         page.get_by_role("link", name=link, exact=True).click()
-        expect(page.get_by_role("heading", name=re.compile(heading))).to_be_visible()
+        expect(page.get_by_role("heading", name=re.compile(f"^{heading}"), level=1)).to_be_visible()
         camera.shot(f"page-{link}")
 
     page.get_by_role("button", name="退出").click()
@@ -270,7 +270,16 @@ def offices_journey(page, camera, settings):
     page.get_by_label("投诉内容").fill("等候时间过长，无人接待")
     page.get_by_role("button", name="登记投诉").click()
     expect(page.locator(".notice")).to_contain_text("投诉已登记")
+    filed = page.locator("article.complaint", has_text="等候时间过长，无人接待")
+    expect(filed).to_contain_text("待答复")
     camera.shot("complaint-filed")
+    filed.get_by_label("答复").fill("已安排专人接待，向您致歉")
+    filed.get_by_role("button", name="提交答复").click()
+    expect(page.locator(".notice")).to_contain_text("答复已提交")
+    answered = page.locator("article.complaint", has_text="等候时间过长，无人接待")
+    expect(answered).to_contain_text("已答复")
+    seen["complaint_answered"] = answered.inner_text()
+    camera.shot("complaint-answered")
     page.get_by_role("button", name="退出").click()
 
     log_in(page, base, district["login"], district["password"])
@@ -283,6 +292,13 @@ def offices_journey(page, camera, settings):
     page.get_by_role("button", name="查询").click()
     camera.shot("district-search")
     seen["district_can_register"] = page.get_by_role("link", name="案件登记").count() > 0
+    page.get_by_role("link", name="投诉").click()
+    page.get_by_label("中心").select_option(value=settings["center_id"])
+    page.get_by_label("状态").select_option(value="answered")
+    page.get_by_role("button", name="筛选").click()
+    expect(page.locator("article.complaint", has_text="等候时间过长，无人接待")).to_contain_text("已答复")
+    seen["district_complaints"] = page.locator("main").inner_text()
+    camera.shot("district-complaints")
     return seen
 
 

@@ -168,5 +168,14 @@ def test_accounts_first_login_disabling_the_roster_and_the_district_view(system,
     assert seen["disabled_url"].endswith("/login")  # the disabled person's session ended with the account
     assert "证书将在 20 天后到期" in seen["roster_row"]
     assert not seen["district_can_register"]
+    for words in (
+        "已答复",
+        "已安排专人接待，向您致歉",
+        "答复时间",
+        "答复人",
+        f"{people['head']['name']}（中心负责人）",
+    ):
+        assert words in seen["complaint_answered"]
+    assert "已安排专人接待，向您致歉" in seen["district_complaints"] and "待答复" in seen["district_complaints"]
     roster = system.call("mediation", "GET", f"/api/v1/mediators?center_id={CENTER}")["mediators"]
     assert any(m["name"] == "吴将到期" and m["certificate_expires"] == expires.isoformat() for m in roster)
