@@ -190,6 +190,10 @@ class DocumentIssued(DocumentsEvent):
     pass
 
 
+class DocumentDownloaded(DocumentsEvent):
+    """A person (or a machine token) downloaded a document: a look at the case's personal data."""
+
+
 def _published():
     published = {}
     for event_type in REGISTRY.values():

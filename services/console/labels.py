@@ -98,6 +98,8 @@ LOOK_ROUTES = {
     "GET /api/v1/cases/{case_id}/history": "办理经过",
     "GET /api/v1/cases": "案件查询结果",
     "tiaojie privacy export": "个人信息导出（运维命令）",
+    "GET /api/v1/documents/{document_id}.pdf": "下载文书（PDF）",
+    "GET /api/v1/documents/{document_id}.docx": "下载文书（Word）",
 }
 
 MACHINE_ROLES = {"center": "中心令牌", "district": "区级令牌", "admin": "管理令牌"}

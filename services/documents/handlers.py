@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from services.common.envelope import NewEvent
 from services.common.errors import NotFound
 from services.common.keystore import opened
+from services.events import DocumentDownloaded
 
 from .compose import Issue, compose
 from .domain import KINDS, CaseFile, KindNotAllowed, UnknownCase, document_number, issuer_name
@@ -196,4 +197,44 @@ def get_document(uow, principal, document_id):
     if document is None:
         raise UnknownDocument(document_id)
     principal.require_read(document["center_id"])
+    return document
+
+
+def download_route(extension):
+    """The route of a download, as a look records it (CONTRACTS §9)."""
+    return f"GET /api/v1/documents/{{document_id}}.{extension}"
+
+
+def download_document(uow, principal, document_id, extension):
+    """The document a principal downloads as PDF or Word, and the look it is: `DocumentDownloaded`
+    (who, when, which case and document, through which route), which intake keeps in the
+    case's looks. Recorded before the file is rendered: a look that failed to show is noted
+    rather than a look shown and not noted."""
+    document = get_document(uow, principal, document_id)
+    now = uow.clock.now()
+    uow.events.append(
+        f"download-{uow.settings.new_id()}",
+        0,
+        [
+            NewEvent(
+                DocumentDownloaded.name,
+                {
+                    "document_id": document["document_id"],
+                    "case_id": document["case_id"],
+                    "center_id": document["center_id"],
+                    "kind": document["kind"],
+                    "number": document["number"],
+                    "format": extension,
+                    "route": download_route(extension),
+                    "downloaded_at": now.isoformat(),
+                },
+                case_id=document["case_id"],
+                center_id=document["center_id"],
+                occurred_at=now,
+            )
+        ],
+        correlation_id=uow.correlation_id,
+        causation_id=uow.causation_id,
+        actor=actor_of(principal),
+    )
     return document

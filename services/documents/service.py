@@ -47,7 +47,7 @@ class DocumentsService(BaseService):
 
     @api("GET", "/api/v1/documents/<string:document_id>.pdf")
     def document_pdf(self, request, document_id):
-        document = self._document(request, document_id)
+        document = self._document(request, document_id, "pdf")
         pdf = _rendered_pdf(opened(document["content"]))
         if hashlib.sha256(pdf).hexdigest() != document["pdf_sha256"]:
             # The fonts or the renderer changed since the document was issued.
@@ -58,15 +58,16 @@ class DocumentsService(BaseService):
 
     @api("GET", "/api/v1/documents/<string:document_id>.docx")
     def document_docx(self, request, document_id):
-        document = self._document(request, document_id)
+        document = self._document(request, document_id, "docx")
         docx = tpool.execute(render_docx, opened(document["content"]))
         mimetype = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
         return _file(docx, mimetype, document, "docx", inline=False)
 
-    def _document(self, request, document_id):
+    def _document(self, request, document_id, extension):
+        """The document, once its download is recorded as a look (handlers.download_document)."""
         actor = self.store.authenticate(request)
         with self.store.unit_of_work() as uow:
-            return handlers.get_document(uow, actor, document_id)
+            return handlers.download_document(uow, actor, document_id, extension)
 
     def readiness_problems(self):
         problem = _font_problem()

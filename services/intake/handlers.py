@@ -276,6 +276,13 @@ def _merged_by_time(events, others):
     return merged + pending
 
 
+def record_document_downloaded(records, event):
+    """Effect of the documents service's DocumentDownloaded: a look at the case, by whoever
+    downloaded, when, through the download's route (the inbox keeps it to one look per event)."""
+    if event.case_id and event.actor:
+        records.record_looks([event.case_id], event.actor, event.data["route"], event.occurred_at)
+
+
 def record_document_issued(records, envelope):
     """Effect of the documents service's DocumentIssued: the case's history shows it."""
     if envelope.get("case_id"):

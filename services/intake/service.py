@@ -17,6 +17,7 @@ from services.common.messaging import inbox_handler
 from services.common.service import BaseService, EventRelay, ServiceStore, every
 from services.events import (
     AgreementReached,
+    DocumentDownloaded,
     DocumentIssued,
     MediationExpired,
     MediationFailed,
@@ -164,6 +165,14 @@ class IntakeService(BaseService):
     on_mediation_expired = _notes_mediation_end(MediationExpired)
     on_mediation_withdrawn = _notes_mediation_end(MediationWithdrawn)
     on_withdrawal_refused = _notes_mediation_end(WithdrawalRefused)
+
+    @inbox_handler(DocumentDownloaded)
+    def on_document_downloaded(self, envelope):
+        self.store.consume(
+            "on_document_downloaded",
+            envelope,
+            lambda uow, event, previous_version: handlers.record_document_downloaded(uow.records, event),
+        )
 
     @inbox_handler(DocumentIssued)
     def on_document_issued(self, envelope):

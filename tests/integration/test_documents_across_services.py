@@ -2,10 +2,12 @@
 
 Runs intake, mediation and documents as `tiaojie serve` runs them: a case is registered,
 accepted and settled through the staff APIs, its agreement is issued by the documents
-service, and intake's history of the case shows the DocumentIssued.
+service, and intake's history of the case shows the DocumentIssued; each download of the
+document is a look in intake's list of who looked at the case (CONTRACTS §9).
 """
 
 import subprocess
+import urllib.error
 import urllib.request
 from datetime import date, timedelta
 
@@ -21,6 +23,16 @@ def call(url, method, path, token, body=None):
     status, payload, _ = support.http(method, url + path, body=body, token=token)
     assert status in (200, 201), (method, path, status, payload)
     return payload
+
+
+def download_status(url, token):
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
 
 
 def test_an_agreement_issued_from_the_real_events_shows_in_intake_history(infrastructure, tokens, tmp_path):
@@ -113,3 +125,19 @@ def test_an_agreement_issued_from_the_real_events_shows_in_intake_history(infras
         assert entry["data"]["number"] == issued["number"] and entry["data"]["kind"] == "agreement"
         history = call(intake, "GET", f"/api/v1/cases/{case_id}/history", tokens["district"])
         assert [e["event_type"] for e in history["events"]][-1] == "DocumentIssued"
+
+        docx = f"{documents}/api/v1/documents/{issued['document_id']}.docx"
+        assert download_status(docx, token) == 200
+        assert download_status(docx, tokens["huaguangjie"]) == 403  # refused: no look
+
+        def downloads():
+            looks = call(intake, "GET", f"/api/v1/cases/{case_id}/looks", tokens["district"])["looks"]
+            found = [look for look in looks if "/documents/" in look["route"]]
+            return found if len(found) >= 2 else None
+
+        looks = support.wait_for(downloads, timeout=20, message="the downloads among the case's looks")
+        assert [look["route"] for look in looks] == [
+            "GET /api/v1/documents/{document_id}.pdf",
+            "GET /api/v1/documents/{document_id}.docx",
+        ]
+        assert all(look["actor"] == {"token": f"center:{CENTER}"} for look in looks)
