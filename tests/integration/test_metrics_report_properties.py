@@ -11,7 +11,8 @@ already reported). Runs the real projection and report SQL against PostgreSQL.
 """
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -22,6 +23,8 @@ from prometheus_client.core import Metric
 from services.common.calendar import build_calendar
 from services.common.centers import load_centers
 from services.common.clock import FixedClock
+from services.common.eventstore import InMemoryEventStore
+from services.mediation.domain import Mediation
 from services.metrics.collector import ReadModelCollector
 from services.metrics.indicators import COHORT_OUTCOMES, COHORTS
 from services.metrics.projection import facts_of
@@ -224,3 +227,41 @@ def test_the_report_rows_of_any_basis_name_it(read_model_database):
         with read_model_database.transaction() as cursor:
             rows = center_report(cursor, CENTERS, IndicatorSettings(denominator=denominator), 2026)
         assert {r["success_rate_basis"] for r in rows} == {basis}
+
+
+def test_an_agreement_keyed_in_after_its_month_is_a_correction_of_the_month_it_was_signed_in(read_model_database):
+    # finding 2, mediation's half: a paper agreement signed on 31 October and keyed in on
+    # 1 November, after October was reported, counts in October (when it happened) and
+    # shows there as a correction; November does not count it
+    reset(read_model_database)
+    history = History()
+    case_id = history.case("huaguangjie", datetime(2026, 10, 20, 2, tzinfo=UTC), "mediating")
+    deliver(read_model_database, history.events)
+    reported = datetime(2026, 11, 1, 0, 30, tzinfo=ZONE)
+    [first] = [
+        r for r in report(read_model_database, "closed", 2026, 10, now=reported)[0] if r["center_id"] == "huaguangjie"
+    ]
+    assert first["closed_agreement"] == 0
+
+    stream = f"mediation-{case_id}"
+    mediation = Mediation.from_events(stream, [e for e in history.events if e.stream_id == stream])
+    signed = datetime(2026, 10, 31, 23, 30, tzinfo=ZONE)
+    keyed_in = datetime(2026, 11, 1, 9, 0, tzinfo=ZONE)
+    mediation.reach_agreement("pays the wages", Decimal("8000.00"), date(2026, 11, 30), signed, ZONE)
+    store = InMemoryEventStore(FixedClock(keyed_in))
+    store.append(stream, 0, mediation.pending)
+    [agreement] = store.load(stream)
+    assert (agreement.occurred_at, agreement.recorded_at) == (signed, keyed_in)
+    deliver(read_model_database, [agreement])
+
+    later = keyed_in + timedelta(hours=1)
+    [row] = [
+        r for r in report(read_model_database, "closed", 2026, 10, now=later)[0] if r["center_id"] == "huaguangjie"
+    ]
+    changed = {c["field"]: (c["first"], c["now"]) for c in row["changed_since_first_produced"]}
+    assert changed["closed_agreement"] == (0, 1)
+    assert datetime.fromisoformat(row["first_produced_at"]) == reported
+    [november] = [
+        r for r in report(read_model_database, "closed", 2026, 11, now=later)[0] if r["center_id"] == "huaguangjie"
+    ]
+    assert november["closed_agreement"] == 0
