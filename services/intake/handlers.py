@@ -276,6 +276,21 @@ def _merged_by_time(events, others):
     return merged + pending
 
 
+def issued_documents(records, case_id):
+    """The documents issued for the case, as the documents service reported them (DocumentIssued):
+    what an export lists (PIPL Art. 45); the sha256 is the issued PDF's."""
+    return [
+        {
+            "document_id": envelope["data"]["document_id"],
+            "kind": envelope["data"]["kind"],
+            "number": envelope["data"]["number"],
+            "issued_at": envelope["data"]["issued_at"],
+            "sha256": envelope["data"].get("pdf_sha256"),
+        }
+        for envelope in records.documents_issued(case_id)
+    ]
+
+
 def record_document_downloaded(records, event):
     """Effect of the documents service's DocumentDownloaded: a look at the case, by whoever
     downloaded, when, through the download's route (the inbox keeps it to one look per event)."""

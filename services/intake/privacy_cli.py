@@ -63,6 +63,7 @@ def _export(wiring, id_number):
             {
                 "case": handlers.case_view(uow, None, case_id),
                 "history": handlers.case_history(uow, None, case_id)["events"],
+                "documents": handlers.issued_documents(uow.records, case_id),
                 "looks": uow.records.looks(case_id),
             }
             for case_id in case_ids

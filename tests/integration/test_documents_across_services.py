@@ -6,6 +6,7 @@ service, and intake's history of the case shows the DocumentIssued; each downloa
 document is a look in intake's list of who looked at the case (CONTRACTS §9).
 """
 
+import json
 import subprocess
 import urllib.error
 import urllib.request
@@ -141,3 +142,16 @@ def test_an_agreement_issued_from_the_real_events_shows_in_intake_history(infras
             "GET /api/v1/documents/{document_id}.docx",
         ]
         assert all(look["actor"] == {"token": f"center:{CENTER}"} for look in looks)
+
+        # What an export of the person holds (PIPL Art. 45): the document issued, and the looks.
+        [exported] = json.loads(support.cli("privacy", "export", "--id-number", RESIDENT_ID).stdout)["cases"]
+        assert exported["documents"] == [
+            {
+                "document_id": issued["document_id"],
+                "kind": "agreement",
+                "number": issued["number"],
+                "issued_at": entry["data"]["issued_at"],
+                "sha256": entry["data"]["pdf_sha256"],
+            }
+        ]
+        assert {look["route"] for look in looks} <= {look["route"] for look in exported["looks"]}
