@@ -193,6 +193,11 @@ ODD_REQUESTS = [
     ("mediation", "POST", "/api/v1/cases/abc%00def/sessions", '{"held_at": "x", "summary": "s"}', 404),
     ("mediation", "GET", "/api/v1/mediators/%00", None, 404),
     ("mediation", "POST", "/api/v1/complaints", '{"center_id": "huaguangjie", "text": "\\u0000"}', 422),
+    ("mediation", "GET", "/api/v1/complaints?page=99999999999999999999", None, 422),
+    ("mediation", "GET", "/api/v1/complaints?status=%00", None, 400),
+    ("mediation", "GET", "/api/v1/complaints/%00", None, 404),
+    ("mediation", "POST", "/api/v1/complaints/%00/answer", '{"answer": "a"}', 404),
+    ("mediation", "POST", f"/api/v1/complaints/{uuid.uuid4()}/answer", '{"answer": "\\u0000"}', 422),
     ("arbitration_link", "GET", "/api/v1/referrals/%00", None, 404),
     ("arbitration_link", "GET", "/api/v1/referrals?case_id=%00", None, 400),
 ]

@@ -146,8 +146,14 @@ def test_no_route_writes_a_marked_value_to_the_logs(system, tokens):
     call("mediation", "POST", case + "/failure", {"reason": MARK}, 200)
     call("mediation", "POST", case + "/survey", {"score": 5, "comment": MARK})
     complaint = {"center_id": CENTER, "case_id": accepted, "text": f"{MARK}{PHONE}"}
-    call("mediation", "POST", "/api/v1/complaints", complaint, 201)
+    complaint_id = call("mediation", "POST", "/api/v1/complaints", complaint, 201)["complaint_id"]
     call("mediation", "POST", "/api/v1/complaints", {**complaint, "case_id": MARK}, 422)
+    answer = f"/api/v1/complaints/{complaint_id}/answer"
+    call("mediation", "POST", answer, {"answer": f"{MARK}\u0000"}, 422)
+    call("mediation", "POST", answer, {"answer": f"{MARK}{PHONE}"}, 200)
+    call("mediation", "POST", answer, {"answer": MARK}, 409)
+    call("mediation", "GET", f"/api/v1/complaints?center_id={CENTER}", expect=200)
+    call("mediation", "GET", f"/api/v1/complaints/{MARK_IN_URL}", expect=404)
     call("mediation", "GET", case, expect=200)
     call("mediation", "GET", f"/api/v1/cases/{MARK_IN_URL}", expect=404)
     call("mediation", "GET", f"/api/v1/mediators?center_id={MARK_IN_URL}")
