@@ -278,3 +278,15 @@ def test_a_reply_that_loses_every_race_is_decided_again_then_handed_back_to_the_
 
     assert len(attempts) == ATTEMPTS
     assert link.referral(referral_id).status == "pending"
+
+
+def test_the_link_follows_every_event_of_a_mediations_stream():
+    # A referral waits until its case file has seen every earlier version of the stream
+    # that decided it, so an event of the stream the link does not follow (mediation's
+    # WithdrawalRefused, issue 15 finding 4) would hold a later default's referral for ever.
+    from services.arbitration_link.service import ArbitrationLinkService
+    from services.common.messaging import inbox_handlers
+    from services.events import REGISTRY
+
+    followed = {t for source, t, _ in inbox_handlers(ArbitrationLinkService) if source == "mediation"}
+    assert followed == {name for name, t in REGISTRY.items() if t.service == "mediation" and t.about_a_case}
