@@ -4,6 +4,7 @@ Also: a row claimed by one sweep is skipped by another (`FOR UPDATE SKIP LOCKED`
 is how two instances of the service share the work without fighting over a case.
 """
 
+import contextlib
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -12,9 +13,12 @@ import psycopg2.extras
 import pytest
 
 from services import registry
+from services.common.clock import FixedClock
 from services.common.db import drop_database, ensure_database, migrate
+from services.common.envelope import NewEvent
+from services.common.eventstore import PostgresEventStore
 from services.common.schema import COMMON_MIGRATIONS
-from services.mediation.domain import Mediation, Mediator
+from services.mediation.domain import Complaint, Mediation, Mediator
 from services.mediation.readmodels import InMemoryReadModels, PostgresReadModels
 from tests import support
 
@@ -134,3 +138,67 @@ def test_a_row_claimed_by_one_sweep_is_skipped_by_another(database):
         second.rollback()
         first.close()
         second.close()
+
+
+def complaint(filed_at, center_id="qidaowan", case_id=None, answered_at=None):
+    complaint_id = str(uuid.uuid4())
+    c = Complaint(Complaint.stream_for(complaint_id))
+    c.file(complaint_id, center_id, case_id, "等待时间过长", filed_at)
+    if answered_at is not None:
+        c.answer_with("已答复", answered_at)
+    return c
+
+
+def test_complaints_by_state_open_first_with_their_case_number_and_who_answered(views):
+    case = mediation(NOW, center_id="qidaowan")
+    views.save_mediation(case)
+    older, newer = complaint(NOW - timedelta(days=3), case_id=case.case_id), complaint(NOW - timedelta(days=1))
+    answered = complaint(NOW - timedelta(days=5), answered_at=NOW - timedelta(days=2))
+    elsewhere = complaint(NOW, center_id="yamalike")
+    for c in (newer, older, elsewhere):
+        views.save_complaint(c)
+    head = {"account_id": "a1", "login": "wang", "name": "王主任", "role": "head"}
+    views.save_complaint(complaint(NOW, center_id="qidaowan"))  # saved open, then answered below
+    views.save_complaint(answered)
+    views.save_complaint(answered, answered_by=head)
+    views.save_complaint(answered)  # a later save without an answerer keeps the one recorded
+
+    rows = views.complaints(center_id="qidaowan")
+    ids = [r["complaint_id"] for r in rows]
+    assert ids[:2] == [older.complaint_id, newer.complaint_id] and ids[-1] == answered.complaint_id
+    assert views.complaint_counts("qidaowan") == {"open": 3, "answered": 1}
+    assert [r["complaint_id"] for r in views.complaints(center_id="qidaowan", status="answered")] == [
+        answered.complaint_id
+    ]
+    [row] = [r for r in rows if r["complaint_id"] == older.complaint_id]
+    assert (row["case_id"], row["case_number"], row["status"]) == (case.case_id, "HG-1", "open")
+    shown = views.complaint(answered.complaint_id)
+    assert (shown["status"], shown["answered_by"], shown["answered_at"]) == ("answered", head, NOW - timedelta(days=2))
+    assert views.complaint(str(uuid.uuid4())) is None
+    assert elsewhere.complaint_id not in ids
+
+
+def test_the_complaints_table_is_filled_from_the_complaints_filed_before_it_existed():
+    url = f"postgresql://postgres@127.0.0.1:5432/{support.NAMESPACE}_mediation_rm_complaints"
+    drop_database(url)
+    ensure_database(url)
+    try:
+        mediation_migrations = registry.service_migrations("mediation")
+        before = [m for m in mediation_migrations if m[0] < "mediation-0002"]
+        migrate(url, COMMON_MIGRATIONS + before)
+        complaint_id = str(uuid.uuid4())
+        with contextlib.closing(connect(url)) as conn, conn, conn.cursor() as cursor:
+            store = PostgresEventStore(cursor, FixedClock(NOW))
+            data = {"complaint_id": complaint_id, "center_id": "qidaowan", "text": "慢", "filed_at": NOW.isoformat()}
+            store.append(f"complaint-{complaint_id}", 0, [NewEvent("ComplaintFiled", data, None, "qidaowan", NOW)])
+        migrate(url, COMMON_MIGRATIONS + mediation_migrations)
+        with contextlib.closing(connect(url)) as conn, conn.cursor() as cursor:
+            [row] = PostgresReadModels(cursor).complaints()
+        assert (row["complaint_id"], row["center_id"], row["status"], row["filed_at"]) == (
+            complaint_id,
+            "qidaowan",
+            "open",
+            NOW,
+        )
+    finally:
+        drop_database(url)
