@@ -9,7 +9,7 @@ import functools
 from services.common.errors import NotFound
 from services.common.steps import step_time
 
-from .domain import Mediation, Mediator, Rejected
+from .domain import RESPONDENT_REFUSED, Mediation, Mediator, Rejected, local_date
 from .views import mediation_view
 
 
@@ -60,11 +60,21 @@ def assign_mediator(command, uow, mediation, now):
     mediation.assign(mediator, uow.settings.today(at), at)
 
 
+def _mediator_certified_on(uow, mediation, day):
+    """The assigned mediator's certificate (as the roster has it now) must be valid on `day`, the
+    district date of the step (its `occurred_at`)."""
+    if mediation.mediator is not None:
+        mediator = uow.load(Mediator, Mediator.stream_for(mediation.mediator["mediator_id"]))
+        mediation.require_certified_mediator(mediator, day)
+
+
 @case_command
 def hold_session(command, uow, mediation, now):
     # held_at is the session's occurred_at (the schema makes them one); refusals name the field given
     field = "occurred_at" if command.occurred_at is not None else "held_at"
-    mediation.hold_session(occurred(command, uow, mediation, now, field), command.summary)
+    at = occurred(command, uow, mediation, now, field)
+    _mediator_certified_on(uow, mediation, local_date(at, uow.settings.tz))
+    mediation.hold_session(at, command.summary)
 
 
 @case_command
@@ -75,12 +85,17 @@ def extend(command, uow, mediation, now):
 @case_command
 def reach_agreement(command, uow, mediation, now):
     at = occurred(command, uow, mediation, now)
+    _mediator_certified_on(uow, mediation, local_date(at, uow.settings.tz))
     mediation.reach_agreement(command.terms, command.amount, command.performance_due, at, uow.settings.tz)
 
 
 @case_command
 def fail(command, uow, mediation, now):
-    mediation.fail(command.reason, occurred(command, uow, mediation, now))
+    at = occurred(command, uow, mediation, now)
+    # A respondent's refusal of mediation is recorded without the mediator acting on it.
+    if command.reason_code != RESPONDENT_REFUSED:
+        _mediator_certified_on(uow, mediation, local_date(at, uow.settings.tz))
+    mediation.fail(command.reason, at, command.reason_code)
 
 
 @case_command

@@ -72,6 +72,7 @@ class ReachAgreement(CaseCommand):
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Fail(CaseCommand):
     reason: str
+    reason_code: str | None = None  # one of FAILURE_REASON_CODES; None when staff gave none
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

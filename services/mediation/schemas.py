@@ -10,7 +10,7 @@ from services.common.boundary import Dated, Flag, text
 from services.common.centers import centers_by_id
 from services.common.money import Money
 
-from .domain import COMPLAINT_STATUSES, STATUSES
+from .domain import COMPLAINT_STATUSES, FAILURE_REASON_CODES, STATUSES
 
 MAX_EXTENSION_DAYS = 90
 MAX_COMPLAINT_TEXT = 5000
@@ -118,7 +118,10 @@ class Agreement(_Step):
 
 
 class Failure(_Step):
+    """`{reason}` as CONTRACTS §2 has it, plus an optional `reason_code` (what kind of failure)."""
+
     reason = text(2000, required=True)
+    reason_code = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FAILURE_REASON_CODES))
 
 
 class Withdrawal(_Step):

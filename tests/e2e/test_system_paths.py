@@ -58,6 +58,53 @@ def test_a_review_request_is_confirmed_by_the_institute(system):
     system.wait_for_change(center, before, {"received/self": 1, "closed/agreement": 1, "open/performing": 1})
 
 
+def test_finding3_default_of_confirmed_agreement_is_never_referred(system):
+    center = "longshengjie"
+    before = system.counters(center)
+    case_id = system.accepted_case(center)
+    system.agreement(case_id)
+    system.mediation_case(case_id, status="agreement")
+    system.call("mediation", "POST", f"/api/v1/cases/{case_id}/review-request", {})
+    status, body, _ = support.http(
+        "POST",
+        system.url("mediation") + f"/api/v1/cases/{case_id}/performance",
+        {"performed": False},
+        token=system.token,
+    )
+    assert (status, body.get("status")) in ((409, "under_review"), (409, "confirmed"), (200, "defaulted")), body
+    system.referral(case_id, "confirmed")
+    system.mediation_case(case_id, status="confirmed")
+    if status != 200:
+        system.call("mediation", "POST", f"/api/v1/cases/{case_id}/performance", {"performed": False})
+    performance = system.mediation_case(case_id, status="defaulted")["performance"]
+    assert (performance["confirmed"], performance["guidance"]) == (True, "court_enforcement")
+    assert performance["document_no"]
+    system.wait_for_change(center, before, {"received/self": 1, "closed/agreement": 1})
+    referrals = system.call("arbitration_link", "GET", f"/api/v1/referrals?case_id={case_id}")["referrals"]
+    assert [r["type"] for r in referrals] == ["review_request"]
+
+
+def test_finding5_a_respondents_refusal_without_a_mediator_is_referred_and_docketed(system):
+    center = "yushugou"
+    before = system.counters(center)
+    case_id = system.accepted_case(center, assign=False)
+    path = f"/api/v1/cases/{case_id}/failure"
+    status, body, _ = support.http("POST", system.url("mediation") + path, {"reason": "分歧"}, token=system.token)
+    assert (status, body["status"]) == (409, "mediating"), body
+    refusal = {"reason": "被申请人拒绝调解", "reason_code": "respondent_refused"}
+    assert system.call("mediation", "POST", path, refusal)["mediator"] is None
+    referral = system.referral(case_id, "docketed")
+    assert referral["type"] == "referral"
+    system.wait_for_change(center, before, {"received/self": 1, "closed/failed": 1})
+    documents = system.url("documents") + f"/api/v1/cases/{case_id}/documents"
+
+    def issued():
+        code, answer, _ = support.http("POST", documents, {"kind": "termination_notice"}, token=system.token)
+        return answer if code == 201 else None
+
+    assert support.wait_for(issued, timeout=30, message="the termination notice of a failure without a mediator")
+
+
 def test_a_recommendation_letter_opens_a_new_case(system):
     center = "badaowan"
     before = system.counters(center)

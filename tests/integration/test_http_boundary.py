@@ -263,7 +263,9 @@ def test_mediation_and_the_link_take_every_case_id_form_intake_takes(system, tok
     ):
         status, body, _ = support.http("POST", mediation + case_id + path, command, token=token)
         assert status == 422 and field in body["errors"], (path, body)
-    status, body, _ = support.http("POST", mediation + forms[0] + "/failure", {"reason": "双方分歧过大"}, token=token)
+    # no mediator was assigned: only a respondent's refusal of mediation may close it so
+    refusal = {"reason": "被申请人拒绝调解", "reason_code": "respondent_refused"}
+    status, body, _ = support.http("POST", mediation + forms[0] + "/failure", refusal, token=token)
     assert (status, body["status"]) == (200, "failed"), body
 
     referrals = system.url("arbitration_link") + "/api/v1/referrals"

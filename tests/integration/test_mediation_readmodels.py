@@ -113,7 +113,7 @@ def test_early_withdrawals_and_the_case_list(views):
     assert views.withdrawn_early("w-1") and not views.withdrawn_early("w-2")
     center = "shuitashan"
     first, second = mediation(NOW, center_id=center), mediation(NOW + timedelta(days=1), center_id=center)
-    second.fail("no agreement", NOW)
+    second.fail("the respondent refuses mediation", NOW, "respondent_refused")
     views.save_mediation(first)
     views.save_mediation(second)
     assert [r["case_id"] for r in views.mediations(center_id=center)] == [first.case_id, second.case_id]

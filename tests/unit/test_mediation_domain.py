@@ -124,7 +124,7 @@ def test_the_mediation_expires_only_at_its_deadline_and_only_once():
 
 def test_nothing_but_a_survey_is_allowed_after_the_mediation_closed():
     mediation = opened()
-    mediation.fail("respondent refuses", NOW)
+    mediation.fail("respondent refuses", NOW, "respondent_refused")
     with pytest.raises(NotAllowed) as refused:
         mediation.extend(5, True, NOW)
     assert refused.value.status == "failed"
@@ -379,3 +379,42 @@ def test_a_performance_dated_from_the_default_moment_is_refused_and_the_default_
     assert paid_in_time.status == PERFORMED
     assert mediation.default_unreported(defaults_from + late_entry, 2, TZ, late_entry)
     assert mediation.pending[-1].data["defaulted_at"] == defaults_from.isoformat()
+
+
+# --- finding 5: the mediator's certificate on the day of each step; failures need one --------
+
+
+def test_finding5_a_failure_without_a_mediator_is_409_unless_the_respondent_refused():
+    for reason_code in (None, "no_agreement", "party_absent", "other"):
+        mediation = opened()
+        with pytest.raises(NotAllowed) as refused:
+            mediation.fail("no agreement", NOW, reason_code)
+        assert refused.value.status == MEDIATING and "assign a mediator" in str(refused.value)
+        assert [e.event_type for e in mediation.pending] == ["MediationOpened"]
+    mediation = opened()
+    mediation.fail("the respondent will not be mediated", NOW, "respondent_refused")
+    data = mediation.pending[-1].data
+    assert (data["reason_code"], data["mediator_id"]) == ("respondent_refused", None)
+    assert mediation.failure["reason_code"] == "respondent_refused"
+
+
+def test_finding5_a_failure_with_a_mediator_needs_no_reason_code():
+    mediation = opened()
+    mediation.assign(mediator(), TODAY, NOW)
+    mediation.fail("the parties are too far apart", NOW)
+    data = mediation.pending[-1].data
+    assert (data["reason_code"], data["mediator_id"]) == (None, "m-1")
+
+
+def test_finding5_the_assigned_mediators_certificate_must_be_valid_on_the_day_of_the_step():
+    mediation = opened()
+    assigned = mediator(expires=TODAY)
+    mediation.assign(assigned, TODAY, NOW)
+    mediation.require_certified_mediator(assigned, TODAY)  # through its last day
+    with pytest.raises(Rejected) as refused:
+        mediation.require_certified_mediator(assigned, TODAY + timedelta(days=1))
+    message = refused.value.errors["mediator_id"][0]
+    assert "2026-03-03" in message and "expired on 2026-03-02" in message
+    assert "assign another mediator" in message and "renew" in message
+    assigned.renew_certificate("TJ-002", date(2028, 1, 1), NOW)
+    mediation.require_certified_mediator(assigned, TODAY + timedelta(days=1))

@@ -43,6 +43,7 @@ def uow(clock, settings):
 # Each handler with its command and boundary schema, as the service routes them.
 ROUTES = {
     handlers.register_mediator: (commands.RegisterMediator, schemas.MediatorRegistration),
+    handlers.renew_certificate: (commands.RenewCertificate, schemas.CertificateRenewal),
     handlers.file_complaint: (commands.FileComplaint, schemas.ComplaintFiling),
     handlers.assign_mediator: (commands.AssignMediator, schemas.Assignment),
     handlers.hold_session: (commands.HoldSession, schemas.Session),
@@ -208,7 +209,9 @@ def end_mediation(uow, settings, clock, case_id, ending):
         body = {"terms": "wages paid", "amount": "8000.00", "performance_due": "2026-03-20"}
         command(uow, settings, handlers.reach_agreement, case_id, body)
     elif ending == "failed":
-        command(uow, settings, handlers.fail, case_id, {"reason": "respondent refused"})
+        command(
+            uow, settings, handlers.fail, case_id, {"reason": "respondent refused", "reason_code": "respondent_refused"}
+        )
     else:
         clock.advance(days=16)
         handlers.sweep(uow)
@@ -409,7 +412,7 @@ def test_a_command_that_loses_every_race_is_409_with_the_current_state_not_500(u
 
     status, body = answer(
         pipeline(uow, HUAGUANGJIE, (Mediation, Mediator, Complaint)).run,
-        request(body={"reason": "the parties left"}),
+        request(body={"reason": "the respondent will not be mediated", "reason_code": "respondent_refused"}),
         losing_every_race(counted, uow),
         commands.Fail,
         schemas.Failure(),
@@ -657,3 +660,81 @@ def test_intakes_withdrawal_dated_after_the_deadline_is_refused_as_one_after_the
     clock.set(deadline + timedelta(hours=24))
     assert handlers.sweep(uow)["expired"] == 1
     assert events_of(uow, f"mediation-{case_id}") == ["MediationOpened", "WithdrawalRefused", "MediationExpired"]
+
+
+# --- finding 5: the mediator's certificate on the day of each step; failures need one --------
+
+
+def assigned_until(uow, settings, expires, case_id="case-1"):
+    open_case(uow, settings, case_id)
+    mediator_id = register(uow, settings, certificate_expires=expires)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": mediator_id})
+    return case_id, mediator_id
+
+
+def test_finding5_an_agreement_after_the_mediators_certificate_expired_is_422_until_renewed(uow, settings, clock):
+    case_id, mediator_id = assigned_until(uow, settings, "2026-03-03")  # assigned on 2026-03-02, valid
+    clock.set(datetime(2026, 3, 4, 10, 0, tzinfo=TZ))
+    body = {"terms": "wages paid", "amount": "100.00", "performance_due": "2026-03-20"}
+    before = events_of(uow, f"mediation-{case_id}")
+    with pytest.raises(Rejected) as refused:
+        command(uow, settings, handlers.reach_agreement, case_id, body)
+    message = refused.value.errors["mediator_id"][0]
+    assert "expired on 2026-03-03" in message and "assign another mediator" in message
+    assert events_of(uow, f"mediation-{case_id}") == before
+    run(
+        uow,
+        handlers.renew_certificate,
+        {"certificate_no": "TJ-009", "certificate_expires": "2028-03-03"},
+        mediator_id=mediator_id,
+    )
+    assert command(uow, settings, handlers.reach_agreement, case_id, body)["status"] == "agreement"
+
+
+def test_finding5_a_session_is_judged_on_the_day_it_was_held(uow, settings, clock):
+    case_id, _ = assigned_until(uow, settings, "2026-03-03")
+    clock.set(datetime(2026, 3, 4, 10, 0, tzinfo=TZ))
+    held_in_time = datetime(2026, 3, 3, 15, 0, tzinfo=TZ).isoformat()  # keyed in the next morning
+    command(uow, settings, handlers.hold_session, case_id, {"held_at": held_in_time, "summary": "heard"})
+    with pytest.raises(Rejected) as refused:
+        command(uow, settings, handlers.hold_session, case_id, {"held_at": clock.now().isoformat(), "summary": "x"})
+    assert "2026-03-04" in refused.value.errors["mediator_id"][0]
+    assert events_of(uow, f"mediation-{case_id}").count("SessionHeld") == 1
+
+
+def test_finding5_a_failure_recorded_by_an_expired_mediator_is_422_but_a_respondents_refusal_is_not(
+    uow, settings, clock
+):
+    case_id, _ = assigned_until(uow, settings, "2026-03-03")
+    clock.set(datetime(2026, 3, 4, 10, 0, tzinfo=TZ))
+    with pytest.raises(Rejected):
+        command(uow, settings, handlers.fail, case_id, {"reason": "too far apart", "reason_code": "no_agreement"})
+    view = command(
+        uow, settings, handlers.fail, case_id, {"reason": "refuses mediation", "reason_code": "respondent_refused"}
+    )
+    assert (view["status"], view["failure"]["reason_code"]) == ("failed", "respondent_refused")
+
+
+def test_finding5_a_failure_without_a_mediator_is_409_unless_the_respondent_refused(uow, settings):
+    case_id = open_case(uow, settings)
+    for body in ({"reason": "x"}, {"reason": "x", "reason_code": "no_agreement"}):
+        with pytest.raises(StateConflict) as refused:
+            command(uow, settings, handlers.fail, case_id, body)
+        assert refused.value.extra["status"] == "mediating"
+        assert "assign a mediator" in str(refused.value)
+    with pytest.raises(Rejected) as refused:
+        command(uow, settings, handlers.fail, case_id, {"reason": "x", "reason_code": "bored"})
+    assert "reason_code" in refused.value.errors
+    assert events_of(uow, f"mediation-{case_id}") == ["MediationOpened"]
+    view = command(
+        uow, settings, handlers.fail, case_id, {"reason": "refuses mediation", "reason_code": "respondent_refused"}
+    )
+    assert view["status"] == "failed" and view["mediator"] is None
+    [failed] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "MediationFailed"]
+    assert (failed.data["mediator_id"], failed.data["reason_code"]) == (None, "respondent_refused")
+
+
+def test_finding5_a_failure_with_only_a_reason_still_works_with_a_mediator(uow, settings):
+    case_id, _ = assigned_until(uow, settings, "2027-01-01")
+    view = command(uow, settings, handlers.fail, case_id, {"reason": "the parties are too far apart"})
+    assert (view["status"], view["failure"]["reason_code"]) == ("failed", None)

@@ -32,6 +32,7 @@ from .rules import (
     FAILED,
     MEDIATING,
     PAYMENT_ORDER_CATEGORIES,
+    RESPONDENT_REFUSED,
     REVIEW_APPLICATION_DAYS,
     UNDER_REVIEW,
     WITHDRAWN,
@@ -206,6 +207,29 @@ class Mediation(MediationState):
             at,
         )
 
+    def require_certified_mediator(self, mediator, day):
+        """持证上岗 on the day of each step the mediator takes (a session, the agreement, the
+        failure record), not only on the day of assignment: `mediator` is the assigned
+        mediator as the roster has them now (renewals included), `day` the district date of
+        the step. No check while no mediator is assigned (the step decides whether it needs one).
+        """
+        if self.mediator is None:
+            return
+        if mediator is None or not mediator.exists:
+            problem = "the mediator is not on the roster"
+        else:
+            assert mediator.mediator_id == self.mediator["mediator_id"], "not the assigned mediator"
+            problem = mediator.certificate_problem(day)
+        if problem:
+            raise Rejected(
+                {
+                    "mediator_id": [
+                        f"the assigned mediator cannot act on {day.isoformat()}: {problem};"
+                        " assign another mediator with a valid certificate or renew the certificate"
+                    ]
+                }
+            )
+
     def hold_session(self, held_at, summary):
         """A session's `held_at` is when the step happened (its `occurred_at`)."""
         self._require_mediating_at(held_at, action="hold a session of")
@@ -252,12 +276,21 @@ class Mediation(MediationState):
             at,
         )
 
-    def fail(self, reason, at):
+    def fail(self, reason, at, reason_code=None):
+        """调解不成. It needs an assigned mediator unless the respondent refused mediation
+        (`reason_code: respondent_refused`); `reason_code` None means staff gave none."""
         self._require_mediating_at(at, action="record the failure of")
+        if self.mediator is None and reason_code != RESPONDENT_REFUSED:
+            raise NotAllowed(
+                "a failure needs an assigned mediator unless the respondent refused mediation"
+                f" (reason_code: {RESPONDENT_REFUSED}): assign a mediator first",
+                self.status,
+            )
         self._record(
             MediationFailed,
             {
                 "reason": reason,
+                "reason_code": reason_code,
                 "failed_at": at.isoformat(),
                 "deadline": self.deadline.isoformat(),
                 "on_time": at <= self.deadline,

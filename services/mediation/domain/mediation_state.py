@@ -115,7 +115,12 @@ class MediationState(Aggregate):
 
     def _on_MediationFailed(self, data):
         self.status = FAILED
-        self.failure = {"reason": data["reason"], "failed_at": moment(data["failed_at"]), "on_time": data["on_time"]}
+        self.failure = {
+            "reason": data["reason"],
+            "reason_code": data.get("reason_code"),
+            "failed_at": moment(data["failed_at"]),
+            "on_time": data["on_time"],
+        }
         self.closed_at = self.failure["failed_at"]
 
     def _on_MediationExpired(self, data):

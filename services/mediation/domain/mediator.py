@@ -84,9 +84,13 @@ class Mediator(Aggregate):
         """Why this mediator may not take a case of `center_id` today, or None."""
         if self.center_id != center_id:
             return f"the mediator belongs to center {self.center_id}, not to the case's center {center_id}"
+        return self.certificate_problem(today)
+
+    def certificate_problem(self, day):
+        """Why this mediator may not act on `day` (持证上岗: the current certificate, renewals included), or None."""
         if not self.certificate_no or self.certificate_expires is None:
             return "the mediator holds no mediator certificate"
-        if today > self.certificate_expires:
+        if day > self.certificate_expires:
             return f"the mediator's certificate {self.certificate_no} expired on {self.certificate_expires.isoformat()}"
         return None
 

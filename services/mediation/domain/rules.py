@@ -16,6 +16,11 @@ STATUSES = (MEDIATING, AGREEMENT, UNDER_REVIEW, CONFIRMED, PERFORMED, DEFAULTED,
 # An agreement awaiting performance: performance (or a default) can be recorded.
 AWAITING_PERFORMANCE = (AGREEMENT, CONFIRMED)
 
+# Why a mediation failed (`reason_code` of a failure, beside the free-text `reason`). Only a
+# respondent's refusal to be mediated may be recorded without an assigned mediator.
+RESPONDENT_REFUSED = "respondent_refused"
+FAILURE_REASON_CODES = (RESPONDENT_REFUSED, "no_agreement", "party_absent", "other")
+
 REVIEW_APPLICATION_DAYS = 15  # joint application for arbitration review, after signing
 REVIEW_DECISIONS = ("confirmed", "refused")
 
