@@ -289,11 +289,13 @@ def _agreement(case_file, issue):
 def _termination_notice(case_file, issue):
     names = f"{case_file.applicant.get('name', '')}、{case_file.respondent.get('name', '')}"
     if case_file.failure:
-        why = (
-            f"经调解，双方当事人未能达成调解协议（{(case_file.failure.get('reason') or '调解不成').rstrip('。')}），"
-            f"本中心于{_day(case_file.failure.get('failed_at'), issue)}终止调解"
-        )
-        ended_on = case_file.failure.get("failed_at")
+        failure = case_file.failure
+        ended = f"本中心于{_day(failure.get('failed_at'), issue)}终止调解"
+        if failure.get("reason_code") == "respondent_refused":  # no mediation took place
+            why = f"被申请人不同意调解（{(failure.get('reason') or '拒绝调解').rstrip('。')}），{ended}"
+        else:
+            why = f"经调解，双方当事人未能达成调解协议（{(failure.get('reason') or '调解不成').rstrip('。')}），{ended}"
+        ended_on = failure.get("failed_at")
     else:
         deadline = (case_file.expiry or {}).get("deadline") or case_file.mediation_deadline
         why = (

@@ -246,7 +246,12 @@ def _agreement(case_file, data):
 
 
 def _failed(case_file, data):
-    case_file.failure = {"reason": data.get("reason"), "failed_at": data.get("failed_at")}
+    # `mediator_id` may be null (a respondent's refusal recorded before any assignment).
+    case_file.failure = {
+        "reason": data.get("reason"),
+        "reason_code": data.get("reason_code"),
+        "failed_at": data.get("failed_at"),
+    }
 
 
 def _expired(case_file, data):

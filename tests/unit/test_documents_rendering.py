@@ -263,3 +263,25 @@ def test_readiness_names_a_font_fontconfig_does_not_have(monkeypatch):
     assert render.font_problem() is None
     monkeypatch.setattr(render, "SERIF", "Noto Serif CJK Nowhere")
     assert "fonts-noto-cjk" in render.font_problem()
+
+
+def test_finding5_the_termination_notice_of_a_respondents_refusal_without_a_mediator_says_so(tmp_path):
+    source, event_type, version, occurred_at, data = case.FAILED
+    refused = (
+        source,
+        event_type,
+        3,
+        occurred_at,
+        {**data, "reason": "被申请人明确表示不同意调解", "reason_code": "respondent_refused", "mediator_id": None},
+    )
+    events = [case.RECEIVED, case.ACCEPTED, case.OPENED, refused]  # no mediator was ever assigned
+    case_file = CaseFile.fold(case.CASE_ID, case.CENTER_ID, case.facts(events))
+    case_file.check_allows("termination_notice")
+    issue = Issue(
+        issuer_name(CENTER), document_number(CENTER, "termination_notice", 2026, 6), date(2026, 3, 13), COMMISSION, ZONE
+    )
+    path = tmp_path / "refused.pdf"
+    path.write_bytes(render_pdf(compose("termination_notice", case_file, issue)))
+    flat = squeezed(pdftotext(path))
+    assert "被申请人不同意调解（被申请人明确表示不同意调解），本中心于2026年3月12日终止调解" in flat
+    assert "经调解" not in flat and "当事人不愿调解、调解不成的" in flat
