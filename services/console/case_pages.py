@@ -84,8 +84,9 @@ ACTIONS = {
             "调解不成",
             "mediation",
             "failure",
-            ("reason", "occurred_at"),
+            ("reason_code", "reason", "occurred_at"),
             confirm="记录调解不成后调解结束，案件将移送仲裁。确定吗？",
+            hint="须由指派的持证调解员记录；被申请人拒绝调解的，未指派调解员也可记录。",
         ),
         Action(
             "withdraw_mediation",
@@ -110,7 +111,7 @@ ACTIONS = {
             "mediation",
             "performance",
             ("performed", "occurred_at"),
-            confirm="履行情况记录后不能更改；未履行的协议将移送仲裁。确定吗？",
+            confirm="履行情况记录后不能更改；未履行的协议将移送仲裁（调解书已经仲裁院确认的，由当事人申请法院强制执行）。确定吗？",
         ),
         Action("survey", "记录满意度", "mediation", "survey", ("score", "comment")),
     )
@@ -130,9 +131,9 @@ def allowed_actions(intake_status, mediation):
             steps += ["session", "agreement"]
         return steps + ["extension", "failure", "withdraw_mediation"]
     steps = []
-    if status == "agreement":
-        if mediation.get("review") is None:
-            steps.append("review_request")
+    if status == "agreement" and mediation.get("review") is None:
+        steps.append("review_request")
+    if status in ("agreement", "confirmed"):
         steps.append("performance")
     if status != "mediating" and mediation.get("survey") is None:
         steps.append("survey")
@@ -188,6 +189,8 @@ def event_detail(data, zone=None):
         parts.append(f"{labels.DOCUMENT_KINDS[data['kind']]} {data.get('number') or ''}".strip())
     if data.get("mediator_name"):
         parts.append(f"调解员：{data['mediator_name']}")
+    if data.get("reason_code") in labels.FAILURE_REASONS:
+        parts.append(labels.FAILURE_REASONS[data["reason_code"]])
     if data.get("reason"):
         parts.append(f"理由：{data['reason']}")
     if data.get("summary"):
@@ -204,7 +207,18 @@ def event_detail(data, zone=None):
         parts.append(f"满意度：{data['score']} 分")
     if data.get("decision") in ("confirmed", "refused"):
         parts.append("仲裁院确认" if data["decision"] == "confirmed" else "仲裁院不予确认")
+    parts.extend(default_guidance(data))
     return "；".join(parts)
+
+
+def default_guidance(performance):
+    """What the parties may do after a default (the default's `guidance`), in Chinese; [] otherwise."""
+    words = []
+    if performance.get("guidance") in labels.DEFAULT_GUIDANCE:
+        words.append(labels.DEFAULT_GUIDANCE[performance["guidance"]])
+    if performance.get("payment_order_possible"):
+        words.append(labels.PAYMENT_ORDER)
+    return words
 
 
 class CasePages:
@@ -301,7 +315,9 @@ class CasePages:
             return self._case(visit, case_id, failed=(action, form, labels.field_errors(answer.errors())), status=422)
         if answer.status == 409:
             state = labels.status(answer.body.get("status"))
-            problem = f"案件现在的状态是“{state}”，不能{step.title}。可能有人刚刚办理过，请核对下面的信息。"
+            problem = labels.conflict(answer.body.get("message")) or (
+                f"案件现在的状态是“{state}”，不能{step.title}。可能有人刚刚办理过，请核对下面的信息。"
+            )
             return self._case(visit, case_id, problem=problem, status=409)
         return visit.refused(answer)
 
@@ -378,8 +394,9 @@ class CasePages:
             performance_due=workbench.deadline(
                 ((mediation or {}).get("agreement") or {}).get("performance_due"), zone, visit.today
             )
-            if shown_status == "agreement"
+            if shown_status in ("agreement", "confirmed")
             else None,
+            guidance=default_guidance((mediation or {}).get("performance") or {}),
             timeline=timeline(histories, self.web),
             referrals=referrals.body.get("referrals", []) if referrals.ok else [],
             steps=[ACTIONS[s] for s in steps],

@@ -37,7 +37,7 @@ STATUSES = {
     "mediating": "调解中",
     "agreement": "已达成协议（待履行）",
     "under_review": "仲裁审查中",
-    "confirmed": "仲裁已确认",
+    "confirmed": "已确认（调解书）",
     "performed": "已履行",
     "defaulted": "未履行",
     "failed": "调解不成",
@@ -91,6 +91,21 @@ DOCUMENT_KINDS = {
     "service_receipt": "送达回证",
 }
 
+# Why a mediation failed (the failure's `reason_code`).
+FAILURE_REASONS = {
+    "respondent_refused": "被申请人拒绝调解",
+    "no_agreement": "双方未能达成协议",
+    "party_absent": "当事人未到场",
+    "other": "其他原因",
+}
+
+# What the parties may do once an agreement is not performed (the default's guidance).
+DEFAULT_GUIDANCE = {
+    "court_enforcement": "调解书已确认：对方不履行的，可向人民法院申请强制执行（不再移送仲裁）",
+    "arbitration": "协议未履行：已移送劳动人事争议仲裁，当事人可依法申请仲裁",
+}
+PAYMENT_ORDER = "本协议涉及劳动报酬、工伤医疗费或经济补偿、赔偿金：劳动者可依法向人民法院申请支付令"
+
 ROLES = {"staff": "登记员/调解员", "head": "中心负责人", "district": "区级", "admin": "系统管理员"}
 # Through which route a look at a case's personal data was taken (CONTRACTS §9).
 LOOK_ROUTES = {
@@ -124,6 +139,7 @@ FIELDS = {
     "claims": "请求事项",
     "decision": "决定",
     "reason": "理由",
+    "reason_code": "调解不成的类型",
     "mediator_id": "调解员",
     "held_at": "调解时间",
     "summary": "调解情况",
@@ -177,6 +193,10 @@ _MESSAGES = [
     (r"both parties' recorded consent", "延期须经双方当事人同意并记录在案"),
     (r"must not be before the day the agreement is signed", "履行期限不能早于协议签订之日"),
     (r"no mediator with this id", "名册中没有这位调解员"),
+    (
+        r"the assigned mediator cannot act on (\d{4}-\d{2}-\d{2})",
+        "指派的调解员在 {0} 没有有效的调解员证书：请改派持证调解员，或先为其续期证书",
+    ),
     (r"certificate", "这位调解员的证书已过期或不属于本中心，不能指派"),
     (r"another center", "该案件属于其他中心"),
     (r"Required with a certificate number", "填写证书编号时须同时填写有效期"),
@@ -184,6 +204,28 @@ _MESSAGES = [
     (r"before the step before it|before .*previous|earlier than", "不能早于上一步的时间"),
     (r"days back|too far in the past", "补录时间超出允许的范围"),
 ]
+
+
+# Why a step is not allowed in the case's state, where the service says more than the state.
+_CONFLICTS = [
+    (
+        r"a failure needs an assigned mediator",
+        "尚未指派调解员：请先指派调解员；只有被申请人拒绝调解时，才可不指派调解员记录调解不成。",
+    ),
+    (r"an agreement needs an assigned mediator", "尚未指派调解员：调解协议须由持证调解员主持达成，请先指派调解员。"),
+    (
+        r"default cannot be recorded while the arbitration review",
+        "协议正在仲裁审查中：审查结果出来以前不能记录未履行。",
+    ),
+]
+
+
+def conflict(text):
+    """The Chinese explanation of a service's 409, or None where the state says it all."""
+    for pattern, chinese in _CONFLICTS:
+        if re.search(pattern, text or "", re.IGNORECASE):
+            return chinese
+    return None
 
 
 def message(text):

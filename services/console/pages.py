@@ -112,7 +112,7 @@ class ConsolePages(CasePages, OfficePages):
         if not received.ok or not accepted.ok:
             return visit.refused(received if not received.ok else accepted)
         mediations = []
-        for status in ("mediating", "agreement", "under_review"):
+        for status in ("mediating", "agreement", "confirmed", "under_review"):
             for number in range(1, WORKBENCH_PAGES + 1):
                 answer = visit.api.get("mediation", "/api/v1/cases", center_id=center_id, status=status, page=number)
                 if not answer.ok:

@@ -125,7 +125,7 @@ def sections(intake_received, mediations, referrals, summaries, zone, today):
         (
             row(m["case_id"], m["case_number"], deadline=deadline(m.get("performance_due"), zone, today))
             for m in mediations
-            if m["status"] == "agreement" and m.get("performance_due")
+            if m["status"] in ("agreement", "confirmed") and m.get("performance_due")
         ),
         key=lambda r: (r["deadline"].days_left, r["case_number"]),
     )

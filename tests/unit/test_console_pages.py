@@ -30,6 +30,7 @@ class FakeServices:
         self.refuse = {}  # (method, path) -> Answer
         self.issued = {}
         self.looks = {}  # case_id -> [look]
+        self.mediations = {}  # case_id -> the mediation as mediation's GET answers it
         self.documents = documents_of(self)
 
     def backends(self, bearer):
@@ -92,6 +93,11 @@ class FakeServices:
             return self.documents(method, path, body)
         if service == "mediation" and method == "GET" and path == "/api/v1/cases":
             return Answer(200, {"cases": []})
+        if found and service == "mediation" and found.group(1) in self.mediations:
+            if method == "GET" and found.group(2) == "/history":
+                return Answer(200, {"events": []})
+            if method == "GET" and not found.group(2):
+                return Answer(200, self.mediations[found.group(1)])
         if service == "arbitration_link":
             return Answer(200, {"referrals": []})
         return Answer(404, {})
@@ -417,6 +423,13 @@ def test_the_workbench_sorts_each_list_by_urgency_and_says_how_long_is_left():
             "performance_due": "2026-03-09",
         },
         {"case_id": "e", "case_number": "E", "status": "under_review", "deadline": "2026-03-01T10:00:00+08:00"},
+        {
+            "case_id": "h",
+            "case_number": "H",
+            "status": "confirmed",
+            "deadline": "2026-03-01T10:00:00+08:00",
+            "performance_due": "2026-03-03",
+        },
     ]
     referrals = [
         {"case_id": "f", "case_number": "F", "status": "pending", "opened_at": "2026-03-01T09:00:00+08:00"},
@@ -428,7 +441,7 @@ def test_the_workbench_sorts_each_list_by_urgency_and_says_how_long_is_left():
     assert lists["due_soon"].rows[0]["deadline"].words == "还剩 2 天"
     assert [r["case_number"] for r in lists["overdue"].rows] == ["B"]
     assert lists["overdue"].rows[0]["deadline"].words == "已超期 2 天"
-    assert [r["case_number"] for r in lists["performance_due"].rows] == ["D"]
+    assert [r["case_number"] for r in lists["performance_due"].rows] == ["H", "D"]  # a 调解书 too (finding 3)
     assert [r["case_number"] for r in lists["under_review"].rows] == ["E"]
     assert [r["case_number"] for r in lists["referrals_unanswered"].rows] == ["F"]
     # A period ending at 24:00 is stored as the next day's midnight: its last day is the day before.
@@ -456,6 +469,12 @@ def test_the_workbench_sorts_each_list_by_urgency_and_says_how_long_is_left():
             ["review_request", "performance", "survey"],
         ),
         ("accepted", {"status": "under_review", "review": {}, "survey": None}, ["survey"]),
+        # finding 3: a confirmed agreement (调解书) awaits performance; no second review
+        (
+            "accepted",
+            {"status": "confirmed", "review": {"decision": "confirmed"}, "survey": None},
+            ["performance", "survey"],
+        ),
         ("accepted", {"status": "performed", "survey": {"score": 5}}, []),
         ("not_accepted", None, []),
     ],
@@ -644,3 +663,124 @@ def test_the_case_page_shows_who_looked_at_personal_data_to_those_intake_lets_se
         console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
     )
     assert "个人信息查看记录" not in page
+
+
+def registered_case(console, services, secret):
+    form = {
+        "csrf_token": csrf_token(secret),
+        "applicant.name": "张三",
+        "respondent.name": "某某公司",
+        "claims.0.item": "工资",
+        "claims.0.amount": "1.00",
+    }
+    console.register(request("POST", "/cases/new", form, {SESSION_COOKIE: secret}))
+    case_id = next(iter(services.cases))
+    services.cases[case_id]["status"] = "accepted"
+    return case_id
+
+
+def mediation_of(case_id, status, **facts):
+    return {
+        "case_id": case_id,
+        "status": status,
+        "deadline": "2026-03-17T10:00:00+08:00",
+        "mediator": {"mediator_name": "王调解", "certificate_no": "TJ-1"},
+        "sessions": [],
+        "extensions": [],
+        "agreement": {
+            "terms": "一次性支付",
+            "amount": "9000.00",
+            "performance_due": "2026-03-20",
+            "review_window_ends": "2026-03-17",
+        },
+        "review": None,
+        "performance": None,
+        "failure": None,
+        "withdrawal": None,
+        "survey": None,
+        **facts,
+    }
+
+
+def test_finding3_the_case_page_of_a_confirmed_and_defaulted_agreement_says_go_to_court(console, services):
+    secret = signed_in(console)
+    case_id = registered_case(console, services, secret)
+    review = {"requested_at": NOW.isoformat(), "decision": "confirmed", "document_no": "WLZ-2026-7"}
+    services.mediations[case_id] = mediation_of(case_id, "confirmed", review=review)
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "已确认（调解书）" in page and 'id="action-performance"' in page and 'id="action-review_request"' not in page
+    services.mediations[case_id] = mediation_of(
+        case_id,
+        "defaulted",
+        review=review,
+        performance={
+            "performed": False,
+            "at": NOW.isoformat(),
+            "reported": True,
+            "confirmed": True,
+            "document_no": "WLZ-2026-7",
+            "guidance": "court_enforcement",
+            "payment_order_possible": False,
+        },
+    )
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "调解书已确认：对方不履行的，可向人民法院申请强制执行" in page and "调解书文号：WLZ-2026-7" in page
+    assert "支付令" not in page
+
+
+def test_finding3_the_case_page_of_an_unconfirmed_wage_default_offers_the_payment_order(console, services):
+    secret = signed_in(console)
+    case_id = registered_case(console, services, secret)
+    performance = {"performed": False, "at": NOW.isoformat(), "reported": False, "confirmed": False}
+    performance.update(document_no=None, guidance="arbitration", payment_order_possible=True)
+    services.mediations[case_id] = mediation_of(case_id, "defaulted", performance=performance)
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "已移送劳动人事争议仲裁" in page and "可依法向人民法院申请支付令" in page
+    assert "强制执行" not in page
+
+
+def test_finding3_the_timeline_says_what_may_follow_a_default():
+    from services.console.case_pages import event_detail
+
+    detail = event_detail({"performance_due": "2026-03-20", "guidance": "court_enforcement", "confirmed": True})
+    assert "可向人民法院申请强制执行" in detail
+
+
+def test_finding5_the_failure_form_asks_why_and_a_409_says_a_mediator_is_needed(console, services):
+    secret = signed_in(console)
+    case_id = registered_case(console, services, secret)
+    services.mediations[case_id] = mediation_of(case_id, "mediating", mediator=None, agreement=None)
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert 'name="reason_code"' in page and "被申请人拒绝调解" in page
+    message = "a failure needs an assigned mediator unless the respondent refused mediation"
+    services.refuse[("POST", f"/api/v1/cases/{case_id}/failure")] = Answer(
+        409, {"error": "conflict", "status": "mediating", "message": message}
+    )
+    form = {"csrf_token": csrf_token(secret), "confirmed": "1", "reason": "分歧", "reason_code": "no_agreement"}
+    refused = console.case_action(
+        request("POST", f"/cases/{case_id}/actions/failure", form, {SESSION_COOKIE: secret}),
+        case_id=case_id,
+        action="failure",
+    )
+    assert refused.status_code == 409
+    assert "尚未指派调解员" in text(refused)
+    sent = [body for service, method, path, body in services.calls if path.endswith("/failure")]
+    assert sent == [{"reason": "分歧", "reason_code": "no_agreement"}]
+
+
+def test_finding5_an_expired_certificate_on_the_day_of_the_step_reads_in_chinese():
+    from services.console.labels import message
+
+    english = (
+        "the assigned mediator cannot act on 2026-03-04: the mediator's certificate TJ-1 expired on 2026-03-03;"
+        " assign another mediator with a valid certificate or renew the certificate"
+    )
+    assert message(english) == "指派的调解员在 2026-03-04 没有有效的调解员证书：请改派持证调解员，或先为其续期证书"
