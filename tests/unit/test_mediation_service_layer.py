@@ -738,3 +738,14 @@ def test_finding5_a_failure_with_only_a_reason_still_works_with_a_mediator(uow, 
     case_id, _ = assigned_until(uow, settings, "2027-01-01")
     view = command(uow, settings, handlers.fail, case_id, {"reason": "the parties are too far apart"})
     assert (view["status"], view["failure"]["reason_code"]) == ("failed", None)
+
+
+def test_finding5_an_agreement_is_judged_on_the_day_it_was_signed_not_keyed_in(uow, settings, clock):
+    case_id, _ = assigned_until(uow, settings, "2026-03-03")
+    clock.set(datetime(2026, 3, 4, 9, 0, tzinfo=TZ))  # the morning after the certificate's last day
+    body = {"terms": "wages paid", "amount": "100.00", "performance_due": "2026-03-20"}
+    with pytest.raises(Rejected) as refused:
+        command(uow, settings, handlers.reach_agreement, case_id, {**body, "occurred_at": "2026-03-04T08:30:00+08:00"})
+    assert "2026-03-04" in refused.value.errors["mediator_id"][0]
+    signed = {**body, "occurred_at": "2026-03-03T17:00:00+08:00"}  # the paper agreement, signed in time
+    assert command(uow, settings, handlers.reach_agreement, case_id, signed)["status"] == "agreement"
