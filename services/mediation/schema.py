@@ -72,4 +72,18 @@ MIGRATIONS = [
             WHERE status IN ('agreement', 'confirmed');
         """,
     ),
+    (
+        # A mediation whose agreement the institute confirmed before `confirmed` existed
+        # still reads `agreement` in the read model (its stream folds to `confirmed`): the
+        # case list by status and the console's lists follow the stream from here on.
+        "mediation-0004-confirmed-rows",
+        """
+        UPDATE mediations m SET status = 'confirmed', updated_at = now()
+        WHERE m.status = 'agreement' AND EXISTS (
+            SELECT 1 FROM events e
+            WHERE e.event_type = 'ReviewOutcomeRecorded' AND e.case_id = m.case_id
+              AND e.data->>'decision' = 'confirmed'
+        );
+        """,
+    ),
 ]

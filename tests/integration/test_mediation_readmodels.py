@@ -202,3 +202,43 @@ def test_the_complaints_table_is_filled_from_the_complaints_filed_before_it_exis
         )
     finally:
         drop_database(url)
+
+
+def test_finding3_a_confirmed_agreement_is_due_for_default_as_well(views):
+    m = mediation(NOW + timedelta(days=15), agreement_due=date(2026, 3, 5))
+    m.request_review(NOW, UTC)
+    views.save_mediation(m)
+    assert views.next_unperformed(date(2026, 3, 6)) is None  # never while under review
+    m.record_review_outcome("confirmed", "WLZ-1", None, NOW.isoformat(), NOW)
+    views.save_mediation(m)
+    assert views.next_unperformed(date(2026, 3, 6)) == m.case_id
+    assert [r["case_id"] for r in views.mediations(status="confirmed") if r["case_id"] == m.case_id] == [m.case_id]
+
+
+def test_finding3_rows_of_agreements_confirmed_before_the_status_existed_become_confirmed():
+    url = f"postgresql://postgres@127.0.0.1:5432/{support.NAMESPACE}_mediation_rm_confirmed"
+    drop_database(url)
+    ensure_database(url)
+    try:
+        mediation_migrations = registry.service_migrations("mediation")
+        migrate(url, COMMON_MIGRATIONS + [m for m in mediation_migrations if m[0] < "mediation-0004"])
+        confirmed, refused = (mediation(NOW + timedelta(days=15), agreement_due=date(2026, 3, 5)) for _ in "cr")
+        with contextlib.closing(connect(url)) as conn, conn, conn.cursor() as cursor:
+            store, views = PostgresEventStore(cursor, FixedClock(NOW)), PostgresReadModels(cursor)
+            for m, decision in ((confirmed, "confirmed"), (refused, "refused")):
+                m.request_review(NOW, UTC)
+                m.record_review_outcome(decision, None, None, NOW.isoformat(), NOW)
+                store.append(m.stream_id, 0, m.pending)
+                views.save_mediation(m)
+            # as the old code left them: both awaiting performance as `agreement`
+            cursor.execute(
+                "UPDATE mediations SET status = 'agreement' WHERE case_id = ANY(%s)",
+                ([confirmed.case_id, refused.case_id],),
+            )
+        migrate(url, COMMON_MIGRATIONS + mediation_migrations)
+        with contextlib.closing(connect(url)) as conn, conn.cursor() as cursor:
+            cursor.execute("SELECT case_id, status FROM mediations ORDER BY status")
+            statuses = {r["case_id"]: r["status"] for r in cursor.fetchall()}
+        assert statuses == {confirmed.case_id: "confirmed", refused.case_id: "agreement"}
+    finally:
+        drop_database(url)
