@@ -243,6 +243,9 @@ def _agreement(case_file, data):
     }
     if not case_file.mediator and data.get("mediator_name"):
         case_file.mediator = {"name": data["mediator_name"], "certificate_no": data.get("certificate_no")}
+    elif case_file.mediator and data.get("certificate_no"):
+        # the certificate the mediator held on the day of signing (renewed since the assignment)
+        case_file.mediator = {**case_file.mediator, "certificate_no": data["certificate_no"]}
 
 
 def _failed(case_file, data):

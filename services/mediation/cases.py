@@ -62,10 +62,12 @@ def assign_mediator(command, uow, mediation, now):
 
 def _mediator_certified_on(uow, mediation, day):
     """The assigned mediator's certificate (as the roster has it now) must be valid on `day`, the
-    district date of the step (its `occurred_at`)."""
-    if mediation.mediator is not None:
-        mediator = uow.load(Mediator, Mediator.stream_for(mediation.mediator["mediator_id"]))
-        mediation.require_certified_mediator(mediator, day)
+    district date of the step (its `occurred_at`). Returns that roster entry (None without a mediator)."""
+    if mediation.mediator is None:
+        return None
+    mediator = uow.load(Mediator, Mediator.stream_for(mediation.mediator["mediator_id"]))
+    mediation.require_certified_mediator(mediator, day)
+    return mediator
 
 
 @case_command
@@ -85,8 +87,15 @@ def extend(command, uow, mediation, now):
 @case_command
 def reach_agreement(command, uow, mediation, now):
     at = occurred(command, uow, mediation, now)
-    _mediator_certified_on(uow, mediation, local_date(at, uow.settings.tz))
-    mediation.reach_agreement(command.terms, command.amount, command.performance_due, at, uow.settings.tz)
+    mediator = _mediator_certified_on(uow, mediation, local_date(at, uow.settings.tz))
+    mediation.reach_agreement(
+        command.terms,
+        command.amount,
+        command.performance_due,
+        at,
+        uow.settings.tz,
+        certificate_no=mediator.certificate_no if mediator else None,
+    )
 
 
 @case_command

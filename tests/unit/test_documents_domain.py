@@ -82,3 +82,13 @@ def test_names_and_numbers_of_the_issuer():
     assert short_name("某调解中心") == "某调解中心"
     assert document_number("苇湖梁片区管委会", "agreement", 2026, 12) == "苇湖梁劳调协字〔2026〕第12号"
     assert document_number("华光街街道办事处", "rejection_notice", 2027, 1) == "华光街劳调不受字〔2027〕第1号"
+
+
+def test_finding5_the_agreement_names_the_certificate_the_mediator_held_on_the_day_of_signing():
+    source, event_type, version, occurred_at, data = case.AGREED
+    renewed = (source, event_type, version, occurred_at, {**data, "certificate_no": "新调证字2026第0101号"})
+    case_file = fold(
+        [case.RECEIVED, case.ACCEPTED, case.OPENED, case.ASSIGNED, case.SESSION_1, case.SESSION_2, renewed]
+    )
+    assert case_file.mediator["certificate_no"] == "新调证字2026第0101号"  # not the one at assignment
+    assert case_file.mediator["name"] == "李秀兰"

@@ -689,6 +689,8 @@ def test_finding5_an_agreement_after_the_mediators_certificate_expired_is_422_un
         mediator_id=mediator_id,
     )
     assert command(uow, settings, handlers.reach_agreement, case_id, body)["status"] == "agreement"
+    [signed] = [e for e in uow.events.load(f"mediation-{case_id}") if e.event_type == "AgreementReached"]
+    assert signed.data["certificate_no"] == "TJ-009"  # the certificate valid on the day, not the lapsed one
 
 
 def test_finding5_a_session_is_judged_on_the_day_it_was_held(uow, settings, clock):

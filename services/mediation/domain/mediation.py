@@ -252,8 +252,11 @@ class Mediation(MediationState):
             at,
         )
 
-    def reach_agreement(self, terms, amount, performance_due, at, tz):
-        """Signed at `at`: on time when by the deadline, however late it is keyed in."""
+    def reach_agreement(self, terms, amount, performance_due, at, tz, certificate_no=None):
+        """Signed at `at`: on time when by the deadline, however late it is keyed in.
+
+        `certificate_no` is the certificate the mediator holds on the day (a renewal since the
+        assignment gives a new number); the assignment's when not given."""
         self._require_mediating_at(at, action="sign an agreement in")
         if self.mediator is None:
             raise NotAllowed("an agreement needs an assigned mediator: assign one first", self.status)
@@ -270,7 +273,7 @@ class Mediation(MediationState):
                 "on_time": at <= self.deadline,
                 "mediator_id": self.mediator["mediator_id"],
                 "mediator_name": self.mediator["mediator_name"],
-                "certificate_no": self.mediator["certificate_no"],
+                "certificate_no": certificate_no or self.mediator["certificate_no"],
                 "sessions": len(self.sessions),
             },
             at,
