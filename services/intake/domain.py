@@ -160,6 +160,7 @@ class Case(Aggregate):
         self.withdrawal = None
         self.erasure = None
         self.mediation_end = None  # {outcome, ended_at, reason?}: how the mediation ended
+        self.end_from_refusal = False  # noted from mediation's refusal of a withdrawal, not its ending
         self.overruled_withdrawal = None
 
     @property
@@ -246,7 +247,7 @@ class Case(Aggregate):
             at,
         )
 
-    def note_mediation_end(self, outcome, ended_at, reason, at):
+    def note_mediation_end(self, outcome, ended_at, reason, at, refused=False):
         """Mediation's outcome (`outcome` one of MEDIATION_ENDINGS, `ended_at` an aware datetime
         in the district), consumed from its events in any order and any number of times:
         the first ending is noted, the rest change nothing (a mediation ends once). False
@@ -259,8 +260,16 @@ class Case(Aggregate):
           the case is back where it was (mediation's refusal and its outcome say the same:
           whichever arrives first overrules);
         - ended otherwise: noted, and a later withdrawal is refused.
+
+        `refused`: told by mediation's refusal of a withdrawal rather than by the ending
+        itself. A refusal may name an expiry the sweep has not recorded yet (it waits a
+        grace for late entries); the ending recorded after all (a late agreement dated
+        before the deadline, a withdrawal in mediation) then corrects what was noted.
         """
-        if self.mediation_end is not None or self.status not in (ACCEPTED, WITHDRAWN):
+        if self.status not in (ACCEPTED, WITHDRAWN):
+            return False
+        noted = self.mediation_end
+        if noted is not None and (refused or not self.end_from_refusal or noted["outcome"] == outcome):
             return False
         ended = {"outcome": outcome, "ended_at": ended_at.isoformat()}
         if outcome == WITHDRAWN:
@@ -277,6 +286,7 @@ class Case(Aggregate):
                     f" on {ended_at.date().isoformat()}",
                     "ended_with": outcome,
                     "ended_at": ended["ended_at"],
+                    "from_refusal": refused,
                     "withdrawal_reason": withdrawal["reason"],
                     "withdrawn_at": withdrawal["withdrawn_at"],
                     "status": withdrawal["status_before"],
@@ -350,6 +360,7 @@ class Case(Aggregate):
 
     def _on_MediationOutcomeNoted(self, data):
         self.mediation_end = {key: data[key] for key in ("outcome", "ended_at", "reason") if data.get(key)}
+        self.end_from_refusal = False
         if data["outcome"] == WITHDRAWN:
             self.withdrawal = {
                 "reason": data.get("reason"),
@@ -361,6 +372,7 @@ class Case(Aggregate):
 
     def _on_WithdrawalOverruled(self, data):
         self.mediation_end = {"outcome": data["ended_with"], "ended_at": data["ended_at"]}
+        self.end_from_refusal = data.get("from_refusal", False)
         self.overruled_withdrawal = {
             key: data[key] for key in ("reason", "withdrawal_reason", "withdrawn_at", "overruled_at")
         }

@@ -179,8 +179,9 @@ def record_mediation_end(uow, event):
         return None
     settings = uow.settings
     ended_at = (datetime.fromisoformat(ended_at) if isinstance(ended_at, str) else ended_at).astimezone(settings.zone)
-    reason = data.get("reason") if event.event_type != WithdrawalRefused.name else None
-    if case.note_mediation_end(outcome, ended_at, reason, settings.now(uow.clock)):
+    refused = event.event_type == WithdrawalRefused.name
+    reason = None if refused else data.get("reason")
+    if case.note_mediation_end(outcome, ended_at, reason, settings.now(uow.clock), refused=refused):
         _save(uow, case, "mediation outcome noted")
     return case
 

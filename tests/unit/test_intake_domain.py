@@ -244,3 +244,33 @@ def test_a_noted_end_and_an_overruled_withdrawal_are_folds_of_their_events():
 
     assert again.view() == case.view()
     assert again.status == "accepted"
+
+
+def test_an_ending_told_by_a_refusal_is_corrected_by_the_ending_mediation_records_after_all():
+    # mediation refuses a withdrawal dated after the deadline as one after the expiry before
+    # its sweep records the expiry (a grace for late entries); an agreement keyed in within
+    # that grace, dated before the deadline, is how the mediation really ended
+    case = an_accepted_case()
+    case.withdraw("已和解", NOTED_AT)
+    assert case.note_mediation_end("expired", ENDED_AT, None, NOTED_AT, refused=True)
+    assert case.status == "accepted" and case.view()["mediation"]["outcome"] == "expired"
+
+    signed = ENDED_AT - timedelta(hours=2)
+    assert case.note_mediation_end("agreement", signed, None, NOTED_AT)
+    assert not case.note_mediation_end("expired", ENDED_AT, None, NOTED_AT, refused=True)  # a refusal again
+    assert not case.note_mediation_end("failed", ENDED_AT, None, NOTED_AT)  # a mediation ends once
+
+    assert case.view()["mediation"] == {"outcome": "agreement", "ended_at": signed.isoformat()}
+    assert [e.event_type for e in case.pending][-2:] == ["WithdrawalOverruled", "MediationOutcomeNoted"]
+    store = InMemoryEventStore(FixedClock())
+    store.append(case.stream_id, 0, case.pending)
+    assert Case.from_events(case.stream_id, store.load(case.stream_id)).view() == case.view()
+
+
+def test_a_refusal_after_the_ending_itself_changes_nothing():
+    case = an_accepted_case()
+    case.withdraw("已和解", NOTED_AT)
+    assert case.note_mediation_end("agreement", ENDED_AT, None, NOTED_AT)
+    recorded = len(case.pending)
+    assert not case.note_mediation_end("agreement", ENDED_AT, None, NOTED_AT, refused=True)
+    assert len(case.pending) == recorded
