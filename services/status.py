@@ -11,7 +11,8 @@ the event stores against the projections. Exits 1 on a mismatch or a service not
 - reconciliation, from the stores themselves: every event delivered to every service that
   consumes it; received and closed cases per center equal to the metrics' counters; every
   accepted case opened in mediation; every failure, expiry, default and refusal referred,
-  every review request sent; every referral answered or waiting on `arbitration.referrals`.
+  every review request sent; every referral answered or waiting on `arbitration.referrals`;
+  complaints open and answered per center equal to the metrics' gauge.
 """
 
 import collections
@@ -39,6 +40,8 @@ from services.events import (
     ApplicationWithdrawn,
     CaseAccepted,
     CaseNotAccepted,
+    ComplaintAnswered,
+    ComplaintFiled,
     DocumentIssued,
     MediationExpired,
     MediationFailed,
@@ -258,6 +261,7 @@ CHECKED_SERVICE = {
     "cases closed (stores = metrics)": "metrics",
     "cases received (intake store = metrics)": "metrics",
     "closures referred to arbitration": "arbitration_link",
+    "complaints (mediation store = metrics)": "metrics",
     "documents issued (events = documents on record)": "documents",
     "referrals opened and sent": "arbitration_link",
     # The institute's answers wait in `arbitration.replies.link` until the link reads them.
@@ -336,6 +340,9 @@ def reconcile(names, metrics, queues):
                 _check("cases closed (stores = metrics)", dict(sorted(outcomes.items())), dict(sorted(closed.items())))
             )
 
+    if "mediation" in names and "metrics" in names:
+        checks.append(_reconcile_complaints(metrics))
+
     if "intake" in names and "mediation" in names:
         accepted = {r[2] for r in _events("intake", {CaseAccepted.name})}
         withdrawn = {r[2] for r in _events("intake", {ApplicationWithdrawn.name})}
@@ -355,6 +362,31 @@ def reconcile(names, metrics, queues):
     if "documents" in names:
         checks += _reconcile_documents(names)
     return checks
+
+
+def _reconcile_complaints(metrics):
+    """Complaints open and answered per center: mediation's store against `tiaojie_complaints`."""
+    name = "complaints (mediation store = metrics)"
+    if not metrics.get("metrics"):
+        return _skipped(name, "metrics is down")
+    centers, answered = {}, set()
+    for event_type, complaint_id, center_id in _query(
+        "mediation",
+        "SELECT event_type, data->>'complaint_id', center_id FROM events WHERE event_type = ANY(%s)",
+        ([ComplaintFiled.name, ComplaintAnswered.name],),
+    ):
+        if event_type == ComplaintFiled.name:
+            centers[complaint_id] = center_id
+        else:
+            answered.add(complaint_id)
+    stored = collections.Counter(
+        f"{center}/{'answered' if complaint_id in answered else 'open'}" for complaint_id, center in centers.items()
+    )
+    projected = collections.Counter()
+    for labels, value in metrics["metrics"].get("tiaojie_complaints", []):
+        if value:
+            projected[f"{labels['center']}/{labels['state']}"] += int(value)
+    return _check(name, dict(sorted(stored.items())), dict(sorted(projected.items())))
 
 
 def _reconcile_documents(names):

@@ -206,7 +206,7 @@ class System:
         return text
 
     def counters(self, center_id):
-        """The center's counters on /metrics: `{"received/<source>": n, "closed/<outcome>": n}`."""
+        """The center's counters on /metrics: `{"received/<source>": n, "closed/<outcome>": n, ...}`."""
         from prometheus_client.parser import text_string_to_metric_families
 
         found = {}
@@ -220,6 +220,8 @@ class System:
                     found[f"closed/{sample.labels['outcome']}"] = sample.value
                 elif sample.name == "tiaojie_cases_open":
                     found[f"open/{sample.labels['stage']}"] = sample.value
+                elif sample.name == "tiaojie_complaints":
+                    found[f"complaints/{sample.labels['state']}"] = sample.value
         return found
 
     def wait_for_change(self, center_id, before, expected, timeout=30):

@@ -130,6 +130,18 @@ def test_a_recommendation_letter_opens_a_new_case(system):
     system.wait_for_change(center, before, {"received/arbitration_recommendation": 1, "open/received": 1})
 
 
+def test_a_complaint_counts_open_then_answered(system):
+    center = "nanhunanlu"
+    before = system.counters(center)
+    case_id = system.accepted_case(center, assign=False)
+    body = {"center_id": center, "case_id": case_id, "text": "多次来访无人接待"}
+    filed = system.call("mediation", "POST", "/api/v1/complaints", body)
+    system.wait_for_change(center, before, {"received/self": 1, "open/mediating": 1, "complaints/open": 1})
+    path = f"/api/v1/complaints/{filed['complaint_id']}/answer"
+    assert system.call("mediation", "POST", path, {"answer": "已安排专人接待"})["status"] == "answered"
+    system.wait_for_change(center, before, {"received/self": 1, "open/mediating": 1, "complaints/answered": 1})
+
+
 def test_the_report_page_shows_each_center_against_the_target(system):
     status, page, headers = support.http("GET", system.url("metrics") + "/report")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
