@@ -40,5 +40,9 @@ def step_time(given, now, after=None, days_back=DEFAULT_BACKDATE_DAYS, field="oc
     if given < now - timedelta(days=days_back):
         raise StepTimeRefused(field, f"Must not be more than {days_back} days back (TIAOJIE_BACKDATE_DAYS).")
     if after is not None and given < after:
-        raise StepTimeRefused(field, f"Must not be before the step before it ({after.isoformat()}).")
+        # Staff give a time to the minute (a form's datetime-local): one in the minute of the
+        # step before it is not before it, and reads as that step's moment or later.
+        if given < after.replace(second=0, microsecond=0):
+            raise StepTimeRefused(field, f"Must not be before the step before it ({after.isoformat()}).")
+        return after
     return given

@@ -751,3 +751,19 @@ def test_finding5_an_agreement_is_judged_on_the_day_it_was_signed_not_keyed_in(u
     assert "2026-03-04" in refused.value.errors["mediator_id"][0]
     signed = {**body, "occurred_at": "2026-03-03T17:00:00+08:00"}  # the paper agreement, signed in time
     assert command(uow, settings, handlers.reach_agreement, case_id, signed)["status"] == "agreement"
+
+
+def test_a_time_given_to_the_minute_of_the_step_before_it_is_not_before_it(uow, settings, clock):
+    # the console's forms give minutes: a session entered right after the assignment,
+    # with the form's time of that minute, is not "before the step before it"
+    case_id = open_case(uow, settings)
+    assigned = START + timedelta(hours=1, seconds=25)
+    clock.set(assigned)
+    command(uow, settings, handlers.assign_mediator, case_id, {"mediator_id": register(uow, settings)})
+    clock.advance(minutes=2)
+    body = {"held_at": (START + timedelta(hours=1)).isoformat(), "summary": "1"}
+    view = command(uow, settings, handlers.hold_session, case_id, body)
+    assert datetime.fromisoformat(view["sessions"][0]["held_at"]) == assigned  # that minute, not before
+    with pytest.raises(Rejected):
+        body = {"held_at": (START + timedelta(minutes=59)).isoformat(), "summary": "2"}
+        command(uow, settings, handlers.hold_session, case_id, body)
