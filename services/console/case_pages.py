@@ -38,6 +38,7 @@ ACTIONS = {
             "受理",
             "intake",
             "acceptance",
+            ("occurred_at",),
             fixed=(("decision", "accept"),),
             hint="受理后案件转入调解，须指派持证调解员。",
         ),
@@ -46,7 +47,7 @@ ACTIONS = {
             "不予受理",
             "intake",
             "acceptance",
-            ("reason",),
+            ("reason", "occurred_at"),
             fixed=(("decision", "reject"),),
             confirm="不予受理后不能撤销，申请人将被告知可直接申请仲裁。确定不予受理吗？",
             hint="须写明理由，书面告知申请人。",
@@ -56,11 +57,16 @@ ACTIONS = {
             "撤回申请",
             "intake",
             "withdrawal",
-            ("reason",),
+            ("reason", "occurred_at"),
             confirm="撤回后案件结束，不能恢复。确定撤回吗？",
         ),
         Action(
-            "assign", "指派调解员", "mediation", "assignment", ("mediator_id",), hint="只能指派本中心证书有效的调解员。"
+            "assign",
+            "指派调解员",
+            "mediation",
+            "assignment",
+            ("mediator_id", "occurred_at"),
+            hint="只能指派本中心证书有效的调解员。",
         ),
         Action("session", "记录调解", "mediation", "sessions", ("held_at", "summary")),
         Action(
@@ -101,7 +107,7 @@ ACTIONS = {
             "申请仲裁审查",
             "mediation",
             "review-request",
-            (),
+            ("occurred_at",),
             confirm="将以双方共同申请的名义把协议送仲裁院审查。确定申请吗？",
             hint="双方当事人须在协议生效后 15 日内共同申请。",
         ),
@@ -113,7 +119,7 @@ ACTIONS = {
             ("performed", "occurred_at"),
             confirm="履行情况记录后不能更改；未履行的协议将移送仲裁（调解书已经仲裁院确认的，由当事人申请法院强制执行）。确定吗？",
         ),
-        Action("survey", "记录满意度", "mediation", "survey", ("score", "comment")),
+        Action("survey", "记录满意度", "mediation", "survey", ("score", "comment", "occurred_at")),
     )
 }
 
@@ -314,9 +320,14 @@ class CasePages:
         if answer.status == 422:
             return self._case(visit, case_id, failed=(action, form, labels.field_errors(answer.errors())), status=422)
         if answer.status == 409:
+            late = labels.late_step(answer.body.get("message"), self.web.zone)
+            if late and "occurred_at" in step.fields:  # dated after the deadline: said beside the date
+                return self._case(visit, case_id, failed=(action, form, {"occurred_at": [late]}), status=409)
             state = labels.status(answer.body.get("status"))
-            problem = labels.conflict(answer.body.get("message")) or (
-                f"案件现在的状态是“{state}”，不能{step.title}。可能有人刚刚办理过，请核对下面的信息。"
+            problem = (
+                late
+                or labels.conflict(answer.body.get("message"))
+                or f"案件现在的状态是“{state}”，不能{step.title}。可能有人刚刚办理过，请核对下面的信息。"
             )
             return self._case(visit, case_id, problem=problem, status=409)
         return visit.refused(answer)

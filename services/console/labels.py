@@ -6,6 +6,7 @@ field, never the English text.
 """
 
 import re
+from datetime import datetime, timedelta
 
 CATEGORIES = {
     "wages": "劳动报酬",
@@ -153,7 +154,7 @@ FIELDS = {
     "comment": "意见",
     "text": "投诉内容",
     "answer": "答复",
-    "occurred_at": "实际发生时间",
+    "occurred_at": "发生时间",
     "name": "姓名",
     "certificate_no": "调解员证书编号",
     "certificate_expires": "证书有效期至",
@@ -201,7 +202,9 @@ _MESSAGES = [
     (r"another center", "该案件属于其他中心"),
     (r"Required with a certificate number", "填写证书编号时须同时填写有效期"),
     (r"Required with a certificate expiry", "填写有效期时须同时填写证书编号"),
-    (r"before the step before it|before .*previous|earlier than", "不能早于上一步的时间"),
+    (r"same moment as held_at", "应与调解时间一致（不填即为调解时间）"),
+    (r"before the step before it|before .*previous|earlier than", "不能早于本案上一步的发生时间"),
+    (r"more than (\d+) days back", "只能补录 {0} 天以内发生的事项"),
     (r"days back|too far in the past", "补录时间超出允许的范围"),
 ]
 
@@ -248,6 +251,35 @@ def field_errors(errors):
                 seen.append(translated)
         chinese[field] = seen
     return chinese
+
+
+# mediation's 409s about time (DOMAIN.md "Time rules"): a step dated after the deadline,
+# a case whose expiry was recorded after the grace for late entries, a late performance
+_LATE_STEPS = [
+    (r"deadline passed at (\S+) ", "调解期限已于 {0} 届满：只能补录期限届满前发生的事项，请核对发生时间"),
+    (r"expired at (\S+) and the grace", "本案调解期限已于 {0} 届满，补录期限也已过去，不能再办理"),
+    (r"counts as defaulted from (\S+)", "协议自 {0} 起视为未履行，不能记录此后的履行"),
+]
+
+
+def late_step(text, zone):
+    """A mediation refusal about when a step happened, in Chinese with the moment in the
+    district (a period's end at 00:00 reads as 24:00 of its last day); None for another."""
+    for pattern, chinese in _LATE_STEPS:
+        found = re.search(pattern, text or "")
+        if found:
+            return chinese.format(_moment(found.group(1), zone))
+    return None
+
+
+def _moment(text, zone):
+    try:
+        at = datetime.fromisoformat(text).astimezone(zone)
+    except ValueError:
+        return text
+    if (at.hour, at.minute, at.second) == (0, 0, 0):
+        return f"{(at - timedelta(days=1)).date().isoformat()} 24:00"
+    return at.strftime("%Y-%m-%d %H:%M")
 
 
 def field_name(path):

@@ -28,6 +28,7 @@ class FakeServices:
         self.calls = []
         self.cases = {}
         self.refuse = {}  # (method, path) -> Answer
+        self.answers = {}  # (service, method, path) -> Answer
         self.issued = {}
         self.looks = {}  # case_id -> [look]
         self.mediations = {}  # case_id -> the mediation as mediation's GET answers it
@@ -49,6 +50,8 @@ class FakeServices:
         self.calls.append((service, method, path, body))
         if (method, path) in self.refuse:
             return self.refuse[(method, path)]
+        if (service, method, path) in self.answers:  # one service's answer to one call
+            return self.answers[(service, method, path)]
         if path == "/api/v1/me":
             return Answer(200, {})
         if service == "intake" and method == "POST" and path == "/api/v1/cases":
@@ -784,3 +787,101 @@ def test_finding5_an_expired_certificate_on_the_day_of_the_step_reads_in_chinese
         " assign another mediator with a valid certificate or renew the certificate"
     )
     assert message(english) == "指派的调解员在 2026-03-04 没有有效的调解员证书：请改派持证调解员，或先为其续期证书"
+
+
+def mediating_case(console, services, secret):
+    """A case registered, accepted and in mediation with a mediator, its deadline 24:00 of 17 March."""
+    case_id = registered_case(console, services, secret)
+    services.mediations[case_id] = mediation_of(
+        case_id,
+        "mediating",
+        deadline="2026-03-18T00:00:00+08:00",
+        agreement=None,
+        mediator={"mediator_id": "m-1", "mediator_name": "王芳", "certificate_no": "TJ-1"},
+    )
+    return case_id
+
+
+def record_failure(console, services, secret, case_id, occurred_at, answer):
+    """The 调解不成 form sent (confirmed) with `occurred_at` as typed; mediation answers `answer`."""
+    services.answers[("mediation", "POST", f"/api/v1/cases/{case_id}/failure")] = answer
+    form = {"csrf_token": csrf_token(secret), "reason": "双方分歧较大", "occurred_at": occurred_at, "confirmed": "1"}
+    return console.case_action(
+        request("POST", f"/cases/{case_id}/actions/failure", form, {SESSION_COOKIE: secret}),
+        case_id=case_id,
+        action="failure",
+    )
+
+
+def test_every_step_form_asks_when_it_happened_and_sends_it_in_the_districts_time(console, services):
+    secret = signed_in(console)
+    case_id = mediating_case(console, services, secret)
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    for step in ("assign", "extension", "agreement", "failure", "withdraw_mediation"):
+        assert f'<label for="{step}-occurred_at">发生时间（可不填）</label>' in page, step
+        assert f'type="datetime-local" id="{step}-occurred_at" name="occurred_at"' in page, step
+    assert 'name="held_at"' in page  # a session's time is its held_at
+    before = len(services.calls)
+    response = record_failure(console, services, secret, case_id, "2026-03-01T18:30", Answer(200, {}))
+    assert response.status_code == 303
+    [posted] = [c for c in services.calls[before:] if c[1] == "POST"]
+    assert posted[3] == {"reason": "双方分歧较大", "occurred_at": "2026-03-01T18:30:00+08:00"}
+
+
+@pytest.mark.parametrize(
+    ("status", "answer", "shown"),
+    [
+        (
+            422,
+            {"errors": {"occurred_at": ["Must not be more than 7 days back (TIAOJIE_BACKDATE_DAYS)."]}},
+            "只能补录 7 天以内发生的事项",
+        ),
+        (422, {"errors": {"occurred_at": ["Must not be in the future."]}}, "不能晚于现在"),
+        (
+            422,
+            {"errors": {"occurred_at": ["Must not be before the step before it (2026-03-02T10:00:00+08:00)."]}},
+            "不能早于本案上一步的发生时间",
+        ),
+        (
+            409,
+            {
+                "error": "conflict",
+                "status": "mediating",
+                "message": "cannot record the failure of this mediation at 2026-03-18T09:00:00+08:00: its deadline"
+                " passed at 2026-03-18T00:00:00+08:00 (only steps that happened by then may still be entered)",
+            },
+            "调解期限已于 2026-03-17 24:00 届满：只能补录期限届满前发生的事项，请核对发生时间",
+        ),
+    ],
+    ids=["backdate window", "future", "before the step before it", "after the deadline"],
+)
+def test_a_refused_time_is_said_in_chinese_beside_the_field_and_what_was_typed_stays(
+    console, services, status, answer, shown
+):
+    secret = signed_in(console)
+    case_id = mediating_case(console, services, secret)
+    response = record_failure(console, services, secret, case_id, "2026-02-01T18:30", Answer(status, answer))
+    page = text(response)
+    assert response.status_code == status
+    field = page[page.index('<label for="failure-occurred_at">') : page.index('id="failure-occurred_at"')]
+    assert shown in field
+    assert 'value="2026-02-01T18:30"' in page and "双方分歧较大" in page
+    assert "Must not" not in page and "deadline passed" not in page
+
+
+def test_an_agreement_after_the_grace_reads_that_the_case_expired_and_when():
+    from zoneinfo import ZoneInfo
+
+    from services.console import labels
+
+    message = (
+        "cannot sign an agreement in this mediation: it expired at 2026-03-18T00:00:00+08:00"
+        " and the grace for entering steps that happened by then has passed"
+    )
+    assert (
+        labels.late_step(message, ZoneInfo("Asia/Shanghai"))
+        == "本案调解期限已于 2026-03-17 24:00 届满，补录期限也已过去，不能再办理"
+    )
+    assert labels.late_step("cannot extend a mediation that is failed", ZoneInfo("Asia/Shanghai")) is None
