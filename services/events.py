@@ -152,6 +152,13 @@ class ComplaintAnswered(MediationEvent):
     about_a_case = False
 
 
+class MediationViewed(MediationEvent):
+    """A response of mediation showed a case's mediation (its free text): a look at the case.
+    In a stream of its own per look, not the mediation's."""
+
+    about_a_case = False
+
+
 # --- arbitration_link ---------------------------------------------------------------------
 class ArbitrationLinkEvent(EventType):
     service = "arbitration_link"
@@ -192,6 +199,11 @@ class DocumentIssued(DocumentsEvent):
 
 class DocumentDownloaded(DocumentsEvent):
     """A person (or a machine token) downloaded a document: a look at the case's personal data."""
+
+
+# Looks at a case's personal data that another service reports, for intake, which keeps
+# the case's looks (docs/PRIVACY.md); they count in no figure.
+LOOK_EVENTS = frozenset({DocumentDownloaded.name, MediationViewed.name})
 
 
 def _published():

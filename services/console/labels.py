@@ -114,6 +114,8 @@ LOOK_ROUTES = {
     "GET /api/v1/cases/{case_id}/history": "办理经过",
     "GET /api/v1/cases": "案件查询结果",
     "tiaojie privacy export": "个人信息导出（运维命令）",
+    "mediation GET /api/v1/cases/{case_id}": "调解详情",
+    "mediation GET /api/v1/cases/{case_id}/history": "调解经过",
     "GET /api/v1/documents/{document_id}.pdf": "下载文书（PDF）",
     "GET /api/v1/documents/{document_id}.docx": "下载文书（Word）",
 }

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from services.common.envelope import NewEvent
 from services.common.errors import NotFound
 from services.common.keystore import opened
+from services.common.looks import report_look
 from services.events import DocumentDownloaded
 
 from .compose import Issue, compose
@@ -211,30 +212,16 @@ def download_document(uow, principal, document_id, extension):
     case's looks. Recorded before the file is rendered: a look that failed to show is noted
     rather than a look shown and not noted."""
     document = get_document(uow, principal, document_id)
-    now = uow.clock.now()
-    uow.events.append(
-        f"download-{uow.settings.new_id()}",
-        0,
-        [
-            NewEvent(
-                DocumentDownloaded.name,
-                {
-                    "document_id": document["document_id"],
-                    "case_id": document["case_id"],
-                    "center_id": document["center_id"],
-                    "kind": document["kind"],
-                    "number": document["number"],
-                    "format": extension,
-                    "route": download_route(extension),
-                    "downloaded_at": now.isoformat(),
-                },
-                case_id=document["case_id"],
-                center_id=document["center_id"],
-                occurred_at=now,
-            )
-        ],
-        correlation_id=uow.correlation_id,
-        causation_id=uow.causation_id,
-        actor=actor_of(principal),
+    report_look(
+        uow,
+        DocumentDownloaded,
+        principal,
+        document["case_id"],
+        document["center_id"],
+        download_route(extension),
+        document_id=document["document_id"],
+        kind=document["kind"],
+        number=document["number"],
+        format=extension,
     )
     return document

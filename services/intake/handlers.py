@@ -292,9 +292,10 @@ def issued_documents(records, case_id):
     ]
 
 
-def record_document_downloaded(records, event):
-    """Effect of the documents service's DocumentDownloaded: a look at the case, by whoever
-    downloaded, when, through the download's route (the inbox keeps it to one look per event)."""
+def record_reported_look(records, event):
+    """Effect of a look another service reports (`services.events.LOOK_EVENTS`: a document
+    downloaded, a mediation read): a look at the case, by whoever looked, when, through the
+    route (the inbox keeps it to one look per event)."""
     if event.case_id and event.actor:
         records.record_looks([event.case_id], event.actor, event.data["route"], event.occurred_at)
 

@@ -21,6 +21,7 @@ from services.events import (
     DocumentIssued,
     MediationExpired,
     MediationFailed,
+    MediationViewed,
     MediationWithdrawn,
     RecommendationReceived,
     WithdrawalRefused,
@@ -52,6 +53,21 @@ def _notes_mediation_end(event_type):
             MEDIATION_OUTCOMES,
             envelope,
             lambda uow, event, previous_version: handlers.record_mediation_end(uow, event),
+        )
+
+    handler.__name__ = f"on_{event_type.name}"
+    return handler
+
+
+def _keeps_reported_look(event_type):
+    """An inbox handler of a look another service reports (`services.events.LOOK_EVENTS`)."""
+
+    @inbox_handler(event_type)
+    def handler(self, envelope):
+        self.store.consume(
+            "reported_looks",
+            envelope,
+            lambda uow, event, previous_version: handlers.record_reported_look(uow.records, event),
         )
 
     handler.__name__ = f"on_{event_type.name}"
@@ -166,13 +182,9 @@ class IntakeService(BaseService):
     on_mediation_withdrawn = _notes_mediation_end(MediationWithdrawn)
     on_withdrawal_refused = _notes_mediation_end(WithdrawalRefused)
 
-    @inbox_handler(DocumentDownloaded)
-    def on_document_downloaded(self, envelope):
-        self.store.consume(
-            "on_document_downloaded",
-            envelope,
-            lambda uow, event, previous_version: handlers.record_document_downloaded(uow.records, event),
-        )
+    # Looks the documents service and mediation report: the case's looks keep them.
+    on_document_downloaded = _keeps_reported_look(DocumentDownloaded)
+    on_mediation_viewed = _keeps_reported_look(MediationViewed)
 
     @inbox_handler(DocumentIssued)
     def on_document_issued(self, envelope):

@@ -3,6 +3,8 @@
 import uuid
 
 from services.common.errors import NotFound
+from services.common.looks import report_look
+from services.events import MediationViewed
 
 from .domain import Mediation, certificate_valid_on
 
@@ -66,20 +68,29 @@ def mediator_view(row, settings, today):
     }
 
 
+# The routes of mediation's reads that show a case's free text, as its looks record them.
+CASE_ROUTE = "mediation GET /api/v1/cases/{case_id}"
+HISTORY_ROUTE = "mediation GET /api/v1/cases/{case_id}/history"
+
+
 def get_mediation(uow, principal, case_id):
+    """The mediation (GET /api/v1/cases/{case_id}); the read is a look at the case (MediationViewed)."""
     mediation = uow.load(Mediation, Mediation.stream_for(case_id))
     if not mediation.opened:
         raise NotFound("no mediation for this case")
     principal.require_read(mediation.center_id)
+    report_look(uow, MediationViewed, principal, mediation.case_id, mediation.center_id, CASE_ROUTE)
     return mediation_view(mediation, uow.settings)
 
 
 def mediation_history(uow, principal, case_id):
-    """The mediation's events in order, each with its `actor` (GET /api/v1/cases/{case_id}/history)."""
+    """The mediation's events in order, each with its `actor` (GET /api/v1/cases/{case_id}/history);
+    the read is a look at the case (MediationViewed)."""
     mediation = uow.load(Mediation, Mediation.stream_for(case_id)) if is_uuid(case_id) else None
     if mediation is None or not mediation.opened:
         raise NotFound("no mediation for this case")
     principal.require_read(mediation.center_id)
+    report_look(uow, MediationViewed, principal, mediation.case_id, mediation.center_id, HISTORY_ROUTE)
     return {"case_id": case_id, "events": [e.to_envelope() for e in uow.events.load(mediation.stream_id)]}
 
 

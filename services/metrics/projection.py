@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from services.events import (
     CASE_SOURCES,
+    LOOK_EVENTS,
     PUBLISHED_EVENTS,
     AgreementDefaulted,
     AgreementPerformed,
@@ -44,8 +45,12 @@ from services.events import (
 )
 
 # The metrics service consumes every event type of the services a case's figures come from
-# (the documents issued count in none of them).
-CONSUMED_EVENTS = {source: types for source, types in PUBLISHED_EVENTS.items() if source in CASE_SOURCES}
+# (the documents issued count in none of them, nor the looks at a case).
+CONSUMED_EVENTS = {
+    source: tuple(t for t in types if t not in LOOK_EVENTS)
+    for source, types in PUBLISHED_EVENTS.items()
+    if source in CASE_SOURCES
+}
 CONSUMED_TYPES = frozenset(t for types in CONSUMED_EVENTS.values() for t in types)
 
 CASE, REFERRAL, CENTER_FACT = "case", "referral", "center_fact"

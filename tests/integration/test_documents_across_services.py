@@ -3,7 +3,8 @@
 Runs intake, mediation and documents as `tiaojie serve` runs them: a case is registered,
 accepted and settled through the staff APIs, its agreement is issued by the documents
 service, and intake's history of the case shows the DocumentIssued; each download of the
-document is a look in intake's list of who looked at the case (CONTRACTS §9).
+document, and each read of the mediation, is a look in intake's list of who looked at the
+case (CONTRACTS §9).
 """
 
 import json
@@ -142,6 +143,19 @@ def test_an_agreement_issued_from_the_real_events_shows_in_intake_history(infras
             "GET /api/v1/documents/{document_id}.docx",
         ]
         assert all(look["actor"] == {"token": f"center:{CENTER}"} for look in looks)
+
+        # A read of the mediation (its free text) is a look too.
+        call(mediation, "GET", f"/api/v1/cases/{case_id}/history", token)
+
+        def mediation_reads():
+            looks = call(intake, "GET", f"/api/v1/cases/{case_id}/looks", tokens["district"])["looks"]
+            routes = {look["route"] for look in looks if look["route"].startswith("mediation ")}
+            return routes if len(routes) == 2 else None
+
+        assert support.wait_for(mediation_reads, timeout=20, message="mediation's reads among the looks") == {
+            "mediation GET /api/v1/cases/{case_id}",
+            "mediation GET /api/v1/cases/{case_id}/history",
+        }
 
         # What an export of the person holds (PIPL Art. 45): the document issued, and the looks.
         [exported] = json.loads(support.cli("privacy", "export", "--id-number", RESIDENT_ID).stdout)["cases"]
