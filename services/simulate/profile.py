@@ -93,7 +93,13 @@ WITHDRAWN_BEFORE_ACCEPTANCE_SHARE = 0.02
 
 # How the mediations that do not end in agreement end instead (weights).
 NON_AGREEMENT_OUTCOMES = (("failed", 60), ("expired", 22), ("withdrawn", 18))
-FAILURE_REASONS = ("双方分歧较大，无法达成一致", "被申请人未到场", "被申请人拒绝调解方案", "申请人坚持全部请求")
+# A failure's reason as staff write it, and its kind (the failure's `reason_code`).
+FAILURE_REASONS = (
+    ("双方分歧较大，无法达成一致", "no_agreement"),
+    ("被申请人未到场", "party_absent"),
+    ("被申请人拒绝调解方案", "no_agreement"),
+    ("申请人坚持全部请求", "no_agreement"),
+)
 WITHDRAWAL_REASONS = ("双方自行和解", "申请人撤回申请", "申请人已另行起诉")
 
 EXTENSION_SHARE = 0.08  # extended by both parties' consent before settling

@@ -207,7 +207,8 @@ class DistrictWorkload:
                     Step(max(after + 0.5, closure + due_days + rng.uniform(1, 5)), "performance", {"performed": False})
                 )
         elif outcome == "failed":
-            steps.append(Step(closure, "failure", {"reason": rng.choice(profile.FAILURE_REASONS)}))
+            reason, reason_code = rng.choice(profile.FAILURE_REASONS)
+            steps.append(Step(closure, "failure", {"reason": reason, "reason_code": reason_code}))
         elif outcome == "withdrawn":
             steps.append(Step(closure, "withdraw_application", {"reason": rng.choice(profile.WITHDRAWAL_REASONS)}))
         if outcome != "expired" and rng.random() < profile.SURVEY_SHARE:

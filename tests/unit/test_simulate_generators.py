@@ -132,5 +132,7 @@ def test_step_bodies_pass_the_services_schemas():
                 mediation.Extension().load(step.body)
             elif step.action == "survey":
                 mediation.Survey().load(step.body)
+            elif step.action == "failure":  # each says what kind of failure it is (finding 5's reason_code)
+                assert mediation.Failure().load(step.body)["reason_code"] in ("no_agreement", "party_absent")
     for consultation in consultations[:100]:
         intake.ConsultationSchema().load(consultation.body)
