@@ -162,9 +162,24 @@ def timeline(histories, settings):
                     "who": actor_words(actor, event["event_type"]),
                     "detail": event_detail(event.get("data") or {}, settings.zone),
                     "service": service,
+                    "keyed_in_later": keyed_in_later(event),
                 }
             )
     return sorted(entries, key=lambda e: (e["occurred_at"] or "", e["recorded_at"] or ""))
+
+
+# A step entered more than this after it happened shows when it was entered (补录).
+KEYED_IN_LATER = 15 * 60
+
+
+def keyed_in_later(event):
+    """When a person's step was recorded, if well after it happened (DOMAIN.md "Time rules":
+    when it happened, beside when it was recorded); None otherwise and for the system's steps."""
+    occurred, recorded = event.get("occurred_at"), event.get("recorded_at")
+    if not occurred or not recorded or event["event_type"] in SYSTEM_EVENTS:
+        return None
+    late = (datetime.fromisoformat(recorded) - datetime.fromisoformat(occurred)).total_seconds()
+    return recorded if late > KEYED_IN_LATER else None
 
 
 # intake's copies of mediation's steps (how it ended, the withdrawal it refused): the

@@ -890,3 +890,36 @@ def test_an_agreement_after_the_grace_reads_that_the_case_expired_and_when():
         == "本案调解期限已于 2026-03-17 24:00 届满，补录期限也已过去，不能再办理"
     )
     assert labels.late_step("cannot extend a mediation that is failed", ZoneInfo("Asia/Shanghai")) is None
+
+
+def test_the_timeline_shows_a_step_at_when_it_happened_and_when_it_was_keyed_in_later(console, services):
+    secret = signed_in(console)
+    case_id = mediating_case(console, services, secret)
+    history = [
+        {
+            "event_type": "MediatorAssigned",
+            "occurred_at": "2026-03-02T10:00:00+08:00",
+            "recorded_at": "2026-03-02T10:00:01+08:00",
+            "data": {"mediator_name": "王芳"},
+        },
+        {
+            "event_type": "AgreementReached",
+            "occurred_at": "2026-03-17T16:00:00+08:00",  # a paper agreement of the last day
+            "recorded_at": "2026-03-18T09:05:00+08:00",  # keyed in the next morning
+            "data": {"amount": "9000.00", "performance_due": "2026-03-20"},
+        },
+        {
+            "event_type": "MediationExpired",  # the system's: no "keyed in" note
+            "occurred_at": "2026-03-18T00:00:00+08:00",
+            "recorded_at": "2026-03-19T00:00:05+08:00",
+            "data": {},
+        },
+    ]
+    services.answers[("mediation", "GET", f"/api/v1/cases/{case_id}/history")] = Answer(200, {"events": history})
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    timeline_html = page[page.index('id="timeline-title"') :]
+    timeline_html = timeline_html[: timeline_html.index("</section>")]
+    assert "2026-03-17 16:00" in timeline_html and "2026-03-18 09:05 补录" in timeline_html
+    assert timeline_html.count("补录") == 1
