@@ -190,6 +190,35 @@ MIRRORED = {"MediationOutcomeNoted", "WithdrawalOverruled"}
 SYSTEM_EVENTS = {"MediationOpened", "MediationExpired", "AgreementDefaulted", "ReviewOutcomeRecorded"}
 
 
+# One visit of the case page is four looks (intake's and mediation's case and history),
+# taken within a second or two: shown as one row.
+LOOKS_TOGETHER_SECONDS = 10
+
+
+def shown_looks(looks):
+    """The case's looks newest first, in words; one person's looks within a few seconds of
+    each other in one row, their routes joined (the API keeps every look)."""
+    rows = []
+    for look in reversed(looks):
+        at = datetime.fromisoformat(look["looked_at"])
+        route = labels.LOOK_ROUTES.get(look["route"], look["route"])
+        row = rows[-1] if rows else None
+        if row and row["actor"] == look["actor"] and (row["since"] - at).total_seconds() <= LOOKS_TOGETHER_SECONDS:
+            row["since"] = at
+            if route not in row["routes"]:
+                row["routes"].append(route)
+            continue
+        rows.append({"actor": look["actor"], "looked_at": look["looked_at"], "since": at, "routes": [route]})
+    return [
+        {
+            "looked_at": row["looked_at"],
+            "who": actor_words(row["actor"]) if "operator" not in row["actor"] else "运维人员",
+            "route": "、".join(reversed(row["routes"])),
+        }
+        for row in rows
+    ]
+
+
 def actor_words(actor, event_type=None):
     if actor.get("name"):
         return f"{actor['name']}（{labels.ROLES.get(actor.get('role'), actor.get('role', ''))}）"
@@ -427,16 +456,7 @@ class CasePages:
             referrals=referrals.body.get("referrals", []) if referrals.ok else [],
             steps=[ACTIONS[s] for s in steps],
             documents=documents,
-            looks=[
-                {
-                    "looked_at": look["looked_at"],
-                    "who": actor_words(look["actor"]) if "operator" not in look["actor"] else "运维人员",
-                    "route": labels.LOOK_ROUTES.get(look["route"], look["route"]),
-                }
-                for look in reversed(looks.body.get("looks", []))
-            ]
-            if looks.ok
-            else None,
+            looks=shown_looks(looks.body.get("looks", [])) if looks.ok else None,
             issued=labels.DOCUMENT_KINDS.get(visit.request.args.get("issued", "")),
             mediators=mediators,
             waiting_for_mediation=waiting_for_mediation,

@@ -105,7 +105,8 @@ class PostgresIntakeRecords:
         return [row["summary"] for row in self.cursor.fetchall()], total
 
     def record_looks(self, case_ids, actor, route, at):
-        """One look per case shown: who, when, through which route."""
+        """One look per case shown: who, when, through which route. `looks` lists them in the
+        order they happened: a look another service reported may arrive after later ones."""
         if case_ids:
             self.cursor.execute(
                 "INSERT INTO intake_looks (case_id, looked_at, actor, route)"
@@ -115,7 +116,8 @@ class PostgresIntakeRecords:
 
     def looks(self, case_id):
         self.cursor.execute(
-            "SELECT looked_at, actor, route FROM intake_looks WHERE case_id = %s ORDER BY look_id", (case_id,)
+            "SELECT looked_at, actor, route FROM intake_looks WHERE case_id = %s ORDER BY looked_at, look_id",
+            (case_id,),
         )
         return [
             {"looked_at": row["looked_at"].isoformat(), "actor": row["actor"], "route": row["route"]}
@@ -151,7 +153,8 @@ class InMemoryIntakeRecords:
         self.seen += [(case_id, {"looked_at": at.isoformat(), "actor": actor, "route": route}) for case_id in case_ids]
 
     def looks(self, case_id):
-        return [look for seen, look in self.seen if seen == case_id]
+        found = [look for seen, look in self.seen if seen == case_id]
+        return sorted(found, key=lambda look: datetime.fromisoformat(look["looked_at"]))
 
     def add_document_issued(self, envelope):
         self.documents[envelope["event_id"]] = envelope

@@ -31,6 +31,19 @@ class IntakeRecordsContract:
         assert records.next_case_number("zhenanjie", YEAR + 1) == other_year + 1
         assert records.next_case_number("zhenanjie", YEAR) == first + 2
 
+    def test_looks_are_listed_in_the_order_they_happened(self, records):
+        case_id = str(uuid.uuid4())
+        who = {"token": "center:zhenanjie"}
+        records.record_looks([case_id], who, "GET /api/v1/cases/{case_id}", datetime(YEAR, 6, 1, 2, tzinfo=UTC))
+        # reported later by another service (through the bus), though it happened before
+        records.record_looks(
+            [case_id], who, "mediation GET /api/v1/cases/{case_id}", datetime(YEAR, 6, 1, 1, tzinfo=UTC)
+        )
+        assert [look["route"] for look in records.looks(case_id)] == [
+            "mediation GET /api/v1/cases/{case_id}",
+            "GET /api/v1/cases/{case_id}",
+        ]
+
     def test_a_saved_case_is_listed_newest_first_and_filtered(self, records):
         older, newer = a_case(minutes=1), a_case(minutes=2)
         records.save(older)
