@@ -32,6 +32,7 @@ MEDIATION_STEPS = {
     "performance",
     "survey",
     "complaint",
+    "answer_complaint",
 }
 
 
@@ -65,6 +66,7 @@ class CaseRun:
     case_id: str | None = None
     in_mediation: bool = False
     broken: bool = False
+    complaint_id: str | None = None  # the case's complaint, once filed
 
 
 class District:
@@ -175,6 +177,13 @@ class District:
         elif step.action == "complaint":
             body = {"center_id": run.plan.center_id, "case_id": run.case_id, **step.body}
             call = lambda: self.mediation.post("/api/v1/complaints", token, body, key)  # noqa: E731
+        elif step.action == "answer_complaint":
+            if run.complaint_id is None:  # its filing was refused or failed
+                self.tally.add(step.action, "no_complaint")
+                return
+            # the center's token answers as the head would (a head person in the console)
+            path = f"/api/v1/complaints/{run.complaint_id}/answer"
+            call = lambda: self.mediation.post(path, token, step.body, key)  # noqa: E731
         else:
             path = {
                 "extension": "/extension",
@@ -184,8 +193,11 @@ class District:
                 "survey": "/survey",
             }[step.action]
             call = lambda: self.mediation.post(case_path + path, token, dated, key)  # noqa: E731
-        if self._attempt(step.action, call) is None and step.action in ("accept", "assign"):
+        result = self._attempt(step.action, call)
+        if result is None and step.action in ("accept", "assign"):
             run.broken = True
+        elif step.action == "complaint" and result:
+            run.complaint_id = result.get("complaint_id")
         elif step.action == "accept":
             self.tally.outcomes["accepted"] += 1
 

@@ -113,6 +113,14 @@ SURVEY_SHARE = 0.55
 SURVEY_SCORES = ((5, 46), (4, 31), (3, 13), (2, 6), (1, 4))
 COMPLAINT_SHARE = 0.015
 COMPLAINT_TEXTS = ("调解员态度不好", "等待时间过长", "对调解结果不满意", "未及时告知申请仲裁的权利")
+COMPLAINT_ANSWERED_SHARE = 0.85  # the rest still wait for the head's answer (待答复)
+COMPLAINT_ANSWER_DAYS = (0.5, 12.0)  # after the filing
+COMPLAINT_ANSWERS = (
+    "已约谈调解员，责令改进服务态度，并向投诉人致歉。",
+    "已调整接待安排，缩短等候时间，并向投诉人说明。",
+    "已向投诉人说明调解协议的内容和依据。",
+    "已向投诉人补充告知申请仲裁的权利和期限。",
+)
 
 CONSULTATIONS_PER_CASE = 1.8
 CONSULTATION_CHANNELS = (("walk_in", 50), ("phone", 35), ("online", 15))

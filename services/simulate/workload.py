@@ -19,7 +19,7 @@ from .identities import weighted
 class Step:
     day: float  # days after receipt
     action: str  # accept, reject, withdraw_application, assign, session, extension, agreement,
-    # failure, review_request, performance, survey, complaint
+    # failure, review_request, performance, survey, complaint, answer_complaint
     body: dict
 
 
@@ -217,13 +217,11 @@ class DistrictWorkload:
                 body["comment"] = "希望提高调解效率"
             steps.append(Step(closure + rng.uniform(0.2, 3), "survey", body))
         if rng.random() < profile.COMPLAINT_SHARE:
-            steps.append(
-                Step(
-                    rng.uniform(accept_day + 0.1, closure + 2),
-                    "complaint",
-                    {"text": rng.choice(profile.COMPLAINT_TEXTS)},
-                )
-            )
+            filed = rng.uniform(accept_day + 0.1, closure + 2)
+            steps.append(Step(filed, "complaint", {"text": rng.choice(profile.COMPLAINT_TEXTS)}))
+            if rng.random() < profile.COMPLAINT_ANSWERED_SHARE:
+                answered = filed + _between(rng, profile.COMPLAINT_ANSWER_DAYS)
+                steps.append(Step(answered, "answer_complaint", {"answer": rng.choice(profile.COMPLAINT_ANSWERS)}))
         return sorted(steps, key=lambda s: s.day), outcome
 
     # -- consultations --------------------------------------------------------------------

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 from services.common.centers import load_centers
 from services.common.clock import FileOffsetClock, FixedClock
 from services.simulate.client import ApiRefused
-from services.simulate.driver import District, Tokens, backfill
-from services.simulate.workload import DistrictWorkload
+from services.simulate.driver import CaseRun, District, Tokens, backfill
+from services.simulate.workload import CasePlan, DistrictWorkload, Step
 
 NOW = datetime(2026, 3, 1, 4, 0, tzinfo=UTC)
 CENTERS = [c for c in load_centers() if c.center_id in ("huaguangjie", "qidaowan")]
@@ -31,6 +31,8 @@ class FakeApi:
         if path == "/api/v1/cases":
             self.cases += 1
             return {"case_id": f"case-{self.cases}"}
+        if path == "/api/v1/complaints":
+            return {"complaint_id": f"k-{len(self.journal)}"}
         if path == "/api/v1/mediators":
             return {"mediator_id": f"m-{len(self.journal)}", "certificate_expires": body["certificate_expires"]}
         return {}
@@ -106,3 +108,33 @@ def test_backfilled_steps_say_when_they_happened_in_order_within_the_services_bo
     assert steps and any(len(at) > 3 for at in steps.values())
     for at in steps.values():
         assert at == sorted(at)  # never before the step before it
+
+
+def test_a_filed_complaint_is_answered_by_the_centers_token_and_one_never_filed_is_not(tmp_path):
+    clock_file = str(tmp_path / "clock")
+    FileOffsetClock.move(clock_file, 0)
+    steps = (
+        Step(1.0, "complaint", {"text": "等待时间过长"}),
+        Step(3.0, "answer_complaint", {"answer": "已调整接待安排"}),
+    )
+    plan = CasePlan("p", "qidaowan", NOW, {}, "agreement", steps, 0)
+
+    def worked(refuse=()):
+        journal = []
+        mediation = FakeApi("mediation", journal, clock_file, refuse)
+        tokens = Tokens({"qidaowan": "t"}, "d")
+        district = District(FakeApi("intake", journal, clock_file), mediation, tokens, FixedClock(NOW))
+        run = CaseRun(plan, case_id="case-9", in_mediation=True)
+        for index, step in enumerate(steps):
+            district.perform(run, index, step)
+        return district.tally.summary(), [(path, body) for _, path, body, _ in journal]
+
+    summary, calls = worked()
+    assert summary["answer_complaint"] == {"done": 1}
+    [(filed, body), (answered, answer)] = calls
+    assert (filed, body["case_id"]) == ("/api/v1/complaints", "case-9")
+    assert (answered, answer) == ("/api/v1/complaints/k-1/answer", {"answer": "已调整接待安排"})
+
+    summary, calls = worked(refuse=("/api/v1/complaints",))
+    assert summary["complaint"] == {"refused_409": 1} and summary["answer_complaint"] == {"no_complaint": 1}
+    assert [path for path, _ in calls] == ["/api/v1/complaints"]

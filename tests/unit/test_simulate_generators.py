@@ -134,5 +134,8 @@ def test_step_bodies_pass_the_services_schemas():
                 mediation.Survey().load(step.body)
             elif step.action == "failure":  # each says what kind of failure it is (finding 5's reason_code)
                 assert mediation.Failure().load(step.body)["reason_code"] in ("no_agreement", "party_absent")
+            elif step.action == "answer_complaint":
+                mediation.ComplaintAnswer().load(step.body)
+                assert [s.action for s in case.steps if s.day <= step.day].count("complaint") == 1
     for consultation in consultations[:100]:
         intake.ConsultationSchema().load(consultation.body)
