@@ -18,6 +18,7 @@ from datetime import date, timedelta
 import psycopg2
 import pytest
 
+from services import status as tiaojie_status
 from services.common.config import database_url
 from tests import support
 from tests.integration.test_calendar_services import District
@@ -73,6 +74,13 @@ class Withdrawals(District):
         status, body = self.call(service, "GET", f"/api/v1/cases/{case_id}/history")
         assert status == 200, body
         return body["events"]
+
+    def withdrawals_check(self, monkeypatch):
+        """`tiaojie status`'s check that intake and mediation agree on withdrawals, on these stores."""
+        monkeypatch.setenv("DATABASE_URL", self.env["DATABASE_URL"])
+        checks = tiaojie_status.reconcile(["intake", "mediation"], {}, {})
+        [check] = [c for c in checks if c["check"] == "withdrawals (intake = mediation)"]
+        return check
 
     @contextlib.contextmanager
     def mediation_relay_held(self):
@@ -131,7 +139,7 @@ def test_a_withdrawal_in_mediation_makes_intake_say_withdrawn_by_the_same_person
     assert (status, again["status"]) == (409, "withdrawn")
 
 
-def test_a_withdrawal_racing_the_agreement_converges_on_the_agreement_in_both_views(district):
+def test_a_withdrawal_racing_the_agreement_converges_on_the_agreement_in_both_views(district, monkeypatch):
     case_id = district.accepted_case()
     district.with_mediator(case_id)
 
@@ -145,6 +153,8 @@ def test_a_withdrawal_racing_the_agreement_converges_on_the_agreement_in_both_vi
             message="mediation refuses the withdrawal",
         )
         assert district.call("intake", "GET", f"/api/v1/cases/{case_id}")[1]["status"] == "withdrawn"
+        disagreeing = district.withdrawals_check(monkeypatch)  # what `tiaojie status` says meanwhile
+        assert disagreeing["ok"] is False and case_id in disagreeing["detail"]
 
     case = district.intake(case_id, "accepted")
     mediation = district.mediation(case_id, "agreement")
@@ -158,3 +168,4 @@ def test_a_withdrawal_racing_the_agreement_converges_on_the_agreement_in_both_vi
     assert types.count("WithdrawalOverruled") == 1 and "MediationOutcomeNoted" not in types
     status, again = district.call("intake", "POST", f"/api/v1/cases/{case_id}/withdrawal", {"reason": "再撤"})
     assert (status, again["status"]) == (409, "accepted")
+    assert district.withdrawals_check(monkeypatch)["ok"] is True  # this module's every case agrees
