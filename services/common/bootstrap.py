@@ -23,19 +23,21 @@ class Wiring:
     vault: object = None
 
 
-def wire(config, settings=None, repositories=None, aggregates=(), vault=None, open_loaded=True):
+def wire(config, settings=None, repositories=None, aggregates=(), vault=None, open_loaded=True, remember_keys=True):
     """The kernel's parts for one service: `repositories` by name (`{"records": PostgresIntakeRecords}`).
 
     A service that keeps personal data passes its `vault` (`services.common.keystore.Vault`):
     its units of work then seal personal fields on append and, unless `open_loaded` is False
-    (a service that never shows them), open them on load."""
+    (a service that never shows them), open them on load. `remember_keys` False: the live keys
+    are asked of the key store in every unit of work, for a service whose streams do not record
+    an erasure made elsewhere (mediation's: `tiaojie privacy erase` destroys their keys)."""
     database = Database(config["DATABASE_URL"], max_connections=int(config.get("DB_POOL_SIZE", 20)))
     clock = clock_from_config(config)
     return Wiring(
         settings=settings,
         database=database,
         clock=clock,
-        units_of_work=UnitsOfWork(database, clock, repositories, settings, vault, open_loaded),
+        units_of_work=UnitsOfWork(database, clock, repositories, settings, vault, open_loaded, remember_keys),
         aggregates=tuple(aggregates),
         vault=vault,
     )

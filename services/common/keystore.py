@@ -159,11 +159,11 @@ class Vault:
             while len(self._remembered) > REMEMBERED_KEYS:
                 self._remembered.popitem(last=False)
 
-    def seal(self, data, bound, cache=None, remember=False):
-        """`data` with its personal fields sealed. `bound` (`{subject: key id}`, the stream's keys
-        so far) gets a new key for each subject it lacks."""
+    def seal(self, data, bound, cache=None, remember=False, event_type=None):
+        """`data` (of an event of `event_type`) with its personal fields sealed. `bound`
+        (`{subject: key id}`, the stream's keys so far) gets a new key for each subject it lacks."""
         cache = {} if cache is None else cache
-        subjects = privacy.subjects_in(data)
+        subjects = privacy.subjects_in(data, event_type)
         if not subjects:
             return data
         for subject in subjects:
@@ -172,7 +172,7 @@ class Vault:
                 bound[subject], cache[key_id] = key_id, key
                 if remember:
                     self._remember(key_id, key)
-        return privacy.seal(data, bound, self.keys([bound[s] for s in subjects], cache, remember))
+        return privacy.seal(data, bound, self.keys([bound[s] for s in subjects], cache, remember), event_type)
 
     def open(self, value, cache=None, remember=False):
         """Any JSON value with its sealed strings opened (`[已删除]` where the key is destroyed)."""

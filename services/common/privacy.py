@@ -22,7 +22,20 @@ import uuid
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from services.events import PersonalDataErased
+from services.events import (
+    AgreementReached,
+    ComplaintAnswered,
+    ComplaintFiled,
+    MediationFailed,
+    MediationWithdrawn,
+    MediatorAssigned,
+    MediatorRegistered,
+    PersonalDataErased,
+    ReviewOutcomeRecorded,
+    ReviewRequested,
+    SessionHeld,
+    SurveyRecorded,
+)
 
 SEALED_PREFIX = "tj:sealed:v1:"
 ERASED = "[已删除]"
@@ -32,6 +45,25 @@ _NONCE_BYTES = 12
 # Which fields of an event's data are personal, and whose key seals them. A dict field
 # is sealed leaf by leaf (its shape and these clear keys stay readable).
 PERSONAL_FIELDS = {"applicant": "applicant", "respondent": "respondent", "description": "text"}
+# The personal fields of some event types only (the same name is clear elsewhere: the reason an
+# operator gives for an erasure is not personal): mediation's free text, with the case's `text`
+# key, and a mediator's name, with the key of that mediator (`MEDIATOR`: one key per mediator,
+# shared by every stream that names them, never destroyed by a case's erasure). A dotted
+# path names a field inside a dict field.
+MEDIATOR = "mediator"
+EVENT_FIELDS = {
+    MediatorRegistered.name: {"name": MEDIATOR},
+    MediatorAssigned.name: {"mediator_name": MEDIATOR},
+    SessionHeld.name: {"summary": "text"},
+    AgreementReached.name: {"terms": "text", "mediator_name": MEDIATOR},
+    MediationFailed.name: {"reason": "text"},
+    MediationWithdrawn.name: {"reason": "text"},
+    ReviewRequested.name: {"agreement.terms": "text"},
+    ReviewOutcomeRecorded.name: {"reason": "text"},
+    SurveyRecorded.name: {"comment": "text"},
+    ComplaintFiled.name: {"text": "text"},
+    ComplaintAnswered.name: {"answer": "text"},
+}
 CLEAR_KEYS = frozenset({"id_type", "type", "kind"})
 # What a stream records once its personal data is erased (its keys destroyed).
 ERASURE_EVENT = PersonalDataErased.name
@@ -144,30 +176,81 @@ def open_value(value, keys):
     return _SEALED.sub(clear, value)
 
 
-def subjects_in(data):
+def personal_fields(event_type=None):
+    """`{field path: subject}` of an event type's data (intake's fields for every type)."""
+    return {**PERSONAL_FIELDS, **EVENT_FIELDS.get(event_type, {})}
+
+
+def shared_subject(subject):
+    """True for a subject whose key is a person's across streams (a mediator's), not one case's."""
+    return subject.startswith(MEDIATOR + ":")
+
+
+def _subject(subject, data):
+    if subject == MEDIATOR:
+        return f"{MEDIATOR}:{data.get('mediator_id')}"
+    return subject
+
+
+def _get(data, path):
+    for part in path.split("."):
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+def _set(data, path, value):
+    """A copy of `data` with the field at `path` replaced (the dicts on the way copied)."""
+    head, _, rest = path.partition(".")
+    copied = dict(data)
+    copied[head] = _set(data[head], rest, value) if rest else value
+    return copied
+
+
+def _fields(data, event_type):
+    """`(path, subject, value)` of each personal field present in `data`."""
+    for path, subject in personal_fields(event_type).items():
+        value = _get(data, path)
+        if value:
+            yield path, _subject(subject, data), value
+
+
+def subjects_in(data, event_type=None):
     """The key subjects an event's data needs: one per personal field present."""
-    return sorted({subject for field, subject in PERSONAL_FIELDS.items() if data.get(field)})
+    return sorted({subject for _, subject, _ in _fields(data, event_type)})
 
 
-def seal(data, key_ids, keys):
+def seal(data, key_ids, keys, event_type=None):
     """`data` with its personal fields sealed: `key_ids[subject]` names the key of each subject,
     `keys[key id]` is the key (None when destroyed: the value is then `ERASED`, never clear)."""
-    sealed = dict(data)
-    for field, subject in PERSONAL_FIELDS.items():
-        if data.get(field):
-            key_id = key_ids[subject]
-            sealed[field] = _seal_tree(data[field], key_id, keys.get(key_id))
+    sealed = data
+    for path, subject, value in list(_fields(data, event_type)):
+        key_id = key_ids[subject]
+        sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id)))
     return sealed
 
 
-def bindings(data):
+def bindings(data, event_type=None):
     """`{subject: key id}` as the sealed personal fields of one event's data use them."""
     found = {}
-    for field, subject in PERSONAL_FIELDS.items():
-        ids = sealed_key_ids(data.get(field))
+    for _, subject, value in _fields(data, event_type):
+        ids = sealed_key_ids(value)
         if ids:
             found[subject] = min(ids)
     return found
+
+
+def case_key_ids(events):
+    """The key ids `(event type, data)` pairs of a case were sealed with, but a mediator's: what
+    erasing the case destroys (a mediator's name belongs to the mediator, not to the case)."""
+    found, shared = set(), set()
+    for event_type, data in events:
+        found |= sealed_key_ids(data)
+        for _, subject, value in _fields(data, event_type):
+            if shared_subject(subject):
+                shared |= sealed_key_ids(value)
+    return found - shared
 
 
 def _seal_tree(value, key_id, data_key):
@@ -180,8 +263,7 @@ def _seal_tree(value, key_id, data_key):
     return value
 
 
-def needs_sealing(data):
-    """True when a personal field of `data` still holds clear text (an event stored before sealing)."""
+def _clear_texts(value):
     found = []
 
     def walk(value):
@@ -192,31 +274,25 @@ def needs_sealing(data):
         elif isinstance(value, list):
             for v in value:
                 walk(v)
-        elif isinstance(value, str) and value and not is_sealed(value) and value != ERASED:
+        elif isinstance(value, str) and value and value != ERASED and not is_sealed(value):
             found.append(value)
 
-    for field in PERSONAL_FIELDS:
-        walk(data.get(field))
-    return bool(found)
+    walk(value)
+    return found
 
 
-def clear_values(data):
+def needs_sealing(data, event_type=None):
+    """True when a personal field of `data` still holds clear text (an event stored before sealing)."""
+    return any(_clear_texts(value) for _, _, value in _fields(data, event_type))
+
+
+def clear_values(data, event_type=None):
     """`{subject: [texts]}`: the personal texts of an (opened) event's data or case view."""
     found = {}
-
-    def walk(value, subject):
-        if isinstance(value, dict):
-            for k, v in value.items():
-                if k not in CLEAR_KEYS:
-                    walk(v, subject)
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, subject)
-        elif isinstance(value, str) and value and value != ERASED and not is_sealed(value):
-            found.setdefault(subject, []).append(value)
-
-    for field, subject in PERSONAL_FIELDS.items():
-        walk(data.get(field), subject)
+    for _, subject, value in _fields(data, event_type):
+        texts = _clear_texts(value)
+        if texts:
+            found.setdefault(subject, []).extend(texts)
     return found
 
 

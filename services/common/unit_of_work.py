@@ -126,12 +126,16 @@ class SealedEventStore:
     then read `[已删除]` whatever keys this process still remembers, which is what lets the
     vault keep live keys between units of work without asking the key store each time."""
 
-    def __init__(self, inner, vault, open_loaded=True):
+    def __init__(self, inner, vault, open_loaded=True, remember=True):
         self.inner = inner
         self.vault = vault
         self.open_loaded = open_loaded  # False: seal what is appended, hand out what is loaded as stored
+        # False: ask the key store in every unit of work (a service whose streams do not record
+        # the erasure another process makes: mediation's, erased by `tiaojie privacy erase`).
+        self.remember = remember
         self.keys = {}  # data keys fetched in this unit of work
         self.bound = {}  # stream id -> {subject: key id}, as its events use them
+        self.shared = {}  # {subject: key id} of a person's key across streams (a mediator's name)
         self.adopted = {}  # {subject: key id} a new stream of this unit of work takes over
         self.erased = set()  # streams that recorded their erasure
 
@@ -141,13 +145,28 @@ class SealedEventStore:
         self.adopted.update(bindings)
 
     def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None, actor=None):
-        if expected_version == 0:
-            bound = self.bound.setdefault(stream_id, dict(self.adopted))
+        if expected_version == 0:  # a new stream: takes the adopted keys (loading it found none)
+            bound = self.bound.setdefault(stream_id, {})
+            for subject, key_id in self.adopted.items():
+                bound.setdefault(subject, key_id)
         else:
             bound = self._bound(stream_id)
-        keys = {} if stream_id in self.erased else self.keys
-        sealed = [dataclasses.replace(e, data=self.vault.seal(e.data, bound, keys, remember=True)) for e in events]
+        sealed = [dataclasses.replace(e, data=self._seal(stream_id, bound, e.event_type, e.data)) for e in events]
         return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id, actor)
+
+    def _seal(self, stream_id, bound, event_type, data):
+        for subject in privacy.subjects_in(data, event_type):
+            if subject not in bound and subject in self.shared:
+                bound[subject] = self.shared[subject]  # the mediator's own key, from their stream
+        keys = {} if stream_id in self.erased else self.keys
+        sealed = self.vault.seal(data, bound, keys, remember=self.remember, event_type=event_type)
+        self.shared.update((s, k) for s, k in bound.items() if privacy.shared_subject(s))
+        return sealed
+
+    def sealed(self, stream_id, event_type, data):
+        """`data` sealed as an event of `event_type` appended to `stream_id` would be (the same
+        keys): for a read model that keeps a personal value (the roster's names) sealed."""
+        return self._seal(stream_id, self._bound(stream_id), event_type, data)
 
     def load(self, stream_id, after_version=0):
         events = self.inner.load(stream_id, after_version)
@@ -155,19 +174,25 @@ class SealedEventStore:
         if not self.open_loaded:
             return events
         data = [e.data for e in events]
-        opened = privacy.open_sealed(data, {}) if stream_id in self.erased else self.vault.open(data, self.keys, True)
+        if stream_id in self.erased:
+            opened = privacy.open_sealed(data, {})
+        else:
+            opened = self.vault.open(data, self.keys, self.remember)
         return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
 
     def _learn(self, stream_id, events):
         bound = self.bound.setdefault(stream_id, {})
         for event in events:
-            bound.update(privacy.bindings(event.data))
+            found = privacy.bindings(event.data, event.event_type)
+            bound.update(found)
+            self.shared.update((s, k) for s, k in found.items() if privacy.shared_subject(s))
             if event.event_type == privacy.ERASURE_EVENT:
                 self.erased.add(stream_id)
 
     def key_ids(self, stream_id):
-        """Every key the stream's stored events were sealed with (what an erasure destroys)."""
-        return privacy.sealed_key_ids([e.data for e in self.inner.load(stream_id)])
+        """Every key the stream's stored events were sealed with (what an erasure destroys), but
+        a mediator's (`privacy.case_key_ids`)."""
+        return privacy.case_key_ids([(e.event_type, e.data) for e in self.inner.load(stream_id)])
 
     def forget_keys(self):
         """Drops the keys fetched so far (after an erasure destroyed some)."""
@@ -203,6 +228,7 @@ class UnitOfWork:
         vault=None,
         open_loaded=True,
         actor=None,
+        remember_keys=True,
     ):
         self.cursor = cursor
         self.clock = clock
@@ -213,7 +239,7 @@ class UnitOfWork:
         self.actor = actor
         self.events = PostgresEventStore(cursor, clock)
         if vault is not None:
-            self.events = SealedEventStore(self.events, vault, open_loaded)
+            self.events = SealedEventStore(self.events, vault, open_loaded, remember_keys)
         self.inbox = Inbox(cursor)
         self.idempotency = IdempotencyKeys(cursor)
         for name, repository in (repositories or {}).items():
@@ -239,13 +265,16 @@ class UnitOfWork:
 class UnitsOfWork:
     """Opens units of work on one database with the repositories the service declares (its bootstrap)."""
 
-    def __init__(self, database, clock, repositories=None, settings=None, vault=None, open_loaded=True):
+    def __init__(
+        self, database, clock, repositories=None, settings=None, vault=None, open_loaded=True, remember_keys=True
+    ):
         self.database = database
         self.clock = clock
         self.repositories = dict(repositories or {})
         self.settings = settings
         self.vault = vault
         self.open_loaded = open_loaded
+        self.remember_keys = remember_keys
 
     @contextlib.contextmanager
     def __call__(self, correlation_id=None, causation_id=None, actor=None):
@@ -260,6 +289,7 @@ class UnitsOfWork:
                 self.vault,
                 self.open_loaded,
                 actor=actor,
+                remember_keys=self.remember_keys,
             )
 
 
@@ -277,12 +307,12 @@ class FakeUnitOfWork:
     their state is rolled back with the events when the block fails.
     """
 
-    def __init__(self, clock, settings=None, vault=None, **repositories):
+    def __init__(self, clock, settings=None, vault=None, remember_keys=True, **repositories):
         self.clock = clock
         self.settings = settings
         self.vault = vault
         self.stored = InMemoryEventStore(clock)  # the events as stored (sealed when there is a vault)
-        self.events = self.stored if vault is None else SealedEventStore(self.stored, vault)
+        self.events = self.stored if vault is None else SealedEventStore(self.stored, vault, remember=remember_keys)
         self.correlation_id = None
         self.causation_id = None
         self.actor = None
@@ -298,6 +328,8 @@ class FakeUnitOfWork:
         return self
 
     def __enter__(self):
+        if self.vault is not None:
+            self.events.forget_keys()  # a unit of work's keys are fetched anew, as in a real one
         self._snapshot = copy.deepcopy(
             (self.stored.events, self.inbox, self.idempotency, {n: vars(getattr(self, n)) for n in self.repositories})
         )

@@ -42,8 +42,7 @@ def run(args):
 
 def _erase(wiring, case_id, reason):
     try:
-        with wiring.units_of_work() as uow:
-            result = handlers.erase_personal_data(uow, case_id, reason)
+        result = retention.erase_case(wiring, case_id, reason)
     except NotFound:
         print(f"no such case: {case_id}", file=sys.stderr)
         return 1
@@ -99,10 +98,75 @@ def _migrate(wiring):
             case = handlers.load_case(uow, row["case_id"])
             uow.records.save(case)
             replacements[case.case_id] = _replacements(vault, uow.events, case)
+    sealed.update(_migrate_mediation(vault, bound, replacements))
     for service, table, column in COPIES:
         sealed[f"{service}.{table}"] = _seal_copies(service, table, column, replacements)
     print(json.dumps({"rows_sealed": sealed}))
     return 0
+
+
+def _migrate_mediation(vault, bound, replacements):
+    """Seals mediation's clear events in place (its free text with the case's `text` key from
+    intake, a mediator's name with the mediator's key) and the roster's names; adds each case's
+    `(clear, sealed)` pairs to `replacements` for the copies of the documents service and the link."""
+    try:
+        conn = psycopg2.connect(database_url("mediation"))
+    except psycopg2.OperationalError:
+        return {}  # mediation is not installed here
+    shared, cache, counts = {}, {}, {"mediation.events": 0, "mediation.mediators": 0}
+    try:
+        with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+            cursor.execute(
+                "SELECT position, stream_id, event_type, case_id, data FROM events"
+                " WHERE event_type = ANY(%s) ORDER BY position",
+                (list(privacy.EVENT_FIELDS),),
+            )
+            rows = cursor.fetchall()
+            for row in rows:  # the keys sealed values use already; a case's text key is intake's
+                keys_of = bound.setdefault(row["stream_id"], {})
+                found = privacy.bindings(row["data"], row["event_type"])
+                keys_of.update(found)
+                shared.update((s, k) for s, k in found.items() if privacy.shared_subject(s))
+                case_text = bound.get(f"case-{row['case_id']}", {}).get("text")
+                if case_text:
+                    keys_of.setdefault("text", case_text)
+            for row in rows:
+                event_type, data = row["event_type"], row["data"]
+                if not privacy.needs_sealing(data, event_type):
+                    continue
+                keys_of = bound[row["stream_id"]]
+                for subject in privacy.subjects_in(data, event_type):
+                    if subject in shared:
+                        keys_of.setdefault(subject, shared[subject])
+                sealed = vault.seal(data, keys_of, cache, event_type=event_type)
+                shared.update((s, k) for s, k in keys_of.items() if privacy.shared_subject(s))
+                cursor.execute(
+                    "UPDATE events SET data = %s::jsonb WHERE position = %s",
+                    (json.dumps(sealed, ensure_ascii=False), row["position"]),
+                )
+                counts["mediation.events"] += 1
+                if row["case_id"]:
+                    pairs = replacements.setdefault(row["case_id"], [])
+                    for subject, texts in privacy.clear_values(data, event_type).items():
+                        key_id = keys_of[subject]
+                        pairs += [(text, _sealed_text(key_id, cache.get(key_id), text)) for text in set(texts)]
+                    pairs.sort(key=lambda pair: -len(pair[0]))
+            cursor.execute("SELECT mediator_id::text AS mediator_id, name FROM mediators")
+            for row in cursor.fetchall():
+                key_id = shared.get(f"{privacy.MEDIATOR}:{row['mediator_id']}")
+                if key_id is None or not row["name"] or privacy.is_sealed(row["name"]):
+                    continue
+                name = _sealed_text(key_id, vault.keys([key_id], cache)[key_id], row["name"])
+                cursor.execute("UPDATE mediators SET name = %s WHERE mediator_id = %s", (name, row["mediator_id"]))
+                counts["mediation.mediators"] += 1
+    finally:
+        conn.close()
+    return counts
+
+
+def _sealed_text(key_id, key, text):
+    """`text` sealed with the key, or `[已删除]` when the key is destroyed (an erased case)."""
+    return privacy.ERASED if key is None else privacy.seal_value(key_id, key, text)
 
 
 def _replacements(vault, events, case):

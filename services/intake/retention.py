@@ -88,14 +88,38 @@ def _erase(wiring, case_id, why):
     or None when it failed (logged, tried again on the next sweep)."""
 
     def attempt():
-        with wiring.units_of_work() as uow:
-            return handlers.erase_personal_data(uow, case_id, why)["keys_destroyed"]
+        return erase_case(wiring, case_id, why)["keys_destroyed"]
 
     try:
         return decide_again(attempt)
     except Exception:
         log.exception("retention erasure failed; tried again on the next sweep", extra={"case_id": case_id})
         return None
+
+
+def erase_case(wiring, case_id, why):
+    """Erases one case's personal data: intake's keys of it (the erasure recorded on the case),
+    then those its mediation and complaints were sealed with in mediation's events, but not
+    the mediators' (a mediator's name is the mediator's, not the case's: docs/PRIVACY.md)."""
+    with wiring.units_of_work() as uow:
+        result = handlers.erase_personal_data(uow, case_id, why)
+    key_ids = privacy.case_key_ids(_mediation_events(wiring.settings.closure_databases.get("mediation"), case_id))
+    if key_ids:
+        result["keys_destroyed"] += wiring.vault.erase(key_ids, why)
+    return result
+
+
+def _mediation_events(url, case_id):
+    """`(event type, data)` of every event of the case in mediation's store (none without one)."""
+    if url is None:
+        return []
+    conn = psycopg2.connect(url)
+    try:
+        with conn, conn.cursor() as cursor:
+            cursor.execute("SELECT event_type, data FROM events WHERE case_id = %s", (case_id,))
+            return cursor.fetchall()
+    finally:
+        conn.close()
 
 
 def _closed_cases(databases):

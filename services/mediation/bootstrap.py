@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from services.common.bootstrap import wire
 from services.common.config import environment, timezone_name
+from services.common.keystore import Vault
 from services.common.steps import backdate_days
 
 from .domain import Complaint, Mediation, Mediator
@@ -28,9 +29,14 @@ def mediation_settings(config, env=None):
 
 
 def bootstrap(config, env=None):
+    """Mediation seals its free text and the mediators' names (docs/PRIVACY.md). Its streams do
+    not record an erasure (intake's case does), so it asks the key store in each unit of work."""
+    vault = Vault.from_env(env, max_connections=int(config.get("DB_POOL_SIZE", 20)))
     return wire(
         config,
         settings=mediation_settings(config, env),
         repositories={"views": PostgresReadModels},
         aggregates=(Mediation, Mediator, Complaint),
+        vault=vault,
+        remember_keys=False,
     )

@@ -5,6 +5,8 @@ Each effect runs in the consumer's unit of work with the inbox record (`store.co
 
 import logging
 
+from services.common import privacy
+
 from .cases import save_mediation
 from .domain import MEDIATING, Mediation, deadline_from, moment
 
@@ -23,6 +25,8 @@ def open_mediation(uow, event, previous_version):
         log.info("acceptance arrived after the withdrawal: no mediation opened", extra={"case_id": case_id})
         return None
     uow.views.lock_mediation(case_id)
+    if uow.vault is not None:  # the mediation's free text is sealed with the case's own `text` key
+        uow.events.adopt(privacy.bindings(accepted))
     mediation = uow.load(Mediation, Mediation.stream_for(case_id))
     deadline = deadline_from(accepted.get("mediation_deadline"), accepted.get("received_at"), uow.settings.tz)
     if mediation.open({**accepted, "case_id": case_id}, deadline, uow.clock.now()):

@@ -22,11 +22,12 @@ _ROSTER_COLUMNS = (
 )
 
 
-def roster_row(mediator):
+def roster_row(mediator, name=None):
+    """`name`: the name as the roster keeps it (sealed), by default the mediator's."""
     return {
         "mediator_id": mediator.mediator_id,
         "center_id": mediator.center_id,
-        "name": mediator.name,
+        "name": mediator.name if name is None else name,
         "certificate_no": mediator.certificate_no,
         "certificate_expires": mediator.certificate_expires,
         "certificate_expired": mediator.certificate_expired,
@@ -84,8 +85,8 @@ class PostgresReadModels:
         self.cursor = cursor
 
     # -- the roster ---------------------------------------------------------------------
-    def save_mediator(self, mediator):
-        row = roster_row(mediator)
+    def save_mediator(self, mediator, name=None):
+        row = roster_row(mediator, name)
         self.cursor.execute(
             "INSERT INTO mediators (mediator_id, center_id, name, certificate_no, certificate_expires,"
             " certificate_expired, full_time, registered_at)"
@@ -239,8 +240,8 @@ class InMemoryReadModels:
         self.early_withdrawals = {}
         self.complaint_rows = {}
 
-    def save_mediator(self, mediator):
-        self.mediators[mediator.mediator_id] = roster_row(mediator)
+    def save_mediator(self, mediator, name=None):
+        self.mediators[mediator.mediator_id] = roster_row(mediator, name)
 
     def lock_mediator(self, mediator_id):
         pass

@@ -3,6 +3,7 @@
 import logging
 
 from services.common.errors import NotFound
+from services.events import MediatorRegistered
 
 from .domain import Mediator
 from .readmodels import roster_row
@@ -52,7 +53,10 @@ def roster(uow, principal, query):
     if center_id:
         principal.require_read(center_id)
     today = settings.today(uow.clock.now())
-    mediators = [mediator_view(row, settings, today) for row in uow.views.roster(center_id)]
+    rows = uow.views.roster(center_id)
+    if uow.vault is not None:  # the roster keeps the names sealed
+        rows = uow.vault.open(rows, uow.events.keys)
+    mediators = [mediator_view(row, settings, today) for row in rows]
     return {
         "center_id": center_id,
         "mediators": mediators,
@@ -75,5 +79,13 @@ def _load_mediator(uow, mediator_id):
 
 def save_mediator(uow, mediator):
     # The append goes last: it takes the store's append lock, held until commit.
-    uow.views.save_mediator(mediator)
+    uow.views.save_mediator(mediator, name=_sealed_name(uow, mediator))
     uow.save(mediator)
+
+
+def _sealed_name(uow, mediator):
+    """The mediator's name as the roster keeps it: sealed with the mediator's key, as in their events."""
+    if uow.vault is None:
+        return mediator.name
+    data = {"mediator_id": mediator.mediator_id, "name": mediator.name}
+    return uow.events.sealed(mediator.stream_id, MediatorRegistered.name, data)["name"]

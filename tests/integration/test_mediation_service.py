@@ -227,7 +227,7 @@ class Harness:
 
 
 @pytest.fixture(scope="module")
-def mediation(tmp_path_factory):
+def mediation(infrastructure, tmp_path_factory):  # the key store: mediation seals its free text
     drop_database(OWN_DATABASE_URL)
     support.rabbitmqctl("delete_vhost", OWN_NAME, check=False)
     support.rabbitmqctl("add_vhost", OWN_NAME)

@@ -1,11 +1,12 @@
 """CONTRACTS §9 across the running services: marked personal values go in through the staff
-APIs, and no database table (read as text) nor any internal message carries them in clear;
-after `tiaojie privacy erase` no database holds them at all, and the case and its
-document say [已删除]."""
+APIs (intake's and mediation's), and no database table (read as text), internal message or
+service log carries them in clear; after `tiaojie privacy erase` no database holds them at
+all, the case, its mediation and its documents say [已删除], and the figures stay the same."""
 
 import json
 import subprocess
 import urllib.request
+from datetime import UTC, date, datetime, timedelta
 
 import kombu
 import psycopg2
@@ -21,6 +22,10 @@ RESIDENT_ID = "65010219770707123" + resident_id_check_digit("65010219770707123")
 CREDIT_CODE = "91650102MA8B4C6D7" + credit_code_check_character("91650102MA8B4C6D7")
 NAME = "标记甲乙丙"
 MARKS = (NAME, RESIDENT_ID, "13987650123", "标记地址巷", "标记丁戊", "标记的描述", "标记商贸有限公司", CREDIT_CODE)
+# Mediation's: free text of the case, and a mediator's name (sealed with the mediator's own key).
+MEDIATOR_NAME = "标记调解员"
+SUMMARY, TERMS, COMMENT, COMPLAINT = "标记的调解笔录", "标记的协议条款", "标记的满意度评价", "标记的投诉内容"
+MEDIATION_MARKS = (MEDIATOR_NAME, SUMMARY, TERMS, COMMENT, COMPLAINT)
 # The case list keeps the parties' names for search by part of a name: purged on erasure.
 PURGED_READ_MODEL = "intake_cases"
 
@@ -76,6 +81,19 @@ def pdf_text(url, token, path):
     return result.stdout.decode("utf-8").replace(" ", "")
 
 
+def issue(documents, token, case_id, kind):
+    """Issues a document of `kind` once the case file allows it: its PDF's path."""
+    listing = f"{documents}/api/v1/cases/{case_id}/documents"
+
+    def allowed():
+        status, answer, _ = support.http("GET", listing, token=token)
+        return status == 200 and kind in answer["kinds_allowed"]
+
+    support.wait_for(allowed, timeout=30, message=f"{kind} allowed by the case file")
+    issued = call(documents, "POST", f"/api/v1/cases/{case_id}/documents", token, {"kind": kind})
+    return f"/api/v1/documents/{issued['document_id']}.pdf"
+
+
 def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructure, tokens):
     token = support.issue_token("--center", CENTER)
     captured = []
@@ -89,7 +107,8 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             exchange.declare()
             queue.bind_to(exchange=f"{source}.events", routing_key="#")
 
-        with support.ServiceProcess("intake", "mediation", "documents", "arbitration_link") as services:
+        debug = {"TIAOJIE_LOG_LEVEL": "DEBUG"}
+        with support.ServiceProcess("intake", "mediation", "documents", "arbitration_link", env=debug) as services:
             intake, mediation, documents = (services.url(n) for n in ("intake", "mediation", "documents"))
             case = call(
                 intake,
@@ -120,14 +139,7 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             )
             case_id = case["case_id"]
             call(intake, "POST", f"/api/v1/cases/{case_id}/acceptance", token, {"decision": "accept"})
-
-            def notice_allowed():
-                status, listing, _ = support.http("GET", f"{documents}/api/v1/cases/{case_id}/documents", token=token)
-                return status == 200 and "acceptance_notice" in listing["kinds_allowed"]
-
-            support.wait_for(notice_allowed, timeout=30, message="the acceptance in the case file")
-            issued = call(documents, "POST", f"/api/v1/cases/{case_id}/documents", token, {"kind": "acceptance_notice"})
-            pdf_path = f"/api/v1/documents/{issued['document_id']}.pdf"
+            pdf_path = issue(documents, token, case_id, "acceptance_notice")
             assert NAME in pdf_text(documents, token, pdf_path)
             view = call(intake, "GET", f"/api/v1/cases/{case_id}", token)
             assert view["applicant"]["phone"] == "13987650123" and view["description"].startswith("标记的描述")
@@ -138,6 +150,7 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
                 lambda: support.http("GET", f"{mediation}/api/v1/cases/{case_id}", token=token)[0] == 200,
                 message="the mediation opened",
             )
+            agreement_pdf = mediate(mediation, documents, token, case_id)
 
             def drain():
                 while (message := queue.get(no_ack=True)) is not None:
@@ -146,13 +159,17 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
 
             support.wait_for(drain, timeout=20, message="the events captured")
             assert len(captured) >= 4
-            leaked = [mark for mark in MARKS if any(mark in body for body in captured)]
+            support.wait_for(lambda: drain() and any("ComplaintFiled" in body for body in captured), timeout=20)
+            leaked = [mark for mark in (*MARKS, *MEDIATION_MARKS) if any(mark in body for body in captured)]
             assert leaked == [], leaked
             assert any("tj:sealed:v1:" in body for body in captured)
 
-            found = found_in_databases(MARKS)
+            found = found_in_databases((*MARKS, *MEDIATION_MARKS))
             assert {table for _, table in found} <= {PURGED_READ_MODEL}, found
             assert all(set(hits) <= {NAME, "标记商贸有限公司"} for hits in found.values()), found
+            logged = open(services.log_path, encoding="utf-8").read()
+            assert "mediation opened" in logged  # the services' own log, captured
+            assert [mark for mark in (*MARKS, *MEDIATION_MARKS) if mark in logged] == []
 
             district = tokens["district"]
             looks = call(intake, "GET", f"/api/v1/cases/{case_id}/looks", district)["looks"]
@@ -180,7 +197,8 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             figures = metrics_figures()
             assert any(case_id in row for row in figures["metrics_cases"])
             erased = support.cli("privacy", "erase", "--case", case_id, "--reason", "当事人要求删除")
-            assert json.loads(erased.stdout.strip().splitlines()[-1])["keys_destroyed"] == 3
+            # The parties', the case's free text in intake and in mediation, the complaint's; not the mediator's.
+            assert json.loads(erased.stdout.strip().splitlines()[-1])["keys_destroyed"] == 5
             support.cli("privacy", "erase", "--case", recommended["case_id"], "--reason", "当事人要求删除")
 
             assert found_in_databases([*MARKS, *letter_marks]) == {}
@@ -191,5 +209,44 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             assert history["events"][0]["data"]["respondent"]["legal_representative"] == "[已删除]"
             text = pdf_text(documents, token, pdf_path)
             assert "[已删除]" in text and NAME not in text
+            text = pdf_text(documents, token, agreement_pdf)
+            assert "[已删除]" in text and TERMS not in text and NAME not in text
+            assert MEDIATOR_NAME in text  # the mediator's name is the mediator's, not the case's
+            erased_view = call(mediation, "GET", f"/api/v1/cases/{case_id}", token)
+            assert erased_view["sessions"][0]["summary"] == "[已删除]" == erased_view["agreement"]["terms"]
+            assert erased_view["survey"]["comment"] == "[已删除]" and erased_view["agreement"]["amount"] == "8000.00"
+            assert erased_view["mediator"]["mediator_name"] == MEDIATOR_NAME
+            events = call(mediation, "GET", f"/api/v1/cases/{case_id}/history", token)["events"]
+            texts = [e["data"].get("summary") or e["data"].get("terms") for e in events]
+            assert texts.count("[已删除]") == 2 and not {SUMMARY, TERMS} & set(texts)
             assert call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["total"] == 0
             assert metrics_figures() == figures
+
+
+def mediate(mediation, documents, token, case_id):
+    """Mediation's routes with marked values: a mediator, a session, an agreement, its review,
+    a survey and a complaint; the views show them opened. The agreement document's PDF path."""
+    certificate = {"certificate_no": "新调证字2025第0917号", "full_time": True}
+    expires = (date.today() + timedelta(days=365)).isoformat()
+    mediator = {"center_id": CENTER, "name": MEDIATOR_NAME, "certificate_expires": expires, **certificate}
+    mediator_id = call(mediation, "POST", "/api/v1/mediators", token, mediator)["mediator_id"]
+    case = f"/api/v1/cases/{case_id}"
+    call(mediation, "POST", case + "/assignment", token, {"mediator_id": mediator_id})
+    held_at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    call(mediation, "POST", case + "/sessions", token, {"held_at": held_at, "summary": SUMMARY})
+    due = (date.today() + timedelta(days=10)).isoformat()
+    call(mediation, "POST", case + "/agreement", token, {"terms": TERMS, "amount": "8000.00", "performance_due": due})
+    call(mediation, "POST", case + "/review-request", token, {})
+    call(mediation, "POST", case + "/survey", token, {"score": 4, "comment": COMMENT})
+    call(mediation, "POST", "/api/v1/complaints", token, {"center_id": CENTER, "case_id": case_id, "text": COMPLAINT})
+    view = call(mediation, "GET", case, token)
+    assert view["sessions"][0]["summary"] == SUMMARY and view["agreement"]["terms"] == TERMS
+    assert view["mediator"]["mediator_name"] == MEDIATOR_NAME and view["survey"]["comment"] == COMMENT
+    roster = call(mediation, "GET", f"/api/v1/mediators?center_id={CENTER}", token)["mediators"]
+    assert [m["name"] for m in roster if m["mediator_id"] == mediator_id] == [MEDIATOR_NAME]
+    history = call(mediation, "GET", case + "/history", token)["events"]
+    assert [e["data"]["agreement"]["terms"] for e in history if e["event_type"] == "ReviewRequested"] == [TERMS]
+    path = issue(documents, token, case_id, "agreement")
+    text = pdf_text(documents, token, path)
+    assert TERMS in text and MEDIATOR_NAME in text
+    return path
