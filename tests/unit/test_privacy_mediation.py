@@ -15,7 +15,8 @@ from services.common.keystore import Vault, memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.mediation import handlers
 from services.mediation.readmodels import InMemoryReadModels
-from tests.unit.test_mediation_service_layer import DISTRICT, START, TZ, accepted, command, consume, register, run
+from tests.unit.test_mediation_complaints import HEAD_HERE, call, file
+from tests.unit.test_mediation_service_layer import DISTRICT, START, TZ, accepted, command, consume, register
 
 MARKS = {
     "name": "标记调解员甲",
@@ -24,6 +25,7 @@ MARKS = {
     "reason": "标记的失败原因",
     "comment": "标记的评价",
     "text": "标记的投诉",
+    "answer": "标记的答复",
 }
 CASE = str(uuid.UUID(int=901))
 OTHER = str(uuid.UUID(int=902))
@@ -70,7 +72,11 @@ def test_free_text_and_names_are_sealed_with_the_cases_and_the_mediators_keys(uo
     consume(uow, settings, sealed_acceptance(vault, OTHER)[0], handlers.open_mediation)
     command(uow, settings, handlers.fail, OTHER, {"reason": MARKS["reason"]})
     command(uow, settings, handlers.record_survey, OTHER, {"score": 4, "comment": MARKS["comment"]})
-    run(uow, handlers.file_complaint, {"center_id": "huaguangjie", "case_id": CASE, "text": MARKS["text"]})
+    complaint_id = file(uow, text=MARKS["text"], case_id=CASE)
+    assert (
+        call(uow, handlers.answer_complaint, {"answer": MARKS["answer"]}, HEAD_HERE, complaint_id=complaint_id)[0]
+        == 200
+    )
 
     text = json.dumps([e.data for e in uow.stored.events], ensure_ascii=False)
     text += json.dumps(uow.views.mediators, ensure_ascii=False, default=str)
@@ -88,6 +94,8 @@ def test_free_text_and_names_are_sealed_with_the_cases_and_the_mediators_keys(uo
         view = handlers.get_mediation(uow, DISTRICT, CASE)
         history = handlers.mediation_history(uow, DISTRICT, CASE)["events"]
         roster = handlers.roster(uow, DISTRICT, {"center_id": "huaguangjie"})["mediators"]
+        complaint = handlers.get_complaint(uow, DISTRICT, complaint_id)
+    assert (complaint["text"], complaint["answer"]) == (MARKS["text"], MARKS["answer"])
     assert view["sessions"][0]["summary"] == MARKS["summary"] and view["agreement"]["terms"] == MARKS["terms"]
     assert view["mediator"]["mediator_name"] == MARKS["name"] and roster[0]["name"] == MARKS["name"]
     assert history[-1]["data"]["agreement"]["terms"] == MARKS["terms"]
@@ -101,6 +109,8 @@ def test_free_text_and_names_are_sealed_with_the_cases_and_the_mediators_keys(uo
         view = handlers.get_mediation(uow, DISTRICT, CASE)
         history = handlers.mediation_history(uow, DISTRICT, CASE)["events"]
         roster = handlers.roster(uow, DISTRICT, {"center_id": "huaguangjie"})["mediators"]
+        complaint = handlers.get_complaint(uow, DISTRICT, complaint_id)
+    assert complaint["text"] == privacy.ERASED == complaint["answer"]  # a complaint about the case goes with it
     assert view["sessions"][0]["summary"] == privacy.ERASED and view["agreement"]["terms"] == privacy.ERASED
     assert history[-1]["data"]["agreement"] == {**history[-1]["data"]["agreement"], "terms": privacy.ERASED}
     assert view["mediator"]["mediator_name"] == MARKS["name"] and roster[0]["name"] == MARKS["name"]
