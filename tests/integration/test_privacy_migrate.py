@@ -4,11 +4,13 @@ out sealed with the case's keys; the case still reads whole and is found by its 
 and an erasure then leaves the values nowhere. In a namespace of its own."""
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
 
+from services.common.auth import Principal
 from services.common.bootstrap import wire
 from services.common.config import SERVICES, database_url, service_config
 from services.common.db import drop_database
@@ -18,6 +20,13 @@ from services.intake.bootstrap import bootstrap, intake_settings
 from services.intake.commands import DecideAcceptance, RegisterApplication
 from services.intake.domain import Case
 from services.intake.records import PostgresIntakeRecords
+from services.mediation.bootstrap import bootstrap as mediation_bootstrap
+from services.mediation.bootstrap import mediation_settings
+from services.mediation.cases import save_mediation
+from services.mediation.domain import Mediation, Mediator
+from services.mediation.readmodels import PostgresReadModels
+from services.mediation.roster import roster, save_mediator
+from services.mediation.views import mediation_view
 from tests import support
 from tests.integration.test_privacy_everywhere import found_in_databases
 from tests.unit.test_intake_domain import an_application
@@ -118,3 +127,83 @@ def test_migrate_seals_what_was_stored_in_clear_and_every_copy_of_it(district_en
     support.cli("privacy", "erase", "--case", case_id, "--reason", "测试", env=env)
     assert found_in_databases(MARKS, prefix) == {}
     assert vault.open(stored)["blocks"][0]["text"].startswith("[已删除]：")
+
+
+MEDIATION_MARKS = ("迁移调解员", "迁移笔录", "迁移协议条款")
+
+
+def test_migrate_seals_mediations_clear_events_its_roster_and_their_copies(district_env):
+    """Mediation's free text and mediators' names stored before mediation sealed them: migrated
+    with the case's keys (the summary and terms) and the mediator's (the name, in the roster
+    too); an erasure of the case then takes the free text and leaves the mediator's name."""
+    env, prefix = district_env
+    intake = wire(
+        service_config("intake", env),
+        settings=intake_settings(service_config("intake", env), env),
+        repositories={"records": PostgresIntakeRecords},
+        aggregates=(Case,),
+    )
+    application = an_application(description="", received_at=datetime.now(UTC) - timedelta(hours=1))
+    with intake.units_of_work() as uow:
+        case_id = handlers.register_application(RegisterApplication(application=application), uow)["case_id"]
+    with intake.units_of_work() as uow:
+        handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=case_id, decision="accept"), uow)
+    config = service_config("mediation", env)
+    settings = mediation_settings(config, env)
+    before_sealing = wire(config, settings=settings, repositories={"views": PostgresReadModels})
+    now = datetime.now(UTC)
+    with before_sealing.units_of_work() as uow:
+        mediator_id = str(uuid.uuid4())
+        mediator = Mediator(Mediator.stream_for(mediator_id))
+        expires = now.date() + timedelta(days=300)
+        mediator.register(mediator_id, "huaguangjie", MEDIATION_MARKS[0], "证-1", expires, True, now)
+        save_mediator(uow, mediator)
+        mediation = Mediation(Mediation.stream_for(case_id))
+        opened = {"case_id": case_id, "center_id": "huaguangjie", "case_number": "N-1"}
+        mediation.open(opened, now + timedelta(days=15), now)
+        mediation.assign(mediator, now.date(), now)
+        mediation.hold_session(now, MEDIATION_MARKS[1], now)
+        mediation.reach_agreement(MEDIATION_MARKS[2], "100.00", now.date() + timedelta(days=5), now, settings.tz)
+        save_mediation(uow, mediation)
+        [session] = [e for e in uow.events.load(mediation.stream_id) if e.event_type == "SessionHeld"]
+    execute(
+        env,
+        "documents",
+        "INSERT INTO documents_case_events (case_id, event_id, center_id, source, event_type, stream_version,"
+        " occurred_at, data) VALUES (%s, %s, 'huaguangjie', 'mediation', 'SessionHeld', 3, now(), %s::jsonb)",
+        (case_id, session.event_id, json.dumps(session.data, ensure_ascii=False)),
+    )
+    document = {"mediation": {"agreement": {"terms": MEDIATION_MARKS[2]}, "mediator": MEDIATION_MARKS[0]}}
+    execute(
+        env,
+        "arbitration_link",
+        "INSERT INTO case_files (case_id, center_id, document) VALUES (%s, 'huaguangjie', %s::jsonb)",
+        (case_id, json.dumps(document, ensure_ascii=False)),
+    )
+    found = {table for _, table in found_in_databases(MEDIATION_MARKS, prefix)}
+    assert found == {"events", "mediators", "documents_case_events", "case_files"}
+
+    result = json.loads(support.cli("privacy", "migrate", env=env).stdout.strip().splitlines()[-1])
+    assert result["rows_sealed"]["mediation.events"] == 4 and result["rows_sealed"]["mediation.mediators"] == 1
+    assert found_in_databases(MEDIATION_MARKS, prefix) == {}
+
+    sealed = mediation_bootstrap(config, env)
+    with sealed.units_of_work() as uow:
+        view = mediation_view(uow.load(Mediation, mediation.stream_id), settings)
+        [listed] = roster(uow, Principal("district", None, "t"), {"center_id": "huaguangjie"})["mediators"]
+    assert view["sessions"][0]["summary"] == MEDIATION_MARKS[1] and view["agreement"]["terms"] == MEDIATION_MARKS[2]
+    assert view["mediator"]["mediator_name"] == MEDIATION_MARKS[0] == listed["name"]
+    vault = Vault.from_env(env)
+    conn = psycopg2.connect(database_url("arbitration_link", env))
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT document FROM case_files WHERE case_id = %s", (case_id,))
+        [(copy,)] = cursor.fetchall()
+    conn.close()
+    assert vault.open(copy) == document
+
+    support.cli("privacy", "erase", "--case", case_id, "--reason", "测试", env=env)
+    with sealed.units_of_work() as uow:
+        view = mediation_view(uow.load(Mediation, mediation.stream_id), settings)
+    assert view["sessions"][0]["summary"] == "[已删除]" == view["agreement"]["terms"]
+    assert view["mediator"]["mediator_name"] == MEDIATION_MARKS[0]  # the mediator's, not the case's
+    assert vault.open(copy)["mediation"] == {"agreement": {"terms": "[已删除]"}, "mediator": MEDIATION_MARKS[0]}
