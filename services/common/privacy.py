@@ -35,6 +35,7 @@ from services.events import (
     ReviewRequested,
     SessionHeld,
     SurveyRecorded,
+    WithdrawalRefused,
 )
 
 SEALED_PREFIX = "tj:sealed:v1:"
@@ -58,6 +59,7 @@ EVENT_FIELDS = {
     AgreementReached.name: {"terms": "text", "mediator_name": MEDIATOR},
     MediationFailed.name: {"reason": "text"},
     MediationWithdrawn.name: {"reason": "text"},
+    WithdrawalRefused.name: {"withdrawal_reason": "text"},
     ReviewRequested.name: {"agreement.terms": "text"},
     ReviewOutcomeRecorded.name: {"reason": "text"},
     SurveyRecorded.name: {"comment": "text"},
