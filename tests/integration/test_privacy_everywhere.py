@@ -232,7 +232,7 @@ def mediate(mediation, documents, token, case_id):
     mediator_id = call(mediation, "POST", "/api/v1/mediators", token, mediator)["mediator_id"]
     case = f"/api/v1/cases/{case_id}"
     call(mediation, "POST", case + "/assignment", token, {"mediator_id": mediator_id})
-    held_at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
+    held_at = datetime.now(UTC).isoformat()  # after the assignment: steps go forward in time
     call(mediation, "POST", case + "/sessions", token, {"held_at": held_at, "summary": SUMMARY})
     due = (date.today() + timedelta(days=10)).isoformat()
     call(mediation, "POST", case + "/agreement", token, {"terms": TERMS, "amount": "8000.00", "performance_due": due})

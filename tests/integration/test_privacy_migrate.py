@@ -162,7 +162,7 @@ def test_migrate_seals_mediations_clear_events_its_roster_and_their_copies(distr
         opened = {"case_id": case_id, "center_id": "huaguangjie", "case_number": "N-1"}
         mediation.open(opened, now + timedelta(days=15), now)
         mediation.assign(mediator, now.date(), now)
-        mediation.hold_session(now, MEDIATION_MARKS[1], now)
+        mediation.hold_session(now, MEDIATION_MARKS[1])
         mediation.reach_agreement(MEDIATION_MARKS[2], "100.00", now.date() + timedelta(days=5), now, settings.tz)
         save_mediation(uow, mediation)
         [session] = [e for e in uow.events.load(mediation.stream_id) if e.event_type == "SessionHeld"]
