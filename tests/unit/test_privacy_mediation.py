@@ -70,6 +70,7 @@ def test_free_text_and_names_are_sealed_with_the_cases_and_the_mediators_keys(uo
     command(uow, settings, handlers.reach_agreement, CASE, body)
     command(uow, settings, handlers.request_review, CASE, {})
     consume(uow, settings, sealed_acceptance(vault, OTHER)[0], handlers.open_mediation)
+    command(uow, settings, handlers.assign_mediator, OTHER, {"mediator_id": mediator_id})
     command(uow, settings, handlers.fail, OTHER, {"reason": MARKS["reason"]})
     command(uow, settings, handlers.record_survey, OTHER, {"score": 4, "comment": MARKS["comment"]})
     complaint_id = file(uow, text=MARKS["text"], case_id=CASE)
