@@ -24,6 +24,7 @@ EXTENSION_COMMANDS = {
     "replay": ("services.metrics.replay", "rebuild a projection from the event stores"),
     "status": ("services.status", "health, backlog, queue depths and reconciliation"),
     "privacy": ("services.intake.privacy_cli", "erase, export and seal personal data (docs/PRIVACY.md)"),
+    "intake": ("services.intake.catch_up", "how mediations ended before intake consumed it (catch-up)"),
     "documents": (
         "services.documents.backfill",
         "the demo's documents (backfill); case files from the stores (catch-up)",

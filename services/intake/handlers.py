@@ -160,6 +160,11 @@ MEDIATION_ENDS = {
     MediationWithdrawn: ("withdrawn", "withdrawn_at"),
 }
 _ENDS_BY_NAME = {event_type.name: end for event_type, end in MEDIATION_ENDS.items()}
+# What intake consumes of mediation's: its endings and its refusals of a withdrawal.
+MEDIATION_OUTCOME_TYPES = frozenset(_ENDS_BY_NAME) | {WithdrawalRefused.name}
+# One inbox consumer for all of them (the service's and `tiaojie intake catch-up`), so an
+# event either applies is applied once, and `previous_version` spans them.
+MEDIATION_OUTCOMES = "mediation_outcomes"
 
 
 def record_mediation_end(uow, event):

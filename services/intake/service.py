@@ -41,8 +41,6 @@ from .schemas import (
 
 log = logging.getLogger(__name__)
 
-MEDIATION_OUTCOMES = "mediation_outcomes"  # one inbox consumer for every ending, so `previous_version` spans them
-
 
 def _notes_mediation_end(event_type):
     """An inbox handler of one of mediation's events that end a mediation (or refuse a withdrawal)."""
@@ -50,7 +48,7 @@ def _notes_mediation_end(event_type):
     @inbox_handler(event_type)
     def handler(self, envelope):
         self.store.consume(
-            MEDIATION_OUTCOMES,
+            handlers.MEDIATION_OUTCOMES,
             envelope,
             lambda uow, event, previous_version: handlers.record_mediation_end(uow, event),
         )
