@@ -153,8 +153,8 @@ class ComplaintAnswered(MediationEvent):
 
 
 class MediationViewed(MediationEvent):
-    """A response of mediation showed a case's mediation (its free text): a look at the case.
-    In a stream of its own per look, not the mediation's."""
+    """A response of mediation showed a case's mediation or a complaint about it (free text
+    that may name the parties): a look at the case. In a stream of its own per look."""
 
     about_a_case = False
 

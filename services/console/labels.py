@@ -116,6 +116,8 @@ LOOK_ROUTES = {
     "tiaojie privacy export": "个人信息导出（运维命令）",
     "mediation GET /api/v1/cases/{case_id}": "调解详情",
     "mediation GET /api/v1/cases/{case_id}/history": "调解经过",
+    "mediation GET /api/v1/complaints/{complaint_id}": "投诉详情",
+    "mediation GET /api/v1/complaints": "投诉列表",
     "GET /api/v1/documents/{document_id}.pdf": "下载文书（PDF）",
     "GET /api/v1/documents/{document_id}.docx": "下载文书（Word）",
 }

@@ -7,6 +7,8 @@ person reads and answers every center's; the district's machine token reads them
 """
 
 from services.common.errors import NotFound
+from services.common.looks import report_look
+from services.events import MediationViewed
 
 from .domain import Complaint, Mediation, Rejected
 from .views import _at, is_uuid
@@ -47,10 +49,22 @@ def answer_complaint(command, uow):
     return complaint_view(uow.views.complaint(complaint.complaint_id), complaint, uow.settings.tz)
 
 
+# The routes of the reads that show a complaint's text, as a look at its case records them.
+COMPLAINT_ROUTE = "mediation GET /api/v1/complaints/{complaint_id}"
+COMPLAINTS_ROUTE = "mediation GET /api/v1/complaints"
+
+
 def get_complaint(uow, principal, complaint_id):
     complaint = _load(uow, complaint_id)
     principal.require_complaint_read(complaint.center_id)
+    _looked_at(uow, principal, complaint, COMPLAINT_ROUTE)
     return complaint_view(uow.views.complaint(complaint.complaint_id), complaint, uow.settings.tz)
+
+
+def _looked_at(uow, principal, complaint, route):
+    """A complaint's text may name the parties: reading one about a case is a look at the case."""
+    if complaint.case_id:
+        report_look(uow, MediationViewed, principal, complaint.case_id, complaint.center_id, route)
 
 
 def list_complaints(uow, principal, query):
@@ -64,8 +78,14 @@ def list_complaints(uow, principal, query):
         "status": query["status"],
         "page": query["page"],
         "counts": uow.views.complaint_counts(center_id),
-        "complaints": [complaint_view(row, _load(uow, row["complaint_id"]), tz) for row in rows],
+        "complaints": [_listed(uow, principal, row, tz) for row in rows],
     }
+
+
+def _listed(uow, principal, row, tz):
+    complaint = _load(uow, row["complaint_id"])
+    _looked_at(uow, principal, complaint, COMPLAINTS_ROUTE)
+    return complaint_view(row, complaint, tz)
 
 
 def complaint_view(row, complaint, tz):

@@ -448,6 +448,8 @@ def test_complaints_are_listed_and_answered_once_by_the_centers_head_or_the_dist
     assert mediation.call("GET", path, center=other_head)[0] == 403
     assert mediation.call("GET", "/api/v1/complaints?status=closed", center=head)[0] == 422
     assert mediation.call("GET", f"/api/v1/complaints/{uuid.uuid4()}", center=district)[0] == 404
+    # Reading a complaint's text is a look at its case; a refused read records none.
+    assert looks_at(mediation, case_id) == [("mediation GET /api/v1/complaints", head)]
 
     refusals = [
         (staff, {"answer": "已处理"}, 403),
@@ -494,6 +496,16 @@ def test_complaints_are_listed_and_answered_once_by_the_centers_head_or_the_dist
         "已约谈调解员，向您致歉",
         head,
         answered["answered_at"],
+    )
+    assert looks_at(mediation, case_id)[-1] == ("mediation GET /api/v1/complaints/{complaint_id}", district)
+
+
+def looks_at(mediation, case_id):
+    """`[(route, login)]` of the looks at the case's complaints mediation reported (MediationViewed)."""
+    return mediation.sql(
+        "SELECT data->>'route', actor->>'login' FROM events WHERE event_type = 'MediationViewed'"
+        " AND case_id = %s AND data->>'route' LIKE '%%/complaints%%' ORDER BY position",
+        case_id,
     )
 
 
