@@ -83,6 +83,23 @@ def test_an_agreement_gets_a_number_an_event_and_the_hash_of_its_pdf(uow):
     assert case.APPLICANT["id_number"] not in repr(first.data)
 
 
+def test_a_download_is_a_look_and_a_refused_one_records_nothing(uow):
+    deliver(uow, case.AGREED_CASE)
+    issued = issue(uow, "agreement")
+    for principal, document_id in ((OTHER_STAFF, issued["document_id"]), (STAFF, str(uuid.uuid4()))):
+        with pytest.raises((Forbidden, NotFound)), uow:
+            handlers.download_document(uow, principal, document_id, "pdf")
+    assert [e.event_type for e in uow.events.events] == ["DocumentIssued"]
+
+    with uow:
+        handlers.download_document(uow, DISTRICT, issued["document_id"], "docx")
+    look = uow.events.events[-1]
+    assert (look.event_type, look.case_id, look.actor) == ("DocumentDownloaded", case.CASE_ID, {"token": "district"})
+    assert look.stream_id.startswith("look-") and look.data["route"] == "GET /api/v1/documents/{document_id}.docx"
+    assert (look.data["number"], look.data["format"]) == (issued["number"], "docx")
+    assert case.APPLICANT["name"] not in repr(look.data)
+
+
 def test_a_kind_the_state_does_not_allow_is_refused_with_the_state_and_nothing_stored(uow):
     deliver(uow, [case.RECEIVED, case.ACCEPTED, case.OPENED])
     for kind in ("agreement", "termination_notice", "rejection_notice", "session_record", "service_receipt"):

@@ -271,6 +271,24 @@ def test_other_centers_staff_get_403_and_unknown_cases_404(uow, settings):
         command(uow, settings, handlers.fail, "no-such-case", {"reason": "x"})
 
 
+def test_a_read_of_the_mediation_is_a_look_and_a_refused_one_records_nothing(uow, settings):
+    case_id = open_case(uow, settings, str(uuid.uuid4()))
+    before = len(uow.events.events)
+    with pytest.raises(Forbidden):
+        handlers.get_mediation(uow, LONGSHENGJIE, case_id)
+    with pytest.raises(NotFound):
+        handlers.mediation_history(uow, HUAGUANGJIE, str(uuid.uuid4()))
+    assert len(uow.events.events) == before
+    handlers.get_mediation(uow, HUAGUANGJIE, case_id)
+    handlers.mediation_history(uow, DISTRICT, case_id)
+    looks = uow.events.events[before:]
+    assert [(e.event_type, e.case_id, e.data["route"], e.actor) for e in looks] == [
+        ("MediationViewed", case_id, "mediation GET /api/v1/cases/{case_id}", {"token": "center:huaguangjie"}),
+        ("MediationViewed", case_id, "mediation GET /api/v1/cases/{case_id}/history", {"token": "district"}),
+    ]
+    assert all(e.stream_id.startswith("look-") for e in looks)
+
+
 def test_the_agreement_path_to_performance(uow, settings, clock):
     case_id = open_case(uow, settings)
     mediator_id = register(uow, settings)
