@@ -298,6 +298,38 @@ def clear_values(data, event_type=None):
     return found
 
 
+def sealed_pairs(clear, sealed):
+    """`{clear text: sealed text}` of each sealed string of `sealed` beside the text it stands for
+    in `clear` (the same JSON before sealing, or opened)."""
+    found = {}
+
+    def walk(c, s):
+        if isinstance(s, dict) and isinstance(c, dict):
+            for k, v in s.items():
+                if k in c:
+                    walk(c[k], v)
+        elif isinstance(s, list) and isinstance(c, list):
+            for a, b in zip(c, s, strict=False):
+                walk(a, b)
+        elif is_sealed(s) and isinstance(c, str) and c and c != s and c != ERASED:
+            found[c] = s
+
+    walk(clear, sealed)
+    return found
+
+
+def seal_whole(value, sealed):
+    """`value` (any JSON) with each string that is a key of `sealed` (`{clear: sealed}`) replaced
+    by its sealed text: a response built from opened events, kept as sealed as they are."""
+    if isinstance(value, dict):
+        return {k: seal_whole(v, sealed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [seal_whole(v, sealed) for v in value]
+    if isinstance(value, str):
+        return sealed.get(value, value)
+    return value
+
+
 def replace_clear(value, replacements):
     """`value` (any JSON) with each clear text of `replacements` (`[(clear, sealed)]`, longest
     first) replaced wherever it appears, inside longer texts too: how the copies other

@@ -68,10 +68,13 @@ def prune_inbox(cursor, retention_days, batch=10000):
 
 
 class IdempotencyKeys:
-    """Stored responses of POSTs, keyed by the caller's `Idempotency-Key`."""
+    """Stored responses of POSTs, keyed by the caller's `Idempotency-Key`. In a service that seals
+    personal data, a response is stored with the personal values its events hold sealed
+    (`events.sealed_copy`) and opened when it is replayed: erasure reaches it too."""
 
-    def __init__(self, cursor):
+    def __init__(self, cursor, events=None):
         self.cursor = cursor
+        self.events = events  # a SealedEventStore, or None
 
     @staticmethod
     def request_hash(method, path, body):
@@ -104,9 +107,14 @@ class IdempotencyKeys:
         row = self.cursor.fetchone()
         if row["request_hash"] != request_hash:
             raise KeyReuse(key)
-        return row["status"], row["response"]
+        response = row["response"]
+        if self.events is not None and response is not None:
+            response = self.events.opened_copy(response)
+        return row["status"], response
 
     def complete(self, scope, key, status, body):
+        if self.events is not None:
+            body = self.events.sealed_copy(body)
         self.cursor.execute(
             "UPDATE idempotency_keys SET status = %s, response = %s::jsonb WHERE scope = %s AND key = %s",
             (status, json.dumps(body, ensure_ascii=False), scope, key),
@@ -138,6 +146,7 @@ class SealedEventStore:
         self.shared = {}  # {subject: key id} of a person's key across streams (a mediator's name)
         self.adopted = {}  # {subject: key id} a new stream of this unit of work takes over
         self.erased = set()  # streams that recorded their erasure
+        self.pairs = {}  # clear text -> its sealed text, of the values sealed or opened in this unit of work
 
     def adopt(self, bindings):
         """A stream started in this unit of work seals with these keys (the sealed letter a case
@@ -160,6 +169,7 @@ class SealedEventStore:
                 bound[subject] = self.shared[subject]  # the mediator's own key, from their stream
         keys = {} if stream_id in self.erased else self.keys
         sealed = self.vault.seal(data, bound, keys, remember=self.remember, event_type=event_type)
+        self.pairs.update(privacy.sealed_pairs(data, sealed))
         self.shared.update((s, k) for s, k in bound.items() if privacy.shared_subject(s))
         return sealed
 
@@ -178,6 +188,7 @@ class SealedEventStore:
             opened = privacy.open_sealed(data, {})
         else:
             opened = self.vault.open(data, self.keys, self.remember)
+            self.pairs.update(privacy.sealed_pairs(opened, data))
         return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
 
     def _learn(self, stream_id, events):
@@ -188,6 +199,15 @@ class SealedEventStore:
             self.shared.update((s, k) for s, k in found.items() if privacy.shared_subject(s))
             if event.event_type == privacy.ERASURE_EVENT:
                 self.erased.add(stream_id)
+
+    def sealed_copy(self, value):
+        """`value` (a response built from this unit of work's events) with each personal value
+        sealed or opened here replaced by its sealed text (whole strings only)."""
+        return privacy.seal_whole(value, self.pairs)
+
+    def opened_copy(self, value):
+        """`value` opened with the key store (never with remembered keys: it may be erased)."""
+        return self.vault.open(value)
 
     def key_ids(self, stream_id):
         """Every key the stream's stored events were sealed with (what an erasure destroys), but
@@ -241,7 +261,7 @@ class UnitOfWork:
         if vault is not None:
             self.events = SealedEventStore(self.events, vault, open_loaded, remember_keys)
         self.inbox = Inbox(cursor)
-        self.idempotency = IdempotencyKeys(cursor)
+        self.idempotency = IdempotencyKeys(cursor, self.events if vault is not None else None)
         for name, repository in (repositories or {}).items():
             setattr(self, name, repository(cursor))
 

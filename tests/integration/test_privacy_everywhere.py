@@ -26,12 +26,13 @@ MARKS = (NAME, RESIDENT_ID, "13987650123", "标记地址巷", "标记丁戊", "�
 MEDIATOR_NAME = "标记调解员"
 SUMMARY, TERMS, COMMENT, COMPLAINT = "标记的调解笔录", "标记的协议条款", "标记的满意度评价", "标记的投诉内容"
 MEDIATION_MARKS = (MEDIATOR_NAME, SUMMARY, TERMS, COMMENT, COMPLAINT)
+AGREEMENT_KEY = {"Idempotency-Key": "privacy-agreement-1"}
 # The case list keeps the parties' names for search by part of a name: purged on erasure.
 PURGED_READ_MODEL = "intake_cases"
 
 
-def call(url, method, path, token, body=None):
-    status, payload, _ = support.http(method, url + path, body=body, token=token)
+def call(url, method, path, token, body=None, **headers):
+    status, payload, _ = support.http(method, url + path, body=body, token=token, headers=headers)
     assert status in (200, 201), (method, path, status, payload)
     return payload
 
@@ -79,6 +80,19 @@ def pdf_text(url, token, path):
         data = response.read()
     result = subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True)
     return result.stdout.decode("utf-8").replace(" ", "")
+
+
+def sign_again(mediation, token, case_id):
+    """The agreement's request again with its Idempotency-Key: the first response, replayed."""
+    agreement = {
+        "terms": TERMS,
+        "amount": "8000.00",
+        "performance_due": (date.today() + timedelta(days=10)).isoformat(),
+    }
+    path = f"{mediation}/api/v1/cases/{case_id}/agreement"
+    status, replayed, headers = support.http("POST", path, agreement, token=token, headers=AGREEMENT_KEY)
+    assert (status, headers.get("Idempotent-Replayed")) == (200, "true"), (status, replayed)
+    return replayed
 
 
 def issue(documents, token, case_id, kind):
@@ -136,6 +150,7 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
                     "workers_involved": 1,
                     "description": "标记的描述：欠薪三个月",
                 },
+                **{"Idempotency-Key": "privacy-case-1"},  # its response is kept, sealed
             )
             case_id = case["case_id"]
             call(intake, "POST", f"/api/v1/cases/{case_id}/acceptance", token, {"decision": "accept"})
@@ -212,6 +227,7 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             text = pdf_text(documents, token, agreement_pdf)
             assert "[已删除]" in text and TERMS not in text and NAME not in text
             assert MEDIATOR_NAME in text  # the mediator's name is the mediator's, not the case's
+            assert sign_again(mediation, token, case_id)["agreement"]["terms"] == "[已删除]"
             erased_view = call(mediation, "GET", f"/api/v1/cases/{case_id}", token)
             assert erased_view["sessions"][0]["summary"] == "[已删除]" == erased_view["agreement"]["terms"]
             assert erased_view["survey"]["comment"] == "[已删除]" and erased_view["agreement"]["amount"] == "8000.00"
@@ -235,7 +251,10 @@ def mediate(mediation, documents, token, case_id):
     held_at = datetime.now(UTC).isoformat()  # after the assignment: steps go forward in time
     call(mediation, "POST", case + "/sessions", token, {"held_at": held_at, "summary": SUMMARY})
     due = (date.today() + timedelta(days=10)).isoformat()
-    call(mediation, "POST", case + "/agreement", token, {"terms": TERMS, "amount": "8000.00", "performance_due": due})
+    agreement = {"terms": TERMS, "amount": "8000.00", "performance_due": due}
+    # Its response is kept for the Idempotency-Key (the console sends one with every step).
+    signed = call(mediation, "POST", case + "/agreement", token, agreement, **AGREEMENT_KEY)
+    assert sign_again(mediation, token, case_id)["agreement"]["terms"] == TERMS == signed["agreement"]["terms"]
     call(mediation, "POST", case + "/review-request", token, {})
     call(mediation, "POST", case + "/survey", token, {"score": 4, "comment": COMMENT})
     call(mediation, "POST", "/api/v1/complaints", token, {"center_id": CENTER, "case_id": case_id, "text": COMPLAINT})
