@@ -27,6 +27,7 @@ from services.events import (
     ComplaintAnswered,
     ComplaintFiled,
     MediationFailed,
+    MediationOutcomeNoted,
     MediationWithdrawn,
     MediatorAssigned,
     MediatorRegistered,
@@ -60,6 +61,7 @@ EVENT_FIELDS = {
     MediationFailed.name: {"reason": "text"},
     MediationWithdrawn.name: {"reason": "text"},
     WithdrawalRefused.name: {"withdrawal_reason": "text"},
+    MediationOutcomeNoted.name: {"reason": "text"},  # intake's copy of a failure's or withdrawal's reason
     ReviewRequested.name: {"agreement.terms": "text"},
     ReviewOutcomeRecorded.name: {"reason": "text"},
     SurveyRecorded.name: {"comment": "text"},

@@ -180,3 +180,32 @@ def test_every_response_showing_personal_data_records_a_look(uow):
     assert looks[0]["actor"] == {"token": "center:huaguangjie"} and looks[0]["looked_at"]
     with pytest.raises(Forbidden), uow:
         handlers.case_looks(uow, Principal("center", "longshengjie", "h2"), case_id)
+
+
+def test_intakes_copy_of_a_withdrawal_in_mediation_keeps_its_reason_sealed_and_erasable(uow):
+    # issue 15 finding 4: intake notes mediation's withdrawal with the party's reason
+    from services.common.envelope import Event
+
+    case_id = register(uow)["case_id"]
+    with uow:
+        handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=case_id, decision="accept"), uow)
+    at = datetime(2026, 3, 3, 2, 0, tzinfo=UTC)
+    data = {
+        "case_id": case_id,
+        "center_id": "huaguangjie",
+        "reason": "标记：张三已拿到工资",
+        "withdrawn_at": at.isoformat(),
+    }
+    withdrawn = Event(
+        "e-1", "MediationWithdrawn", 1, f"mediation-{case_id}", 2, case_id, "huaguangjie", at, at, "c", None, data
+    )
+    with uow:
+        handlers.record_mediation_end(uow, withdrawn)
+
+    assert "标记" not in stored_text(uow)
+    with uow:
+        assert handlers.case_view(uow, None, case_id)["withdrawal"]["reason"] == "标记：张三已拿到工资"
+    with uow:
+        handlers.erase_personal_data(uow, case_id, "申请人要求删除")
+    with uow:
+        assert handlers.case_view(uow, None, case_id)["withdrawal"]["reason"] == privacy.ERASED
