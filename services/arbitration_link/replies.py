@@ -18,16 +18,16 @@ import logging
 
 import kombu
 from nameko.exceptions import ContainerBeingKilled
-from nameko.messaging import Consumer, QueueConsumer
+from nameko.messaging import Consumer
 
-from services.common.messaging import declare_queue_with_dead_letters
+from services.common.messaging import SettlingQueueConsumer, declare_queue_with_dead_letters, settle
 
 from .topology import replies_queue
 
 log = logging.getLogger(__name__)
 
 
-class ReplyQueueConsumer(QueueConsumer):
+class ReplyQueueConsumer(SettlingQueueConsumer):
     """nameko's queue consumer, with its own connection, that dead-letters undecodable bodies."""
 
     def get_consumers(self, consumer_cls, channel):
@@ -80,8 +80,7 @@ class ReplyConsumer(Consumer):
                 message.delivery_info.get("routing_key"),
                 exc_info[1],
             )
-            if message.channel.connection:
-                message.reject(requeue=False)
+            settle(lambda: message.reject(requeue=False), message, "dead-letter")
             return
         super().handle_message_processed(message, result, exc_info)
 

@@ -10,6 +10,7 @@ import logging
 import re
 
 import kombu
+from amqp.exceptions import AMQPError
 from nameko.events import SERVICE_POOL, EventHandler
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR
 from nameko.messaging import Consumer, QueueConsumer
@@ -66,7 +67,39 @@ def declare_queue_with_dead_letters(channel, queue):
     queue.bind(channel).declare()
 
 
-class DeadLetteringQueueConsumer(QueueConsumer):
+# What settling a message on a connection the broker has just dropped raises: a socket
+# error (ConnectionResetError, BrokenPipeError) or an AMQP error of the dead channel.
+LOST_CONNECTION_ERRORS = (OSError, AMQPError)
+
+
+def settle(action, message, what):
+    """`action()` (an ack, requeue or reject of `message`), unless the connection is gone.
+
+    nameko settles a message in the worker's own greenthread and guards only against
+    amqp's ConnectionError: a broker restart that resets the socket between the handler's
+    commit and its ack raised ConnectionResetError there, which killed the whole service
+    container. A message that cannot be settled is unacknowledged, so the broker delivers
+    it again and the inbox makes that delivery a no-op.
+    """
+    if not message.channel.connection:
+        return
+    try:
+        action()
+    except LOST_CONNECTION_ERRORS as exc:
+        log.warning("could not %s a message, the broker will deliver it again: %s", what, type(exc).__name__)
+
+
+class SettlingQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, whose acks and requeues survive a connection the broker dropped."""
+
+    def ack_message(self, message):
+        settle(message.ack, message, "acknowledge")
+
+    def requeue_message(self, message):
+        settle(message.requeue, message, "requeue")
+
+
+class DeadLetteringQueueConsumer(SettlingQueueConsumer):
     """nameko's queue consumer, except that a body it cannot decode is dead-lettered
     (kombu's default acknowledges it, and the message would be gone without a trace)."""
 
