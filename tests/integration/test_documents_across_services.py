@@ -169,3 +169,7 @@ def test_an_agreement_issued_from_the_real_events_shows_in_intake_history(infras
             }
         ]
         assert {look["route"] for look in looks} <= {look["route"] for look in exported["looks"]}
+        # and what mediation holds of the case, opened: the agreement's terms, the mediator
+        agreed = [e for e in exported["mediation"] if e["event_type"] == "AgreementReached"]
+        assert agreed[0]["data"]["terms"] == "被申请人支付申请人经济补偿。"
+        assert "MediationViewed" not in {e["event_type"] for e in exported["mediation"]}
