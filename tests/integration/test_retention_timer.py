@@ -6,6 +6,7 @@ the other tests."""
 
 import contextlib
 import time
+from datetime import UTC, datetime
 
 import psycopg2
 import pytest
@@ -132,6 +133,8 @@ def test_the_timer_erases_what_closed_longer_ago_than_the_period(district):
         lambda: support.http("GET", f"{services.url('mediation')}/api/v1/cases/{withdrawn}", token=token)[0] == 200,
         message="the mediation opened",
     )
+    held = {"held_at": datetime.now(UTC).isoformat(), "summary": "留存测试的调解笔录"}
+    call(services, "mediation", "POST", f"/api/v1/cases/{withdrawn}/sessions", token, held)
     call(services, "mediation", "POST", f"/api/v1/cases/{withdrawn}/withdrawal", token, {"reason": "双方和解"})
     figures = metrics_figures(env)
     assert any(withdrawn in row for row in figures["metrics_cases"])
@@ -139,6 +142,9 @@ def test_the_timer_erases_what_closed_longer_ago_than_the_period(district):
     support.wait_for(
         lambda: call(services, "mediation", "GET", f"/api/v1/cases/{withdrawn}", token)["status"] == "withdrawn"
     )
+    mediation_case = f"/api/v1/cases/{withdrawn}"
+    mediated = call(services, "mediation", "GET", mediation_case, token)
+    assert (mediated["withdrawal"]["reason"], mediated["sessions"][0]["summary"]) == ("双方和解", held["summary"])
     time.sleep(SWEEP_SECONDS * 4)  # sweeps ran: nothing closed ten years ago yet
     assert applicant_name(services, token, rejected) == REJECTED["name"]
 
@@ -161,6 +167,9 @@ def test_the_timer_erases_what_closed_longer_ago_than_the_period(district):
         assert found_in_databases(marks(person), prefix=own) == {}
     text = pdf_text(services.url("documents"), token, pdf)
     assert "[已删除]" in text and WITHDRAWN["name"] not in text
+    # Mediation's free text of the case (a session's summary, the withdrawal's reason) goes with it.
+    mediated = call(services, "mediation", "GET", mediation_case, token)
+    assert mediated["withdrawal"]["reason"] == "[已删除]" == mediated["sessions"][0]["summary"]
     assert STILL_OPEN["name"] in str(found_in_databases([STILL_OPEN["name"]], prefix=own))
 
     FileOffsetClock.move(clock, 0)  # the figures of the same moment as before
