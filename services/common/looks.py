@@ -11,8 +11,11 @@ def report_look(uow, event_type, principal, case_id, center_id, route, **data):
     its own: who (the principal's actor), when, which case, through which route. In the
     unit of work that reads what is shown, so a refused read records nothing."""
     now = uow.clock.now()
+    new_id = getattr(uow.settings, "new_id", None) or (
+        lambda: str(uuid.uuid4())
+    )  # the service's ids, when it has a source
     uow.events.append(
-        f"look-{uuid.uuid4()}",
+        f"look-{new_id()}",
         0,
         [
             NewEvent(
