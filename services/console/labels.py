@@ -220,6 +220,7 @@ _CONFLICTS = [
         "尚未指派调解员：请先指派调解员；只有被申请人拒绝调解时，才可不指派调解员记录调解不成。",
     ),
     (r"an agreement needs an assigned mediator", "尚未指派调解员：调解协议须由持证调解员主持达成，请先指派调解员。"),
+    (r"a session needs an assigned mediator", "尚未指派调解员：调解须由持证调解员主持，请先指派调解员，再记录调解。"),
     (
         r"default cannot be recorded while the arbitration review",
         "协议正在仲裁审查中：审查结果出来以前不能记录未履行。",

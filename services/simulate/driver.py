@@ -66,6 +66,7 @@ class CaseRun:
     case_id: str | None = None
     in_mediation: bool = False
     broken: bool = False
+    mediator_assigned: bool = False  # sessions are held only once a mediator is assigned
     complaint_id: str | None = None  # the case's complaint, once filed
 
 
@@ -166,6 +167,9 @@ class District:
             body = {**dated, "mediator_id": mediator_id}
             call = lambda: self.mediation.post(case_path + "/assignment", token, body, key)  # noqa: E731
         elif step.action == "session":
+            if not run.mediator_assigned:  # mediation refuses a session without one (409)
+                self.tally.add("session", "no_mediator")
+                return
             body = {"held_at": moment.isoformat(), **step.body}  # held_at is a session's occurred_at
             call = lambda: self.mediation.post(case_path + "/sessions", token, body, key)  # noqa: E731
         elif step.action == "agreement":
@@ -196,6 +200,8 @@ class District:
         result = self._attempt(step.action, call)
         if result is None and step.action in ("accept", "assign"):
             run.broken = True
+        elif step.action == "assign":
+            run.mediator_assigned = True
         elif step.action == "complaint" and result:
             run.complaint_id = result.get("complaint_id")
         elif step.action == "accept":

@@ -534,6 +534,8 @@ def test_tokens_and_idempotency_keys(mediation):
         "POST", f"{mediation.url}/api/v1/cases/{case_id}/sessions", "{not json", token=mediation.tokens["huaguangjie"]
     )
     assert status == 400
+    assigned = mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": mediation.register()})
+    assert assigned[0] == 200
     key = {"Idempotency-Key": str(uuid.uuid4())}
     session = {"held_at": mediation.now().isoformat(), "summary": "first session"}
     first = mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", session, headers=key)
@@ -542,7 +544,22 @@ def test_tokens_and_idempotency_keys(mediation):
         mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", {**session, "summary": "other"}, headers=key)[0]
         == 409
     )
-    assert mediation.event_types(case_id) == ["MediationOpened", "SessionHeld"]
+    assert mediation.event_types(case_id) == ["MediationOpened", "MediatorAssigned", "SessionHeld"]
+
+
+def test_a_session_before_a_mediator_is_assigned_is_409_and_stores_nothing(mediation):
+    case_id = mediation.open_case()
+    session = {"held_at": mediation.now().isoformat(), "summary": "heard before anyone was assigned"}
+    status, refused = mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", session)
+    assert (status, refused["status"]) == (409, "mediating"), refused
+    assert "a session needs an assigned mediator" in refused["message"]
+    assert mediation.event_types(case_id) == ["MediationOpened"]
+    assert mediation.case(case_id)[1]["sessions"] == []
+    assert (
+        mediation.call("POST", f"/api/v1/cases/{case_id}/assignment", {"mediator_id": mediation.register()})[0] == 200
+    )
+    status, case = mediation.call("POST", f"/api/v1/cases/{case_id}/sessions", session)
+    assert status == 200 and [s["summary"] for s in case["sessions"]] == [session["summary"]]
 
 
 def test_duplicate_and_reordered_intake_events(mediation):

@@ -761,28 +761,51 @@ def test_finding3_the_timeline_says_what_may_follow_a_default():
     assert "可向人民法院申请强制执行" in detail
 
 
-def test_finding5_the_failure_form_asks_why_and_a_409_says_a_mediator_is_needed(console, services):
-    secret = signed_in(console)
+def unassigned_case_page(console, services, secret):
+    """A case in mediation with no mediator assigned, and the text of its page."""
     case_id = registered_case(console, services, secret)
     services.mediations[case_id] = mediation_of(case_id, "mediating", mediator=None, agreement=None)
-    page = text(
-        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
-    )
-    assert 'name="reason_code"' in page and "被申请人拒绝调解" in page
-    message = "a failure needs an assigned mediator unless the respondent refused mediation"
-    services.refuse[("POST", f"/api/v1/cases/{case_id}/failure")] = Answer(
+    page = console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    return case_id, text(page)
+
+
+def refused_step(console, services, secret, case_id, step, form, message):
+    """The console's answer to the form of `step` (action, mediation's route) when mediation answers 409 `message`."""
+    action, route = step
+    services.refuse[("POST", f"/api/v1/cases/{case_id}/{route}")] = Answer(
         409, {"error": "conflict", "status": "mediating", "message": message}
     )
-    form = {"csrf_token": csrf_token(secret), "confirmed": "1", "reason": "分歧", "reason_code": "no_agreement"}
-    refused = console.case_action(
-        request("POST", f"/cases/{case_id}/actions/failure", form, {SESSION_COOKIE: secret}),
+    form = {"csrf_token": csrf_token(secret), **form}
+    return console.case_action(
+        request("POST", f"/cases/{case_id}/actions/{action}", form, {SESSION_COOKIE: secret}),
         case_id=case_id,
-        action="failure",
+        action=action,
     )
+
+
+def test_finding5_the_failure_form_asks_why_and_a_409_says_a_mediator_is_needed(console, services):
+    secret = signed_in(console)
+    case_id, page = unassigned_case_page(console, services, secret)
+    assert 'name="reason_code"' in page and "被申请人拒绝调解" in page
+    message = "a failure needs an assigned mediator unless the respondent refused mediation"
+    form = {"confirmed": "1", "reason": "分歧", "reason_code": "no_agreement"}
+    refused = refused_step(console, services, secret, case_id, ("failure", "failure"), form, message)
     assert refused.status_code == 409
     assert "尚未指派调解员" in text(refused)
     sent = [body for service, method, path, body in services.calls if path.endswith("/failure")]
     assert sent == [{"reason": "分歧", "reason_code": "no_agreement"}]
+
+
+def test_a_session_refused_for_want_of_a_mediator_reads_in_chinese_next_to_the_form(console, services):
+    secret = signed_in(console)
+    case_id, page = unassigned_case_page(console, services, secret)
+    assert 'action="/cases/' + case_id + '/actions/session"' not in page  # offered once a mediator is assigned
+    message = "a session needs an assigned mediator: assign one first"
+    refused = refused_step(
+        console, services, secret, case_id, ("session", "sessions"), {"summary": "双方陈述"}, message
+    )
+    assert refused.status_code == 409
+    assert "尚未指派调解员：调解须由持证调解员主持，请先指派调解员，再记录调解。" in text(refused)
 
 
 def test_finding5_an_expired_certificate_on_the_day_of_the_step_reads_in_chinese():

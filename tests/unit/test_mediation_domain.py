@@ -398,6 +398,18 @@ def test_finding5_a_failure_without_a_mediator_is_409_unless_the_respondent_refu
     assert mediation.failure["reason_code"] == "respondent_refused"
 
 
+def test_a_session_without_an_assigned_mediator_is_409_and_records_nothing():
+    # DOMAIN.md: a certified mediator of the center is assigned, then sessions are held.
+    mediation = opened()
+    with pytest.raises(NotAllowed) as refused:
+        mediation.hold_session(NOW, "talked")
+    assert refused.value.status == MEDIATING and "a session needs an assigned mediator" in str(refused.value)
+    assert [e.event_type for e in mediation.pending] == ["MediationOpened"] and mediation.sessions == []
+    mediation.assign(mediator(), TODAY, NOW)
+    mediation.hold_session(NOW, "talked")
+    assert mediation.pending[-1].event_type == "SessionHeld"
+
+
 def test_finding5_a_failure_with_a_mediator_needs_no_reason_code():
     mediation = opened()
     mediation.assign(mediator(), TODAY, NOW)

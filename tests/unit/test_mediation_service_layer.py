@@ -754,6 +754,17 @@ def test_finding5_a_failure_without_a_mediator_is_409_unless_the_respondent_refu
     assert (failed.data["mediator_id"], failed.data["reason_code"]) == (None, "respondent_refused")
 
 
+def test_a_session_without_an_assigned_mediator_is_409_and_stores_nothing(uow, settings):
+    case_id = open_case(uow, settings)
+    before = handlers.get_mediation(uow, HUAGUANGJIE, case_id)
+    with pytest.raises(StateConflict) as refused:
+        command(uow, settings, handlers.hold_session, case_id, {"held_at": START.isoformat(), "summary": "heard"})
+    assert refused.value.extra["status"] == "mediating"
+    assert "a session needs an assigned mediator: assign one first" in str(refused.value)
+    assert events_of(uow, f"mediation-{case_id}") == ["MediationOpened"]
+    assert handlers.get_mediation(uow, HUAGUANGJIE, case_id)["sessions"] == before["sessions"] == []
+
+
 def test_finding5_a_failure_with_only_a_reason_still_works_with_a_mediator(uow, settings):
     case_id, _ = assigned_until(uow, settings, "2027-01-01")
     view = command(uow, settings, handlers.fail, case_id, {"reason": "the parties are too far apart"})

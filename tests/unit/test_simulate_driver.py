@@ -138,3 +138,31 @@ def test_a_filed_complaint_is_answered_by_the_centers_token_and_one_never_filed_
     summary, calls = worked(refuse=("/api/v1/complaints",))
     assert summary["complaint"] == {"refused_409": 1} and summary["answer_complaint"] == {"no_complaint": 1}
     assert [path for path, _ in calls] == ["/api/v1/complaints"]
+
+
+def test_a_session_is_keyed_in_only_once_a_mediator_is_assigned(tmp_path):
+    # Mediation refuses a session without an assigned mediator: a case whose center had no
+    # mediator with a valid certificate that day holds none (counted), one with a mediator does.
+    clock_file = str(tmp_path / "clock")
+    FileOffsetClock.move(clock_file, 0)
+    steps = (Step(1.0, "assign", {}), Step(2.0, "session", {"summary": "第1次调解"}))
+    plan = CasePlan("p", "qidaowan", NOW, {}, "agreement", steps, 0)
+
+    def worked(roster):
+        journal = []
+        tokens = Tokens({"qidaowan": "t"}, "d")
+        district = District(
+            FakeApi("intake", journal, clock_file), FakeApi("mediation", journal, clock_file), tokens, FixedClock(NOW)
+        )
+        district.roster["qidaowan"] = roster
+        run = CaseRun(plan, case_id="case-9", in_mediation=True)
+        for index, step in enumerate(steps):
+            district.perform(run, index, step)
+        return district.tally.summary(), [path.rsplit("/", 1)[1] for _, path, _, _ in journal]
+
+    summary, calls = worked([])
+    assert summary["assign"] == {"no_mediator": 1} and summary["session"] == {"no_mediator": 1}
+    assert calls == []
+
+    summary, calls = worked([("m-1", NOW.date() + timedelta(days=365))])
+    assert summary["session"] == {"done": 1} and calls == ["assignment", "sessions"]

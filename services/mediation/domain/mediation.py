@@ -233,6 +233,8 @@ class Mediation(MediationState):
     def hold_session(self, held_at, summary):
         """A session's `held_at` is when the step happened (its `occurred_at`)."""
         self._require_mediating_at(held_at, action="hold a session of")
+        if self.mediator is None:
+            raise NotAllowed("a session needs an assigned mediator: assign one first", self.status)
         self._record(SessionHeld, {"held_at": held_at.isoformat(), "summary": summary}, held_at)
 
     def extend(self, days, parties_consent, at):
