@@ -6,7 +6,7 @@ the other tests."""
 
 import contextlib
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import psycopg2
 import pytest
@@ -133,6 +133,16 @@ def test_the_timer_erases_what_closed_longer_ago_than_the_period(district):
         lambda: support.http("GET", f"{services.url('mediation')}/api/v1/cases/{withdrawn}", token=token)[0] == 200,
         message="the mediation opened",
     )
+    mediator = {
+        "center_id": CENTER,
+        "name": "赵振华",
+        "certificate_no": "新调证字2025第0102号",
+        "certificate_expires": (datetime.now(UTC) + timedelta(days=365)).date().isoformat(),
+        "full_time": True,
+    }
+    mediator_id = call(services, "mediation", "POST", "/api/v1/mediators", token, mediator)["mediator_id"]
+    assignment = {"mediator_id": mediator_id}
+    call(services, "mediation", "POST", f"/api/v1/cases/{withdrawn}/assignment", token, assignment)  # then sessions
     held = {"held_at": datetime.now(UTC).isoformat(), "summary": "留存测试的调解笔录"}
     call(services, "mediation", "POST", f"/api/v1/cases/{withdrawn}/sessions", token, held)
     call(services, "mediation", "POST", f"/api/v1/cases/{withdrawn}/withdrawal", token, {"reason": "双方和解"})
