@@ -297,3 +297,12 @@ def field_name(path):
 
 def status(code):
     return STATUSES.get(code, code or "—")
+
+
+def listed_status(case):
+    """A line of the case list: intake's status, and how the mediation ended once it has (intake's
+    `mediation_outcome`), e.g. 已受理 · 调解不成. A withdrawal in mediation reads 已撤回 alone."""
+    ending = MEDIATION_ENDINGS.get(case.get("mediation_outcome"))
+    if ending and case.get("status") == "accepted":
+        return f"{status('accepted')} · {ending}"
+    return status(case.get("status"))

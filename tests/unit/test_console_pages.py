@@ -947,3 +947,17 @@ def test_the_timeline_shows_a_step_at_when_it_happened_and_when_it_was_keyed_in_
     timeline_html = timeline_html[: timeline_html.index("</section>")]
     assert "2026-03-17 16:00" in timeline_html and "2026-03-18 09:05 补录" in timeline_html
     assert timeline_html.count("补录") == 1
+
+
+def test_the_case_list_says_how_a_mediation_ended_next_to_the_acceptance(console, services):
+    secret = signed_in(console)
+    outcomes = {"agreement": "已受理 · 达成调解协议", "failed": "已受理 · 调解不成", "expired": "已受理 · 调解期满"}
+    first = services.cases[registered_case(console, services, secret)]
+    lines = [("accepted", outcome) for outcome in (None, *outcomes)] + [("withdrawn", "withdrawn")]  # in mediation
+    for n, (status, outcome) in enumerate(lines):
+        case_id = f"case-{n}"
+        services.cases[case_id] = {**first, "case_id": case_id, "status": status, "mediation_outcome": outcome}
+    del services.cases[first["case_id"]]
+    page = text(console.search(request("GET", "/cases", cookies={SESSION_COOKIE: secret})))
+    cells = re.findall(r"<td>([^<]*)</td>\s*</tr>", page)
+    assert cells == ["已受理", *outcomes.values(), "已撤回"]
