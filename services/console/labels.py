@@ -80,6 +80,10 @@ EVENTS = {
     "ComplaintAnswered": "答复投诉",
 }
 
+# A case still `mediating` after its deadline: mediation waits TIAOJIE_EXPIRY_GRACE_HOURS for staff
+# to key in a step that happened by the deadline, then records the expiry itself.
+PAST_DEADLINE = "已过调解期限，待补录或将自动终结"
+
 # How a mediation ended, in a sentence's words ("调解已于 … 达成调解协议而结束").
 MEDIATION_ENDINGS = {"agreement": "达成调解协议", "failed": "调解不成", "expired": "调解期满", "withdrawn": "撤回调解"}
 

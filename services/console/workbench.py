@@ -157,7 +157,12 @@ def sections(intake_received, mediations, referrals, summaries, zone, today):
         ),
         Section("awaiting_assignment", "待指派", "已受理、尚未指派调解员的案件，期限最近的在前", unassigned),
         Section("due_soon", "3日内到期", "调解期限在 3 天内届满的案件", due_soon),
-        Section("overdue", "已超期", "调解期限已过、仍未办结的案件", overdue),
+        Section(
+            "overdue",
+            "已超期",
+            "调解期限已过、尚未终结的案件：期限内已办理的事项请尽快补录，补录期过后系统按调解期满自动终结",
+            overdue,
+        ),
         Section("performance_due", "履行到期", "调解协议的履行期限在 3 天内或已过", performance),
         Section("under_review", "审查中", "已申请仲裁审查、等待仲裁院决定的协议", reviews),
         Section("referrals_unanswered", "移送未答复", "已移送仲裁院、尚未答复的案件", unanswered),

@@ -32,6 +32,7 @@ class FakeServices:
         self.issued = {}
         self.looks = {}  # case_id -> [look]
         self.mediations = {}  # case_id -> the mediation as mediation's GET answers it
+        self.mediation_rows = []  # the lines of mediation's case list (the workbench's)
         self.documents = documents_of(self)
 
     def backends(self, bearer):
@@ -95,7 +96,7 @@ class FakeServices:
         if service == "documents":
             return self.documents(method, path, body)
         if service == "mediation" and method == "GET" and path == "/api/v1/cases":
-            return Answer(200, {"cases": []})
+            return Answer(200, {"cases": [m for m in self.mediation_rows if m["status"] == params.get("status")]})
         if found and service == "mediation" and found.group(1) in self.mediations:
             if method == "GET" and found.group(2) == "/history":
                 return Answer(200, {"events": []})
@@ -961,3 +962,31 @@ def test_the_case_list_says_how_a_mediation_ended_next_to_the_acceptance(console
     page = text(console.search(request("GET", "/cases", cookies={SESSION_COOKIE: secret})))
     cells = re.findall(r"<td>([^<]*)</td>\s*</tr>", page)
     assert cells == ["已受理", *outcomes.values(), "已撤回"]
+
+
+def test_a_case_past_its_deadline_still_mediating_says_it_awaits_late_entries_or_the_expiry(console, services):
+    # Mediation records the expiry only after TIAOJIE_EXPIRY_GRACE_HOURS: meanwhile staff may key in
+    # a step that happened by the deadline. Today is 2026-03-02; the deadline was 24:00 of 1 March.
+    secret = signed_in(console)
+    case_id = registered_case(console, services, secret)
+    lapsed = "2026-03-02T00:00:00+08:00"
+    services.mediations[case_id] = mediation_of(case_id, "mediating", deadline=lapsed, agreement=None)
+    services.mediation_rows = [
+        {"case_id": case_id, "case_number": "HGJ-2026-0001", "status": "mediating", "deadline": lapsed}
+    ]
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert '<span class="deadline overdue">已过调解期限，待补录或将自动终结</span>' in page
+    workbench = text(console.workbench(request("GET", "/", cookies={SESSION_COOKIE: secret})))
+    overdue = workbench[
+        workbench.index('id="overdue"') : workbench.index("</section>", workbench.index('id="overdue"'))
+    ]
+    assert "HGJ-2026-0001" in overdue and "已过调解期限，待补录或将自动终结" in overdue
+    assert "期限内已办理的事项请尽快补录" in overdue
+
+    services.mediations[case_id]["deadline"] = "2026-03-03T00:00:00+08:00"  # its last day is today
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "今天到期" in page and "已过调解期限" not in page
