@@ -413,6 +413,15 @@ class CasePages:
             return {"documents": [], "kinds_allowed": []}
         return answer.body if answer.ok else None
 
+    @staticmethod
+    def _complaints_about(visit, case):
+        """The complaints about the case, for those who read complaints (the center's head, the
+        district; staff get 403 by design); none when mediation does not answer."""
+        if visit.person.role not in ("head", "district"):
+            return []
+        answer = visit.api.get("mediation", "/api/v1/complaints", case_id=case["case_id"], center_id=case["center_id"])
+        return answer.body.get("complaints", []) if answer.ok else []
+
     def _case(self, visit, case_id, failed=None, problem=None, status=200):
         case = visit.api.get("intake", f"/api/v1/cases/{case_id}")
         if not case.ok:
@@ -427,6 +436,7 @@ class CasePages:
         referrals = visit.api.get("arbitration_link", "/api/v1/referrals", case_id=case_id)
         documents = self._documents(visit, case_id)
         looks = visit.api.get("intake", f"/api/v1/cases/{case_id}/looks")  # 403 unless district or head
+        complaints = self._complaints_about(visit, intake)
         steps = allowed_actions(intake["status"], mediation) if visit.works_cases else []
         mediators = []
         if "assign" in steps:
@@ -457,6 +467,7 @@ class CasePages:
             steps=[ACTIONS[s] for s in steps],
             documents=documents,
             looks=shown_looks(looks.body.get("looks", [])) if looks.ok else None,
+            complaints=complaints,
             issued=labels.DOCUMENT_KINDS.get(visit.request.args.get("issued", "")),
             mediators=mediators,
             waiting_for_mediation=waiting_for_mediation,

@@ -72,9 +72,11 @@ def list_complaints(uow, principal, query):
     center_id = query["center_id"] or (principal.center_id if principal.role == "center" else None)
     principal.require_complaint_read(center_id)  # None: every center's, for the district only
     tz = uow.settings.tz
-    rows = uow.views.complaints(center_id, query["status"], query["page"])
+    case_id = str(query["case_id"]) if query.get("case_id") else None
+    rows = uow.views.complaints(center_id, query["status"], query["page"], case_id=case_id)
     return {
         "center_id": center_id,
+        "case_id": case_id,
         "status": query["status"],
         "page": query["page"],
         "counts": uow.views.complaint_counts(center_id),

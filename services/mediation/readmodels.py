@@ -195,9 +195,10 @@ class PostgresReadModels:
         row = self.cursor.fetchone()
         return dict(row) if row else None
 
-    def complaints(self, center_id=None, status=None, page=1):
-        """A page of complaints, open ones first (oldest first), then the latest answered."""
-        where, params = _where("c.", center_id=center_id, status=status)
+    def complaints(self, center_id=None, status=None, page=1, case_id=None):
+        """A page of complaints (about one case when `case_id`), open ones first (oldest first), then the
+        latest answered."""
+        where, params = _where("c.", center_id=center_id, status=status, case_id=case_id)
         self.cursor.execute(
             f"{_COMPLAINTS} {where} ORDER BY c.status = %s,"
             " CASE WHEN c.status = %s THEN c.filed_at END, c.answered_at DESC, c.complaint_id"
@@ -304,12 +305,14 @@ class InMemoryReadModels:
         row = self.complaint_rows.get(complaint_id)
         return self._complaint_answer(row) if row else None
 
-    def complaints(self, center_id=None, status=None, page=1):
+    def complaints(self, center_id=None, status=None, page=1, case_id=None):
         rows = sorted(
             (
                 r
                 for r in self.complaint_rows.values()
-                if center_id in (None, r["center_id"]) and status in (None, r["status"])
+                if center_id in (None, r["center_id"])
+                and status in (None, r["status"])
+                and case_id in (None, r["case_id"])
             ),
             key=_complaint_order,
         )

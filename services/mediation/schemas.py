@@ -155,6 +155,7 @@ class ComplaintAnswer(_Body):
 
 class ComplaintListQuery(_Body):
     center_id = CenterId(load_default=None)
+    case_id = fields.UUID(load_default=None)  # the complaints about one case (its page)
     status = fields.String(load_default=None, validate=validate.OneOf(COMPLAINT_STATUSES))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=limits.MAX_PAGE))
 

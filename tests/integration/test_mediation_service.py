@@ -500,6 +500,21 @@ def test_complaints_are_listed_and_answered_once_by_the_centers_head_or_the_dist
     assert looks_at(mediation, case_id)[-1] == ("mediation GET /api/v1/complaints/{complaint_id}", district)
 
 
+def test_the_complaints_about_one_case_are_listed_by_its_case_id(mediation):
+    head, staff = mediation.person("head", "huaguangjie"), mediation.person("staff", "huaguangjie")
+    case_id, other_case = mediation.open_case(), mediation.open_case()
+    filed = []
+    for about, text in ((case_id, "无人接待"), (other_case, "别的案件"), (case_id, "等待太久")):
+        body = {"center_id": "huaguangjie", "case_id": about, "text": text}
+        filed.append(mediation.call("POST", "/api/v1/complaints", body, center=staff)[1]["complaint_id"])
+    status, page = mediation.call("GET", f"/api/v1/complaints?case_id={case_id}", center=head)
+    assert (status, page["case_id"]) == (200, case_id)
+    assert [c["complaint_id"] for c in page["complaints"]] == [filed[0], filed[2]]  # open, the oldest first
+    assert mediation.call("GET", f"/api/v1/complaints?case_id={case_id}", center=staff)[0] == 403
+    status, refused = mediation.call("GET", "/api/v1/complaints?case_id=abc", center=head)
+    assert status == 422 and list(refused["errors"]) == ["case_id"]
+
+
 def looks_at(mediation, case_id):
     """`[(route, login)]` of the looks at the case's complaints mediation reported (MediationViewed)."""
     return mediation.sql(

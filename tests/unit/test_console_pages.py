@@ -26,6 +26,7 @@ class FakeServices:
 
     def __init__(self):
         self.calls = []
+        self.queries = []  # (service, path, params) of each GET
         self.cases = {}
         self.refuse = {}  # (method, path) -> Answer
         self.answers = {}  # (service, method, path) -> Answer
@@ -49,6 +50,8 @@ class FakeServices:
 
     def handle(self, bearer, service, method, path, body, params):
         self.calls.append((service, method, path, body))
+        if method == "GET":
+            self.queries.append((service, path, params))
         if (method, path) in self.refuse:
             return self.refuse[(method, path)]
         if (service, method, path) in self.answers:  # one service's answer to one call
@@ -990,3 +993,40 @@ def test_a_case_past_its_deadline_still_mediating_says_it_awaits_late_entries_or
         console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
     )
     assert "今天到期" in page and "已过调解期限" not in page
+
+
+def test_the_case_page_lists_the_complaints_about_the_case_for_those_who_read_complaints(console, services):
+    accounts.create_account(console.accounts, "wang.head", "王主任", "head", "huaguangjie", password="correct horse")
+    staff = signed_in(console)
+    case_id = registered_case(console, services, staff)
+    services.answers[("mediation", "GET", "/api/v1/complaints")] = Answer(
+        200,
+        {
+            "complaints": [
+                {"complaint_id": "k-2", "status": "open", "filed_at": "2026-03-02T09:00:00+08:00", "answered_at": None},
+                {
+                    "complaint_id": "k-1",
+                    "status": "answered",
+                    "filed_at": "2026-02-27T09:00:00+08:00",
+                    "answered_at": "2026-02-28T15:30:00+08:00",
+                },
+            ]
+        },
+    )
+
+    def case_page(secret):
+        request_ = request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret})
+        return text(console.case_page(request_, case_id=case_id))
+
+    page = case_page(staff)  # staff read no complaints (403 by design): nothing shown, nothing asked
+    assert 'id="complaints-title"' not in page
+    assert not [q for q in services.queries if q[1] == "/api/v1/complaints"]
+
+    head = accounts.login(console.accounts, "wang.head", "correct horse", NOW).session_secret
+    page = case_page(head)
+    section = page[page.index('id="complaints-title"') : page.index("</section>", page.index('id="complaints-title"'))]
+    assert "2026-03-02 09:00 登记：待答复" in section
+    assert "2026-02-27 09:00 登记：已答复（2026-02-28 15:30 答复）" in section
+    assert 'href="/complaints?status=open#complaint-k-2"' in section
+    [(_, _, params)] = [q for q in services.queries if q[1] == "/api/v1/complaints"]
+    assert params == {"case_id": case_id, "center_id": "huaguangjie"}

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+from marshmallow import ValidationError
 
 from services.common.auth import PERSON_SCOPES, Principal
 from services.common.clock import FixedClock
@@ -271,6 +272,31 @@ def test_the_head_lists_its_own_centers_complaints_and_the_district_every_center
     assert listed(DISTRICT, center_id=THERE)[1] == [there]
     assert listed(MACHINE_DISTRICT, center_id=THERE)[1] == [there]
     assert handlers.get_complaint(uow, HEAD_THERE, there)["text"] == "那里"
+
+
+def test_the_complaints_about_one_case_are_listed_for_its_page(uow, clock):
+    case_id, other_case = str(uuid.uuid4()), str(uuid.uuid4())
+    open_case(uow, case_id)
+    open_case(uow, other_case)
+    about = [file(uow, text=f"本案{n}", case_id=case_id) for n in range(2)]
+    file(uow, text="别的案件", case_id=other_case)
+    file(uow, text="不涉及案件")
+    clock.advance(days=1)
+    call(uow, handlers.answer_complaint, {"answer": "已答复"}, HEAD_HERE, complaint_id=about[0])
+    query = schemas.ComplaintListQuery().load({"case_id": case_id})
+    page = handlers.list_complaints(uow, HEAD_HERE, query)
+    assert page["case_id"] == case_id
+    assert [(c["complaint_id"], c["status"]) for c in page["complaints"]] == [
+        (about[1], "open"),
+        (about[0], "answered"),
+    ]
+    district = handlers.list_complaints(uow, DISTRICT, {**query, "center_id": HERE})["complaints"]
+    assert [c["complaint_id"] for c in district] == [about[1], about[0]]
+    with pytest.raises(Forbidden):  # staff read no complaints, of a case or not
+        handlers.list_complaints(uow, STAFF_HERE, query)
+    with pytest.raises(ValidationError) as refused:
+        schemas.ComplaintListQuery().load({"case_id": "not-a-case"})
+    assert list(refused.value.messages) == ["case_id"]
 
 
 @pytest.mark.parametrize(
