@@ -10,6 +10,7 @@ eventlet.monkey_patch()
 
 import os  # noqa: E402
 
+import psycopg2  # noqa: E402
 import pytest  # noqa: E402
 
 from tests import support  # noqa: E402
@@ -54,6 +55,32 @@ def pytest_sessionfinish(session, exitstatus):
     if any(found.values()):
         print(f"\nthe test session left behind: {found}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+_NOT_DRAWN = pytest.StashKey[set]()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def case_numbers_are_drawn_by_intake(request):
+    """After each module, in a session that uses the shared stores: every case number in
+    intake's store was drawn from intake's counter. A test that stores a case with a number
+    of its own there (a fixture's `HGJ-2026-00017`) makes that center's registrations fail
+    with 500 in a later module once the counter reaches it: such a test works in databases
+    of its own. Each such number is reported once, after the module that left it."""
+    yield
+    if not request.config.stash.get(_USED_INFRASTRUCTURE, False):
+        return
+    from services.common.config import database_url
+
+    try:
+        found = support.case_numbers_not_drawn(database_url("intake", support.test_env()))
+    except psycopg2.OperationalError:
+        return  # the session's stores are gone
+    reported = request.config.stash.setdefault(_NOT_DRAWN, set())
+    new = found - reported
+    reported |= found
+    if new:
+        pytest.fail(f"{request.node.nodeid} left case numbers intake's counter did not draw: {sorted(new)}")
 
 
 @pytest.fixture(scope="session")

@@ -170,6 +170,31 @@ def cli(*args, env=None, check=True, timeout=120):
     return result
 
 
+def case_numbers_not_drawn(intake_url):
+    """`{(center_id, case_number)}` in intake's store or case list that intake's counter did not
+    draw: a number above its center's and year's `last_number`, or not in its format."""
+    import psycopg2
+
+    drawn = (
+        "EXISTS (SELECT 1 FROM intake_case_numbers n WHERE n.center_id = c.center_id"
+        " AND n.year::text = substring(c.case_number FROM '-(\\d{4})-\\d+$')"
+        " AND n.last_number >= substring(c.case_number FROM '-(\\d+)$')::int)"
+    )
+    conn = psycopg2.connect(intake_url)
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(
+                "SELECT center_id, case_number FROM ("
+                " SELECT center_id, data->>'case_number' AS case_number FROM events"
+                " WHERE event_type = 'ApplicationReceived' AND data ? 'case_number'"
+                " UNION SELECT center_id, case_number FROM intake_cases) AS c"
+                f" WHERE NOT {drawn}"
+            )
+            return set(cur.fetchall())
+    finally:
+        conn.close()
+
+
 def issue_token(*flags):
     return cli("token", "issue", *flags).stdout.strip().splitlines()[-1]
 
