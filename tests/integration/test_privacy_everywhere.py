@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import kombu
 import psycopg2
 
+from services.arbitration_link import contract
 from services.common.config import database_url
 from services.intake.identifiers import credit_code_check_character, resident_id_check_digit
 from services.metrics.readmodel import TABLES
@@ -95,6 +96,18 @@ def sign_again(mediation, token, case_id):
     return replayed
 
 
+def institute_message(case_id):
+    """The body of a referral of the case on `arbitration.referrals`, as the institute reads it, or None."""
+    with support.amqp_connection() as conn:
+        channel = conn.channel()
+        while (message := channel.basic_get(contract.REFERRALS_QUEUE)) is not None:
+            channel.basic_ack(message.delivery_tag)
+            body = message.body.decode("utf-8") if isinstance(message.body, bytes) else message.body
+            if json.loads(body).get("case_id") == case_id:
+                return body
+    return None
+
+
 def issue(documents, token, case_id, kind):
     """Issues a document of `kind` once the case file allows it: its PDF's path."""
     listing = f"{documents}/api/v1/cases/{case_id}/documents"
@@ -166,6 +179,9 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
                 message="the mediation opened",
             )
             agreement_pdf = mediate(mediation, documents, token, case_id)
+            # The institute's message (the boundary, CONTRACTS §4): the link opens what it sends.
+            review = support.wait_for(lambda: institute_message(case_id), timeout=30, message="the review referral")
+            assert TERMS in review and MEDIATOR_NAME in review and "tj:sealed:" not in review
 
             def drain():
                 while (message := queue.get(no_ack=True)) is not None:
