@@ -200,8 +200,9 @@ def test_the_history_names_the_person_behind_every_step(system, store):
     with psycopg2.connect(database_url("mediation")) as conn, conn.cursor() as cur:
         cur.execute("SELECT event_type, actor FROM events WHERE case_id = %s ORDER BY position", (case_id,))
         steps = cur.fetchall()
-    # Mediation opens the case because of the clerk's acceptance: the same person.
-    assert steps == [("MediationOpened", person), ("MediatorAssigned", person)]
+    # Mediation opens the case because of the clerk's acceptance: the same person; the clerk's
+    # read of the mediation is a look by them too (MediationViewed).
+    assert steps == [("MediationOpened", person), ("MediationViewed", person), ("MediatorAssigned", person)]
 
 
 def test_a_machine_token_is_named_as_a_token(system, tokens):
