@@ -116,3 +116,24 @@ def test_free_text_and_names_are_sealed_with_the_cases_and_the_mediators_keys(uo
     assert history[-1]["data"]["agreement"] == {**history[-1]["data"]["agreement"], "terms": privacy.ERASED}
     assert view["mediator"]["mediator_name"] == MARKS["name"] and roster[0]["name"] == MARKS["name"]
     assert view["agreement"]["amount"] == "5000.00"
+
+
+def test_a_field_is_personal_only_in_the_event_types_that_name_it(vault):
+    erased = {"case_id": CASE, "reason": "当事人要求删除"}  # the operator's reason for an erasure
+    assert vault.seal(erased, {}, event_type="PersonalDataErased") == erased
+    assert privacy.is_sealed(vault.seal(erased, {}, event_type="MediationFailed")["reason"])
+    review = {"agreement": {"terms": "付清工资", "amount": "100.00", "signed_at": "2026-03-02"}}
+    sealed = vault.seal(review, {}, event_type="ReviewRequested")["agreement"]
+    assert privacy.is_sealed(sealed["terms"]) and sealed["amount"] == "100.00" and sealed["signed_at"] == "2026-03-02"
+    assert review["agreement"]["terms"] == "付清工资"  # the caller's data is left as it was
+
+
+def test_a_response_is_kept_with_the_values_sealed_as_its_events_hold_them(vault):
+    data = {"summary": "标记的笔录", "held_at": "2026-03-02"}
+    sealed = vault.seal(data, {}, event_type="SessionHeld")
+    pairs = privacy.sealed_pairs(data, sealed)
+    assert pairs == {"标记的笔录": sealed["summary"]}
+    response = {"sessions": [{"summary": "标记的笔录", "held_at": "2026-03-02"}], "status": "mediating"}
+    kept = privacy.seal_whole(response, pairs)
+    assert "标记" not in json.dumps(kept, ensure_ascii=False) and kept["status"] == "mediating"
+    assert vault.open(kept) == response
