@@ -55,16 +55,14 @@ class System:
     def settle(self, timeout=90):
         """Waits until what earlier tests of the session left in the stores and queues has
         flowed through, so the deltas a test measures are its own."""
-        from services import status
+        from services.status.pipeline import queue_depths, relay_backlog
 
-        queues = [q for q in status.queue_names(SERVICES) if q.startswith("evt-")]
+        queues = [q for q in registry.queue_names(SERVICES) if q.startswith("evt-")]
 
         deadline = time.monotonic() + timeout
         while True:
-            backlog = {
-                relay: n for relays in status.relay_backlog(SERVICES).values() for relay, n in relays.items() if n > 0
-            }
-            waiting = {queue: q["messages"] for queue, q in status.queue_depths(queues).items() if q.get("messages")}
+            backlog = {relay: n for relays in relay_backlog(SERVICES).values() for relay, n in relays.items() if n > 0}
+            waiting = {queue: q["messages"] for queue, q in queue_depths(queues).items() if q.get("messages")}
             if not backlog and not waiting:
                 break
             assert time.monotonic() < deadline, f"not drained after {timeout}s: relays {backlog}, queues {waiting}"

@@ -16,11 +16,12 @@ import kombu
 import psycopg2
 import pytest
 
-from services import status
+from services import registry
 from services.common.config import SERVICES, database_url
 from services.common.db import database_name
 from services.common.messaging import consumer_queue_name, dead_letter_queue, inbox_handlers
 from services.mediation.service import MediationService
+from services.status.pipeline import queue_depths
 from tests import support
 from tests.e2e.system_support import SERVICES as RUNNING
 from tests.e2e.system_support import assert_reconciled, running_on_ci, running_system
@@ -52,7 +53,7 @@ def _received(system):
 
 def _dead_letters():
     """Messages in every dead-letter queue of the system."""
-    depths = status.queue_depths(status.queue_names(RUNNING))
+    depths = queue_depths(registry.queue_names(RUNNING))
     return sum(q.get("dead") or 0 for q in depths.values())
 
 

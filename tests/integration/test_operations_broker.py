@@ -17,6 +17,7 @@ import pytest
 from services import operations, registry, status
 from services.common import broker
 from services.common.config import SERVICES, database_url
+from services.status.reconcile import skip_down
 from tests import support
 
 # A broker started with `ulimit -n 1024` gets about 927 handles; two used vhosts hold 600.
@@ -111,9 +112,9 @@ def test_status_skips_what_a_stopped_consumer_has_not_applied_yet(infrastructure
         {"check": "closures referred to arbitration", "expected": 2, "actual": 2, "ok": True},
         {"check": "withdrawals (intake = mediation)", "expected": 2, "actual": 1, "ok": False},  # either's work
     ]
-    marked = status.skip_down(checks, ["mediation"])
+    marked = skip_down(checks, ["mediation"])
     assert [c["ok"] for c in marked] == [None, False, None, True, None]
-    assert [c["ok"] for c in status.skip_down(checks[-1:], ["intake"])] == [None]
+    assert [c["ok"] for c in skip_down(checks[-1:], ["intake"])] == [None]
     assert marked[0]["skipped"] == "mediation is down"
     # Against the real stores, with an event mediation has not consumed.
     conn = psycopg2.connect(database_url("intake"))

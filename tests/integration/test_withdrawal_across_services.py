@@ -18,8 +18,8 @@ from datetime import date, timedelta
 import psycopg2
 import pytest
 
-from services import status as tiaojie_status
 from services.common.config import database_url
+from services.status.reconcile import reconcile
 from tests import support
 from tests.integration.test_calendar_services import District
 from tests.integration.test_calendar_services import district as district_of_its_own
@@ -78,7 +78,7 @@ class Withdrawals(District):
     def withdrawals_check(self, monkeypatch):
         """`tiaojie status`'s check that intake and mediation agree on withdrawals, on these stores."""
         monkeypatch.setenv("DATABASE_URL", self.env["DATABASE_URL"])
-        checks = tiaojie_status.reconcile(["intake", "mediation"], {}, {})
+        checks = reconcile(["intake", "mediation"], {}, {})
         [check] = [c for c in checks if c["check"] == "withdrawals (intake = mediation)"]
         return check
 
