@@ -39,13 +39,16 @@ class ConsolePages(CasePages, OfficePages):
             return visit.render("error.html", status=403, title="请求无效", text="登录页面已过期，请重新打开登录页面。")
         login = form.get("login", "").strip()
         try:
-            result = accounts.login(self.accounts, login, form.get("password", ""), visit.now)
+            result = accounts.login(
+                self.accounts, login, form.get("password", ""), visit.now, address=visit.request.remote_addr
+            )
         except accounts.LoginRefused as refusal:
             return visit.render("login.html", status=200, login=login, problem=str(refusal))
         except accounts.LoginLocked as locked:
+            # The same words for an account and a name that is none, and for a locked address.
             until = locked.until.astimezone(self.web.zone)
-            minutes = max(1, -(-int((locked.until - visit.now).total_seconds()) // 60))
-            problem = f"登录失败次数过多，账号已锁定至 {until:%H:%M}（约 {minutes} 分钟后可再试）。"
+            minutes = accounts.minutes_left(locked.until, visit.now)
+            problem = f"登录尝试过多，请于 {minutes} 分钟后（{until:%H:%M} 以后）再试。"
             return visit.render("login.html", status=200, login=login, problem=problem)
         person = result.account
         self._wait_until_known(person.bearer)

@@ -16,4 +16,19 @@ MIGRATIONS = [
         CREATE INDEX console_events_by_type ON events (event_type);
         """,
     ),
+    (
+        "console-0002-login-failures",
+        """
+        -- Failed logins of login names that are no account, and of client addresses (an
+        -- account's own are events in its stream). `key` is "name:" or "address:" and a
+        -- SHA-256, never the name or address; a row is forgotten after `forget_after`.
+        CREATE TABLE console_login_failures (
+            key          text PRIMARY KEY,
+            failures     timestamptz[] NOT NULL,
+            locked_until timestamptz,
+            forget_after timestamptz NOT NULL
+        );
+        CREATE INDEX console_login_failures_by_expiry ON console_login_failures (forget_after);
+        """,
+    ),
 ]

@@ -52,5 +52,7 @@ class ConsoleService(BaseService, ConsolePages):
 
     @timer(interval=60)
     def end_idle_sessions(self):
-        """Ends idle sessions, so every service refuses them without waiting for their next use."""
+        """Ends idle sessions, so every service refuses them without waiting for their next use,
+        and forgets the failed-login counters whose time is over."""
         accounts.end_idle_sessions(self.accounts, self.accounts.clock.now())
+        accounts.forget_login_failures(self.accounts, self.accounts.clock.now())

@@ -211,6 +211,14 @@ def boundaries_journey(page, camera, settings):
     seen["locked_url"] = page.url
     camera.shot("login-still-locked")
     seen["session_cookies"] = [c["name"] for c in page.context.cookies() if c["name"] == "tj_session" and c["value"]]
+
+    unknown = f"nobody.{locked['login']}"  # a name that is no account locks just the same
+    for _ in range(5):
+        log_in(page, base, unknown, "not the password")
+        expect(page.locator("#error-summary")).to_be_visible()
+    log_in(page, base, unknown, "not the password")
+    seen["unknown_locked_text"] = page.locator("#error-summary").inner_text()
+    camera.shot("login-unknown-locked")
     return seen
 
 

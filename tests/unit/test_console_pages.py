@@ -520,14 +520,15 @@ def test_a_district_account_reads_but_gets_no_action_forms(console, services):
     assert services.cases[case_id]["status"] == "received"
 
 
-def test_a_locked_login_stays_locked_and_says_until_when_in_the_districts_time(console):
+@pytest.mark.parametrize("name", ["li.ming", "no.such.person"])
+def test_a_locked_login_stays_locked_and_says_when_to_try_again_in_the_districts_time(console, name):
     def attempt(password):
         return text(
             console.login(
                 request(
                     "POST",
                     "/login",
-                    {"login": "li.ming", "password": password, "csrf_token": csrf_token("pre")},
+                    {"login": name, "password": password, "csrf_token": csrf_token("pre")},
                     {LOGIN_COOKIE: "pre"},
                 )
             )
@@ -536,8 +537,25 @@ def test_a_locked_login_stays_locked_and_says_until_when_in_the_districts_time(c
     for _ in range(5):
         attempt("wrong")
     page = attempt("correct horse")
-    assert "账号已锁定至 10:15" in page  # 10:00 in Shanghai, locked 15 minutes
+    # 10:00 in Shanghai, locked 15 minutes; the same words whether the name is an account or not
+    assert "登录尝试过多，请于 15 分钟后（10:15 以后）再试。" in page
+    assert "账号" not in page.split("无法登录")[1].split("</div>")[0]
     assert "SessionStarted" not in [e.event_type for e in console.accounts.events]
+
+
+def test_a_known_and_an_unknown_name_get_the_same_page(console):
+    def attempt(name):
+        response = console.login(
+            request(
+                "POST",
+                "/login",
+                {"login": name, "password": "wrong", "csrf_token": csrf_token("pre")},
+                {LOGIN_COOKIE: "pre"},
+            )
+        )
+        return response.status_code, text(response).replace(name, "NAME"), sorted(response.headers.keys())
+
+    assert attempt("li.ming") == attempt("no.such.person")
 
 
 def test_a_case_page_issues_the_documents_its_state_allows_and_serves_them_with_the_persons_rights(console, services):

@@ -18,6 +18,7 @@ from .api import (
     disable_account,
     end_idle_sessions,
     end_session,
+    forget_login_failures,
     hash_secret,
     issue_personal_token,
     list_accounts,
@@ -28,6 +29,7 @@ from .api import (
 )
 from .domain import ROLE_NAMES, ROLES, AccountError, AccountSettings
 from .repository import InMemoryAccountStore, Passwords, PostgresAccountStore, fast_passwords
+from .throttle import minutes_left
 
 __all__ = [
     "AccountError",
@@ -50,10 +52,12 @@ __all__ = [
     "end_idle_sessions",
     "end_session",
     "fast_passwords",
+    "forget_login_failures",
     "hash_secret",
     "issue_personal_token",
     "list_accounts",
     "login",
+    "minutes_left",
     "record_machine_token",
     "revoke_tokens",
     "session",

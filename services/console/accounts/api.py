@@ -7,6 +7,7 @@ describes this API for the pages built on it.
 """
 
 import dataclasses
+import logging
 import re
 import secrets
 import uuid
@@ -17,6 +18,7 @@ from services.common.auth import new_token
 from services.common.centers import centers_by_id
 from services.common.pipeline import decide_again
 
+from . import throttle
 from .domain import (
     CENTER_ROLES,
     ROLES,
@@ -28,6 +30,8 @@ from .domain import (
     session_stream,
     token_stream,
 )
+
+log = logging.getLogger(__name__)
 
 LOGIN_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,39}$")
 # Initial passwords: no 0/O, 1/l/I, so they can be read aloud over the phone.
@@ -85,10 +89,11 @@ class LoginRefused(Exception):
 
 
 class LoginLocked(Exception):
-    """Too many failed logins: the login is locked until `until`."""
+    """Too many failed logins of this login name or client address: no login until `until`.
+    The same for an account and for a name that is none, so it says nothing about which exists."""
 
     def __init__(self, until):
-        super().__init__(f"登录失败次数过多，账号已锁定至 {until.isoformat()}")
+        super().__init__(f"登录尝试过多，请于 {until.isoformat()} 后再试")
         self.until = until
 
 
@@ -114,33 +119,60 @@ def new_password(length=12):
 # --- logging in and sessions --------------------------------------------------------------
 
 
-def login(store, login, password, now):
+def login(store, login, password, now, address=None):
     """Checks a login and password and starts a session.
 
     Raises `LoginRefused` (unknown login, wrong password, disabled account: one message)
-    or `LoginLocked`. A refused password is recorded (`LoginFailed`, for the lockout);
-    nothing else is stored and no session starts.
+    or `LoginLocked` (too many failures of this login name, whether it is an account or
+    not, or of the client `address`). A refused password is recorded (`LoginFailed` for an
+    account, a counter for a name that is none and for the address); nothing else is stored
+    and no session starts. A name that is no account costs the same argon2 verification and
+    gets the same answers as an account with a wrong password.
     """
     login = (login or "").strip().lower()
-    outcome = decide_again(lambda: _login_once(store, login, password or "", now))
+    outcome = decide_again(lambda: _login_once(store, login, password or "", now, address))
     if isinstance(outcome, Exception):
         raise outcome
     return outcome
 
 
-def _login_once(store, login, password, now):
+def _login_once(store, login, password, now, address):
+    settings = store.settings
     with store.unit_of_work() as uow:
         account = uow.load(Account, account_stream(login))
+        keys = [throttle.address_key(address)] if address is not None else []
         if not account.exists:
+            keys.insert(0, throttle.name_key(login))
+        locked = [until for until in (uow.index.failures(key).locked(now) for key in keys) if until]
+        if account.exists and account.is_locked(now):
+            locked.append(account.locked_until)
+        if locked:
+            log.info("login refused: too many failed logins")  # no name, no address (docs/PRIVACY.md)
+            return LoginLocked(max(locked))
+        if account.exists:
+            uow.actor = _actor(account.identity())
+            right = store.passwords.verify(account.password_hash, password) and not account.disabled
+        else:
             store.passwords.verify_nothing(password)
+            right = False
+        if not right:
+            if account.exists:
+                account.refuse_login(now, settings)
+                uow.save(account)
+                if account.is_locked(now):
+                    locked.append(account.locked_until)
+            for key in keys:
+                limit = settings.address_failures if key.startswith("address:") else settings.lockout_failures
+                counted = uow.index.failures(key, for_update=True).after_failure(
+                    now, limit, settings.lockout_window, settings.lockout_duration
+                )
+                uow.index.count_failures(key, counted, counted.forget_after(settings.lockout_window))
+                if counted.locked(now):
+                    locked.append(counted.locked_until)
+            if locked:
+                log.info("login locked after too many failed logins")
+                return LoginLocked(max(locked))
             return LoginRefused()
-        if account.is_locked(now):
-            return LoginLocked(account.locked_until)
-        uow.actor = _actor(account.identity())
-        if account.disabled or not store.passwords.verify(account.password_hash, password):
-            account.refuse_login(now, store.settings)
-            uow.save(account)
-            return LoginLocked(account.locked_until) if account.is_locked(now) else LoginRefused()
         account.accept_login(now)
         uow.save(account)
         secret = secrets.token_urlsafe(32)
@@ -151,6 +183,13 @@ def _login_once(store, login, password, now):
         uow.index.touch(session_hash, now)
     person = _person(account.identity(), secret, account.must_change_password)
     return LoginResult(account=person, session_secret=secret, must_change_password=account.must_change_password)
+
+
+def forget_login_failures(store, now):
+    """Drops the counters of names and addresses that say nothing any more (the console's
+    timer, every minute). Returns how many."""
+    with store.unit_of_work() as uow:
+        return uow.index.forget_failures(now)
 
 
 def session(store, secret, now):

@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 
 from services.common.aggregate import Aggregate
 
+from .throttle import locks
+
 ROLES = ("staff", "head", "district", "admin")
 CENTER_ROLES = frozenset({"staff", "head"})
 
@@ -21,9 +23,14 @@ ROLE_NAMES = {"staff": "工作人员", "head": "中心负责人", "district": "�
 
 @dataclasses.dataclass(frozen=True)
 class AccountSettings:
-    """Lockout and session lengths (CONTRACTS §7); the console reads them from the environment."""
+    """Lockout and session lengths (CONTRACTS §7); the console reads them from the environment.
+
+    `lockout_failures` within `lockout_window` lock a login name (an account or a name that is
+    none) for `lockout_duration`; `address_failures` within the same window lock a client
+    address the same way, whichever names it tried (docs/ACCOUNTS.md, "Failed logins")."""
 
     lockout_failures: int = 5
+    address_failures: int = 50
     lockout_window: timedelta = timedelta(minutes=15)
     lockout_duration: timedelta = timedelta(minutes=15)
     session_idle: timedelta = timedelta(minutes=30)
@@ -101,8 +108,7 @@ class Account(Aggregate):
             occurred_at=now,
             center_id=self.center_id,
         )
-        recent = [at for at in self.failures if now - at < settings.lockout_window]
-        if len(recent) >= settings.lockout_failures:
+        if locks(self.failures, now, settings.lockout_failures, settings.lockout_window):
             self.record(
                 "LoginLocked",
                 {"account_id": self.account_id, "locked_until": (now + settings.lockout_duration).isoformat()},

@@ -16,6 +16,7 @@ from services.common.logs import correlation_id_var
 from services.common.unit_of_work import FakeUnitOfWork, unit_of_work
 
 from .domain import AccountSettings
+from .throttle import Failures
 
 TOKEN_EVENTS = ("PersonalTokenIssued", "MachineTokenIssued")
 
@@ -101,6 +102,38 @@ class PostgresAccountIndex:
     def forget(self, session_hash):
         self.cursor.execute("DELETE FROM console_session_activity WHERE session_hash = %s", (session_hash,))
 
+    def failures(self, key, for_update=False):
+        """The failed logins counted under `key` (throttle.name_key / address_key). With
+        `for_update` the row is made and locked until the unit of work ends, so consoles
+        counting the same key at once count one after the other."""
+        if for_update:
+            self.cursor.execute(
+                "INSERT INTO console_login_failures (key, failures, forget_after) VALUES (%s, '{}', now())"
+                " ON CONFLICT (key) DO NOTHING",
+                (key,),
+            )
+        self.cursor.execute(
+            "SELECT failures, locked_until FROM console_login_failures WHERE key = %s"
+            + (" FOR UPDATE" if for_update else ""),
+            (key,),
+        )
+        row = self.cursor.fetchone()
+        if row is None:
+            return Failures()
+        times, locked_until = (row["failures"], row["locked_until"]) if isinstance(row, dict) else row
+        return Failures(tuple(times), locked_until)
+
+    def count_failures(self, key, failures, forget_after):
+        self.cursor.execute(
+            "UPDATE console_login_failures SET failures = %s::timestamptz[], locked_until = %s, forget_after = %s"
+            " WHERE key = %s",
+            (list(failures.times), failures.locked_until, forget_after, key),
+        )
+
+    def forget_failures(self, before):
+        self.cursor.execute("DELETE FROM console_login_failures WHERE forget_after < %s", (before,))
+        return self.cursor.rowcount
+
 
 class PostgresAccountStore:
     """Accounts in the console's database (`<prefix>_console`)."""
@@ -123,6 +156,7 @@ class InMemoryAccountIndex:
     def __init__(self, events):
         self.events = events
         self.activity = {}
+        self.login_failures = {}  # key -> (Failures, forget_after)
 
     def _data(self, *event_types):
         return [e.data for e in self.events.events if e.event_type in event_types]
@@ -150,6 +184,18 @@ class InMemoryAccountIndex:
 
     def forget(self, session_hash):
         self.activity.pop(session_hash, None)
+
+    def failures(self, key, for_update=False):
+        return self.login_failures.get(key, (Failures(), None))[0]
+
+    def count_failures(self, key, failures, forget_after):
+        self.login_failures[key] = (failures, forget_after)
+
+    def forget_failures(self, before):
+        gone = [key for key, (_, forget_after) in self.login_failures.items() if forget_after < before]
+        for key in gone:
+            del self.login_failures[key]
+        return len(gone)
 
 
 class InMemoryAccountStore:
