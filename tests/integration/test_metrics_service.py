@@ -35,7 +35,8 @@ from services.common.relay import Relay, envelope_route, events_exchange
 from services.common.schema import COMMON_MIGRATIONS
 from services.metrics.readmodel import snapshot
 from services.metrics.schema import MIGRATIONS
-from tests import support
+from tests import dashboard_words, support
+from tests.dashboard_words import CJK, IDENTIFIERS, PLACEHOLDER
 from tests.integration.test_metrics_projection_properties import History
 
 NOW = datetime(2031, 6, 15, 4, 0, tzinfo=UTC)  # noon in Asia/Shanghai
@@ -359,17 +360,40 @@ def expect(by, values, others=None, rise=False):
     return {"by": by, "values": values, "others": others, "rise": rise}
 
 
+def chinese(expr, dst, src, words):
+    """`expr` with a label `dst` reading `src`'s code in Chinese, as the dashboards write it."""
+    for code, word in words.items():
+        expr = f'label_replace({expr}, "{dst}", "{word}", "{src}", "{code}")'
+    return expr
+
+
+OUTCOMES_ZH = dashboard_words.OUTCOMES
+STAGES_ZH = dashboard_words.STAGES
+KINDS_ZH = dashboard_words.REFERRAL_KINDS
+SERVICES_ZH = dashboard_words.SERVICES
+UP_ZH = {job: SERVICES_ZH[job] for job in ("intake", "mediation", "arbitration_link", "metrics")}
+DEMONSTRATION = "（示范中心）"
 RATES_YEAR = expect(("center",), {("huaguangjie",): 0.75, ("longshengjie",): 1 / 3})
 RECEIVED_BY_CENTER = expect(("center",), {("huaguangjie",): 5, ("longshengjie",): 3, ("qifang",): 4}, 0, rise=True)
 OPEN_BY_STAGE = expect(("stage",), {("received",): 1, ("mediating",): 2, ("performing",): 1, ("under_review",): 1})
 PENDING = expect(("kind",), {("referral",): 3, ("review_request",): 1})
+PENDING_ZH = expect(("kind_zh",), {("移送仲裁",): 3, ("申请仲裁审查",): 1})
 DEAD = expect(("queue",), {(DEAD_QUEUE,): 1})
 ERRORS = expect(("service", "consumer"), {("metrics", "metrics.projection"): lambda v: v > 0})
+ERRORS_ZH = expect(("service_zh", "consumer"), {("统计服务", "metrics.projection"): lambda v: v > 0})
 NOTHING = expect((), {})
 ONE = lambda value: expect((), {(): value})  # noqa: E731
 EXPECTED_PROMQL = {
     # leadership dashboard
-    'tiaojie_success_rate{period="year"} * on(center) group_left(name, demonstration) tiaojie_center_info': RATES_YEAR,
+    chinese(
+        'tiaojie_success_rate{period="year"} * on(center) group_left(name, demonstration) tiaojie_center_info',
+        "demonstration_zh",
+        "demonstration",
+        {"true": DEMONSTRATION},
+    ): expect(
+        ("center", "demonstration_zh"),
+        {("huaguangjie", DEMONSTRATION): 0.75, ("longshengjie", DEMONSTRATION): 1 / 3},
+    ),
     'tiaojie_success_rate{period="year"} * on(center) group_left(name) tiaojie_center_info{demonstration="true"}': RATES_YEAR,
     'tiaojie_centers_meeting_target_ratio{period="year"}': ONE(1 / 14),
     "tiaojie_centers_meeting_target_goal": ONE(0.95),
@@ -380,29 +404,40 @@ EXPECTED_PROMQL = {
     ),
     "sum(increase(tiaojie_cases_received_total[30d]))": expect((), {(): 12}, rise=True),
     "center:tiaojie_cases_received:increase30d * on(center) group_left(name) tiaojie_center_info": RECEIVED_BY_CENTER,
-    "sum by (outcome) (increase(tiaojie_cases_closed_total[30d]))": expect(
-        ("outcome",),
-        {("agreement",): 4, ("failed",): 2, ("expired",): 1, ("withdrawn",): 1, ("not_accepted",): 1},
+    chinese(
+        "sum by (outcome) (increase(tiaojie_cases_closed_total[30d]))", "outcome_zh", "outcome", OUTCOMES_ZH
+    ): expect(
+        ("outcome_zh",),
+        {("达成调解协议",): 4, ("调解不成",): 2, ("调解期满",): 1, ("已撤回",): 1, ("不予受理",): 1},
         rise=True,
     ),
-    "stage:tiaojie_cases_open:sum": OPEN_BY_STAGE,
+    chinese("stage:tiaojie_cases_open:sum", "stage_zh", "stage", STAGES_ZH): expect(
+        ("stage_zh",), {("待受理",): 1, ("调解中",): 2, ("已达成协议（待履行）",): 1, ("仲裁审查中",): 1}
+    ),
     "tiaojie_cases_overdue * on(center) group_left(name) tiaojie_center_info > 0": expect(
         ("center",), {("qifang",): 1}
     ),
     "tiaojie:cases_overdue:sum": ONE(1),
     "tiaojie:centers_below_target:count": ONE(1),
     'tiaojie_centers_without_data{period="year"}': ONE(12),
-    "tiaojie_referrals_pending": PENDING,
+    chinese("tiaojie_referrals_pending", "kind_zh", "kind", KINDS_ZH): PENDING_ZH,
     'sum(tiaojie_complaints{state="open"})': ONE(2),
     # operations dashboard
-    'up{job=~"intake|mediation|arbitration_link|metrics"}': expect(("job",), {("metrics",): 1}),
-    "sum by (service, relay) (tiaojie_relay_backlog_events)": NOTHING,  # the metrics service has no relay
-    "max by (service, consumer) (tiaojie_consumer_lag_seconds)": expect(
-        ("service", "consumer"), {("metrics", "metrics.projection"): lambda v: 0 <= v < 300}
+    chinese('up{job=~"intake|mediation|arbitration_link|metrics"}', "service_zh", "job", UP_ZH): expect(
+        ("service_zh",), {("统计服务",): 1}
+    ),
+    # the metrics service has no relay
+    chinese("sum by (service, relay) (tiaojie_relay_backlog_events)", "service_zh", "service", SERVICES_ZH): NOTHING,
+    chinese("max by (service, consumer) (tiaojie_consumer_lag_seconds)", "service_zh", "service", SERVICES_ZH): expect(
+        ("service_zh", "consumer"), {("统计服务", "metrics.projection"): lambda v: 0 <= v < 300}
     ),
     "tiaojie_projection_lag_seconds": ONE(0),
-    "sum by (service) (rate(tiaojie_events_consumed_total[5m]))": expect(("service",), {("metrics",): lambda v: v > 0}),
-    "sum by (service, consumer) (rate(tiaojie_handler_errors_total[5m]))": ERRORS,
+    chinese("sum by (service) (rate(tiaojie_events_consumed_total[5m]))", "service_zh", "service", SERVICES_ZH): expect(
+        ("service_zh",), {("统计服务",): lambda v: v > 0}
+    ),
+    chinese(
+        "sum by (service, consumer) (rate(tiaojie_handler_errors_total[5m]))", "service_zh", "service", SERVICES_ZH
+    ): ERRORS_ZH,
     "max by (queue) (tiaojie_dead_letter_messages) > 0": DEAD,
     "max by (queue) (tiaojie_queue_messages)": expect(("queue",), {}, 0),
     # recording rules
@@ -449,8 +484,8 @@ def deployed_expressions():
     return exprs
 
 
-def test_every_dashboard_and_rule_expression_returns_the_expected_value_in_prometheus(pipeline):
-    assert deployed_expressions() == set(EXPECTED_PROMQL)
+def settled(pipeline):
+    """Wait until Prometheus holds enough history and has evaluated the rules on the final values."""
     # Enough history that extrapolating an increase by up to one scrape stays within `rise`.
     support.wait_for(
         lambda: pipeline.query("count_over_time(tiaojie_success_rate_target[1h]) >= 12"),
@@ -465,6 +500,11 @@ def test_every_dashboard_and_rule_expression_returns_the_expected_value_in_prome
         message="fresh scrapes",
     )
     support.wait_for(lambda: pipeline.query("tiaojie:cases_overdue:sum"), timeout=30, message="rules evaluated")
+
+
+def test_every_dashboard_and_rule_expression_returns_the_expected_value_in_prometheus(pipeline):
+    assert deployed_expressions() == set(EXPECTED_PROMQL)
+    settled(pipeline)
     failures = {}
     for expr, expected in EXPECTED_PROMQL.items():
         got = {
@@ -495,6 +535,37 @@ def mismatch(got, expected):
     if expected["others"] is not None and any(v != expected["others"] for v in others.values()):
         return f"other samples should be {expected['others']}: {others}"
     return None
+
+
+def legend(pattern, labels):
+    """The series' name as Grafana writes it from the target's legendFormat (a missing label: nothing)."""
+    return PLACEHOLDER.sub(lambda m: labels.get(m.group(1), ""), pattern)
+
+
+def test_every_legend_reads_chinese_with_what_prometheus_returns(pipeline):
+    settled(pipeline)
+    failures, seen = [], set()
+    for path in sorted((DEPLOY / "grafana" / "dashboards").glob("*.json")):
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel["targets"]:
+                pattern = target["legendFormat"]
+                shown = set(PLACEHOLDER.findall(pattern))
+                assert not shown & IDENTIFIERS or path.stem == "operations", (panel["title"], pattern)
+                for sample in pipeline.query(target["expr"]):
+                    labels = sample["metric"]
+                    seen.update(label for label in shown if label in labels)
+                    words = legend(pattern, {k: v for k, v in labels.items() if k not in IDENTIFIERS})
+                    untranslated = [
+                        label
+                        for label in shown - IDENTIFIERS
+                        if label not in labels
+                        and not (label == "demonstration_zh" and labels["demonstration"] == "false")
+                    ]
+                    if untranslated or not (CJK.search(words) or shown <= IDENTIFIERS):
+                        failures.append((panel["title"], legend(pattern, labels), labels))
+    assert not failures, json.dumps(failures, indent=1, ensure_ascii=False)
+    # Every translated label was met with data (the known cases reach every outcome, stage and kind).
+    assert {"name", "demonstration_zh", "outcome_zh", "stage_zh", "kind_zh", "service_zh", "consumer"} <= seen
 
 
 def report(pipeline, query, token_key="district"):
