@@ -389,6 +389,10 @@ def test_grafana_finds_its_dashboards_and_prometheus_where_compose_puts_them(ser
             assert host in services and f"{port}:{port}" in str(services[host].get("ports")), source["url"]
 
 
+def test_grafana_speaks_chinese_in_its_own_menus_and_messages(services):
+    assert environment(services["grafana"])["GF_USERS_DEFAULT_LANGUAGE"] == "zh-Hans"
+
+
 # -- the broker's definitions ------------------------------------------------------------
 
 
