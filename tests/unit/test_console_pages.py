@@ -487,7 +487,7 @@ def test_the_workbench_sorts_each_list_by_urgency_and_says_how_long_is_left():
     ],
 )
 def test_a_case_offers_exactly_the_actions_its_state_allows(intake_status, mediation, expected):
-    from services.console.case_pages import allowed_actions
+    from services.console.case_actions import allowed_actions
 
     assert allowed_actions(intake_status, mediation) == expected
 
@@ -614,7 +614,7 @@ def test_a_case_page_issues_the_documents_its_state_allows_and_serves_them_with_
 
 
 def test_the_timeline_names_the_person_and_role_or_the_machine_token_behind_each_step():
-    from services.console.case_pages import actor_words
+    from services.console.case_timeline import actor_words
 
     assert actor_words({"name": "李明", "role": "staff", "login": "li.ming"}) == "李明（登记员/调解员）"
     assert actor_words({"name": "王芳", "role": "head"}) == "王芳（中心负责人）"
@@ -624,7 +624,7 @@ def test_the_timeline_names_the_person_and_role_or_the_machine_token_behind_each
 
 
 def test_the_timeline_says_what_each_step_recorded():
-    from services.console.case_pages import event_detail
+    from services.console.case_timeline import event_detail
 
     assert event_detail({"kind": "acceptance_notice", "number": "榆树沟劳调受字〔2026〕第1号"}) == (
         "受理通知书 榆树沟劳调受字〔2026〕第1号"
@@ -635,7 +635,7 @@ def test_the_timeline_says_what_each_step_recorded():
 
 def test_the_timeline_shows_a_refused_withdrawal_once_in_chinese():
     # issue 15 finding 4: intake's copies of mediation's steps are not shown a second time
-    from services.console.case_pages import timeline
+    from services.console.case_timeline import timeline
 
     ended = {"ended_with": "agreement", "ended_at": "2026-03-05T17:00:00+00:00"}
     intake = [
@@ -777,7 +777,7 @@ def test_finding3_the_case_page_of_an_unconfirmed_wage_default_offers_the_paymen
 
 
 def test_finding3_the_timeline_says_what_may_follow_a_default():
-    from services.console.case_pages import event_detail
+    from services.console.case_timeline import event_detail
 
     detail = event_detail({"performance_due": "2026-03-20", "guidance": "court_enforcement", "confirmed": True})
     assert "可向人民法院申请强制执行" in detail
