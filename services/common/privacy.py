@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from services.events import (
     AgreementReached,
+    ApplicationWithdrawn,
+    CaseNotAccepted,
     ComplaintAnswered,
     ComplaintFiled,
     MediationFailed,
@@ -36,6 +38,7 @@ from services.events import (
     ReviewRequested,
     SessionHeld,
     SurveyRecorded,
+    WithdrawalOverruled,
     WithdrawalRefused,
 )
 
@@ -48,12 +51,15 @@ _NONCE_BYTES = 12
 # is sealed leaf by leaf (its shape and these clear keys stay readable).
 PERSONAL_FIELDS = {"applicant": "applicant", "respondent": "respondent", "description": "text"}
 # The personal fields of some event types only (the same name is clear elsewhere: the reason an
-# operator gives for an erasure is not personal): mediation's free text, with the case's `text`
-# key, and a mediator's name, with the key of that mediator (`MEDIATOR`: one key per mediator,
+# operator gives for an erasure is not personal): intake's and mediation's free text, with the
+# case's `text` key, and a mediator's name, with the key of that mediator (`MEDIATOR`: one key per mediator,
 # shared by every stream that names them, never destroyed by a case's erasure). A dotted
 # path names a field inside a dict field.
 MEDIATOR = "mediator"
 EVENT_FIELDS = {
+    CaseNotAccepted.name: {"reason": "text"},
+    ApplicationWithdrawn.name: {"reason": "text"},
+    WithdrawalOverruled.name: {"withdrawal_reason": "text"},  # intake's own withdrawal's, quoted
     MediatorRegistered.name: {"name": MEDIATOR},
     MediatorAssigned.name: {"mediator_name": MEDIATOR},
     SessionHeld.name: {"summary": "text"},

@@ -117,14 +117,16 @@ def _migrate(wiring):
     one rewrite of stored events: the clear copies are what erasure could not reach."""
     vault, bound = wiring.vault, {}  # stream id -> {subject: key id}, shared by every copy of a case
     with wiring.units_of_work() as uow:
-        select = "SELECT position AS id, stream_id AS owner, data FROM events"
-        sealed = {"intake.events": _seal_rows(uow.cursor, vault, bound, select, "events")}
+        select = "SELECT position AS id, stream_id AS owner, case_id::text AS case_id, event_type, data FROM events"
+        reasons = {}  # case id -> [(clear, sealed)] of its free text other than the description
+        sealed = {"intake.events": _seal_rows(uow.cursor, vault, bound, select, "events", reasons)}
         uow.cursor.execute("SELECT case_id::text FROM intake_cases")
         replacements = {}
         for row in uow.cursor.fetchall():
             case = handlers.load_case(uow, row["case_id"])
             uow.records.save(case)
-            replacements[case.case_id] = _replacements(vault, uow.events, case)
+            pairs = _replacements(vault, uow.events, case) + reasons.get(case.case_id, [])
+            replacements[case.case_id] = sorted(pairs, key=lambda pair: -len(pair[0]))
     sealed.update(_migrate_mediation(vault, bound, replacements))
     for service, table, column in COPIES:
         sealed[f"{service}.{table}"] = _seal_copies(service, table, column, replacements)
@@ -236,17 +238,25 @@ def _seal_copies(service, table, column, replacements):
     return count
 
 
-def _seal_rows(cursor, vault, bound, select, table):
+def _seal_rows(cursor, vault, bound, select, table, reasons):
+    """Seals intake's events in place: the fields every event type has (`PERSONAL_FIELDS`) and
+    those of some types (`EVENT_FIELDS`: a refusal's or a withdrawal's reason); adds to
+    `reasons` (`{case id: [(clear, sealed)]}`) the latter, for the copies other services keep."""
     fields = " OR ".join(f"data ? '{field}'" for field in privacy.PERSONAL_FIELDS)
-    cursor.execute(f"{select} WHERE {fields}")
+    cursor.execute(f"{select} WHERE {fields} OR event_type = ANY(%s)", (list(privacy.EVENT_FIELDS),))
     rows = cursor.fetchall()
     for row in rows:  # the keys a stream's values sealed already use
-        bound.setdefault(row["owner"], {}).update(privacy.bindings(row["data"]))
+        bound.setdefault(row["owner"], {}).update(privacy.bindings(row["data"], row["event_type"]))
     count = 0
     for row in rows:
-        if not privacy.needs_sealing(row["data"]):
+        event_type = row["event_type"]
+        if not privacy.needs_sealing(row["data"], event_type):
             continue
-        data = vault.seal(row["data"], bound.setdefault(row["owner"], {}))
+        data = vault.seal(row["data"], bound.setdefault(row["owner"], {}), event_type=event_type)
+        if row["case_id"] and event_type in privacy.EVENT_FIELDS:
+            only = {path: row["data"].get(path) for path in privacy.EVENT_FIELDS[event_type]}
+            pairs = privacy.sealed_pairs(only, {path: data.get(path) for path in only})
+            reasons.setdefault(row["case_id"], []).extend(pairs.items())
         cursor.execute(
             f"UPDATE {table} SET data = %s::jsonb WHERE position = %s",
             (json.dumps(data, ensure_ascii=False), row["id"]),

@@ -27,6 +27,10 @@ MARKS = (NAME, RESIDENT_ID, "13987650123", "标记地址巷", "标记丁戊", "�
 MEDIATOR_NAME = "标记调解员"
 SUMMARY, TERMS, COMMENT, COMPLAINT = "标记的调解笔录", "标记的协议条款", "标记的满意度评价", "标记的投诉内容"
 MEDIATION_MARKS = (MEDIATOR_NAME, SUMMARY, TERMS, COMMENT, COMPLAINT)
+# Intake's own free text: a refusal's reason (the notice prints it, the institute reads it) and a withdrawal's.
+REFUSAL, WITHDRAWAL = "标记的拒绝理由", "标记的撤回理由"
+REASON_MARKS = (REFUSAL, WITHDRAWAL)
+ALL_MARKS = (*MARKS, *MEDIATION_MARKS, *REASON_MARKS)
 AGREEMENT_KEY = {"Idempotency-Key": "privacy-agreement-1"}
 # The case list keeps the parties' names for search by part of a name: purged on erasure.
 PURGED_READ_MODEL = "intake_cases"
@@ -182,6 +186,7 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             # The institute's message (the boundary, CONTRACTS §4): the link opens what it sends.
             review = support.wait_for(lambda: institute_message(case_id), timeout=30, message="the review referral")
             assert TERMS in review and MEDIATOR_NAME in review and "tj:sealed:" not in review
+            refused, notice_pdf = refuse_and_withdraw(intake, mediation, documents, token)
 
             def drain():
                 while (message := queue.get(no_ack=True)) is not None:
@@ -191,16 +196,17 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             support.wait_for(drain, timeout=20, message="the events captured")
             assert len(captured) >= 4
             support.wait_for(lambda: drain() and any("ComplaintFiled" in body for body in captured), timeout=20)
-            leaked = [mark for mark in (*MARKS, *MEDIATION_MARKS) if any(mark in body for body in captured)]
+            support.wait_for(lambda: drain() and any("MediationWithdrawn" in body for body in captured), timeout=20)
+            leaked = [mark for mark in ALL_MARKS if any(mark in body for body in captured)]
             assert leaked == [], leaked
             assert any("tj:sealed:v1:" in body for body in captured)
 
-            found = found_in_databases((*MARKS, *MEDIATION_MARKS))
+            found = found_in_databases(ALL_MARKS)
             assert {table for _, table in found} <= {PURGED_READ_MODEL}, found
             assert all(set(hits) <= {NAME, "标记商贸有限公司"} for hits in found.values()), found
             logged = open(services.log_path, encoding="utf-8").read()
             assert "mediation opened" in logged  # the services' own log, captured
-            assert [mark for mark in (*MARKS, *MEDIATION_MARKS) if mark in logged] == []
+            assert [mark for mark in ALL_MARKS if mark in logged] == []
 
             district = tokens["district"]
             looks = call(intake, "GET", f"/api/v1/cases/{case_id}/looks", district)["looks"]
@@ -233,6 +239,11 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             support.cli("privacy", "erase", "--case", recommended["case_id"], "--reason", "当事人要求删除")
 
             assert found_in_databases([*MARKS, *letter_marks]) == {}
+            support.cli("privacy", "erase", "--case", refused, "--reason", "当事人要求删除")
+            assert call(intake, "GET", f"/api/v1/cases/{refused}", token)["decision"]["reason"] == "[已删除]"
+            text = pdf_text(documents, token, notice_pdf)
+            assert "[已删除]" in text and REFUSAL not in text
+            assert found_in_databases([REFUSAL]) == {}
             view = call(intake, "GET", f"/api/v1/cases/{case_id}", token)
             assert view["applicant"]["name"] == "[已删除]" and view["applicant"]["phone"] == "[已删除]"
             assert view["claimed_total"] == "8000.00" and view["status"] == "accepted"
@@ -253,6 +264,53 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             assert texts.count("[已删除]") == 2 and not {SUMMARY, TERMS} & set(texts)
             assert call(intake, "GET", f"/api/v1/cases?q={RESIDENT_ID}", token)["total"] == 0
             assert metrics_figures() == figures
+
+
+def a_resident_id(n):
+    base = f"6501021980010100{n}"
+    return base + resident_id_check_digit(base)
+
+
+def refuse_and_withdraw(intake, mediation, documents, token):
+    """Intake's routes with marked reasons: a case not accepted (its notice prints the reason,
+    opened; the institute's referral carries nothing sealed) and a case withdrawn while mediated (mediation's
+    withdrawal quotes the reason). The refused case's id and its notice's PDF path."""
+    cases = []
+    for n in (1, 2):
+        body = {
+            "center_id": CENTER,
+            "channel": "walk_in",
+            "source": "self",
+            "category": "wages",
+            "applicant": {"name": "普通申请人", "id_type": "resident_id", "id_number": a_resident_id(n)},
+            "respondent": {"name": "普通商贸有限公司"},
+            "claims": [{"item": "工资", "amount": "1000.00"}],
+            "workers_involved": 1,
+        }
+        cases.append(call(intake, "POST", "/api/v1/cases", token, body)["case_id"])
+    refused, withdrawn = cases
+    decision = {"decision": "reject", "reason": REFUSAL}
+    call(intake, "POST", f"/api/v1/cases/{refused}/acceptance", token, decision)
+    assert call(intake, "GET", f"/api/v1/cases/{refused}", token)["decision"]["reason"] == REFUSAL
+    notice = issue(documents, token, refused, "rejection_notice")
+    assert REFUSAL in pdf_text(documents, token, notice)
+    referral = support.wait_for(lambda: institute_message(refused), timeout=30, message="the refusal's referral")
+    assert "tj:sealed:" not in referral  # §4's referral of a refusal has no record to quote the reason in
+    call(intake, "POST", f"/api/v1/cases/{withdrawn}/acceptance", token, {"decision": "accept"})
+    mediated = f"{mediation}/api/v1/cases/{withdrawn}"
+    support.wait_for(lambda: support.http("GET", mediated, token=token)[0] == 200, message="the mediation opened")
+    call(intake, "POST", f"/api/v1/cases/{withdrawn}/withdrawal", token, {"reason": WITHDRAWAL})
+    history = call(intake, "GET", f"/api/v1/cases/{withdrawn}/history", token)["events"]
+    assert [e["data"]["reason"] for e in history if e["event_type"] == "ApplicationWithdrawn"] == [WITHDRAWAL]
+
+    def mediation_withdrawn():
+        status, view, _ = support.http("GET", mediated + "/history", token=token)
+        return status == 200 and [
+            e["data"]["reason"] for e in view["events"] if e["event_type"] == "MediationWithdrawn"
+        ]
+
+    assert support.wait_for(mediation_withdrawn, timeout=30, message="mediation withdrawn") == [WITHDRAWAL]
+    return refused, notice
 
 
 def mediate(mediation, documents, token, case_id):

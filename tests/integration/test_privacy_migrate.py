@@ -17,7 +17,7 @@ from services.common.db import drop_database
 from services.common.keystore import Vault
 from services.intake import handlers
 from services.intake.bootstrap import bootstrap, intake_settings
-from services.intake.commands import DecideAcceptance, RegisterApplication
+from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
 from services.intake.domain import Case
 from services.intake.records import PostgresIntakeRecords
 from services.mediation.bootstrap import bootstrap as mediation_bootstrap
@@ -54,15 +54,21 @@ def execute(env, service, sql, params):
     conn.close()
 
 
-def test_migrate_seals_what_was_stored_in_clear_and_every_copy_of_it(district_env):
-    env, prefix = district_env
+def intake_before_sealing(env):
+    """Intake wired without a vault: its events are stored as they were before sealing began."""
     config = service_config("intake", env)
-    before_sealing = wire(
+    return wire(
         config,
         settings=intake_settings(config, env),
         repositories={"records": PostgresIntakeRecords},
         aggregates=(Case,),
     )
+
+
+def test_migrate_seals_what_was_stored_in_clear_and_every_copy_of_it(district_env):
+    env, prefix = district_env
+    config = service_config("intake", env)
+    before_sealing = intake_before_sealing(env)
     application = an_application(
         applicant={"name": NAME, "id_type": "resident_id", "id_number": ID_NUMBER, "phone": PHONE},
         respondent={"name": "迁移标记公司", "credit_code": "91650100MA00000X1X"},
@@ -137,12 +143,7 @@ def test_migrate_seals_mediations_clear_events_its_roster_and_their_copies(distr
     with the case's keys (the summary and terms) and the mediator's (the name, in the roster
     too); an erasure of the case then takes the free text and leaves the mediator's name."""
     env, prefix = district_env
-    intake = wire(
-        service_config("intake", env),
-        settings=intake_settings(service_config("intake", env), env),
-        repositories={"records": PostgresIntakeRecords},
-        aggregates=(Case,),
-    )
+    intake = intake_before_sealing(env)
     application = an_application(description="", received_at=datetime.now(UTC) - timedelta(hours=1))
     with intake.units_of_work() as uow:
         case_id = handlers.register_application(RegisterApplication(application=application), uow)["case_id"]
@@ -207,3 +208,53 @@ def test_migrate_seals_mediations_clear_events_its_roster_and_their_copies(distr
     assert view["sessions"][0]["summary"] == "[已删除]" == view["agreement"]["terms"]
     assert view["mediator"]["mediator_name"] == MEDIATION_MARKS[0]  # the mediator's, not the case's
     assert vault.open(copy)["mediation"] == {"agreement": {"terms": "[已删除]"}, "mediator": MEDIATION_MARKS[0]}
+
+
+REASONS = ("迁移不予受理理由", "迁移撤回理由")
+
+
+def test_migrate_seals_intakes_clear_reasons_and_the_notice_that_quotes_one(district_env):
+    """A refusal's and a withdrawal's reasons stored in clear before intake sealed them: migrated
+    with the case's `text` key, in intake's events and in a not-accepted notice's sentence; the
+    views read them whole, and an erasure of the case leaves them nowhere."""
+    env, prefix = district_env
+    config = service_config("intake", env)
+    before_sealing = intake_before_sealing(env)
+    case_ids = []
+    for _ in REASONS:
+        application = an_application(description="", received_at=datetime.now(UTC) - timedelta(hours=1))
+        with before_sealing.units_of_work() as uow:
+            case_ids.append(handlers.register_application(RegisterApplication(application=application), uow)["case_id"])
+    refused, withdrawn = case_ids
+    with before_sealing.units_of_work() as uow:
+        handlers.decide_acceptance(
+            DecideAcceptance(actor=None, case_id=refused, decision="reject", reason=REASONS[0]), uow
+        )
+        handlers.withdraw_application(WithdrawApplication(actor=None, case_id=withdrawn, reason=REASONS[1]), uow)
+    content = {"title": "不予受理通知书", "blocks": [{"type": "p", "text": f"理由：{REASONS[0]}。"}]}
+    execute(
+        env,
+        "documents",
+        "INSERT INTO documents_issued (document_id, case_id, center_id, kind, number, issued_at, actor, pdf_sha256,"
+        " content) VALUES (gen_random_uuid(), %s, 'huaguangjie', 'rejection_notice', 'N-2', now(), '{}', 'x', %s)",
+        (refused, json.dumps(content, ensure_ascii=False)),
+    )
+    assert {table for _, table in found_in_databases(REASONS, prefix)} == {"events", "documents_issued"}
+
+    result = json.loads(support.cli("privacy", "migrate", env=env).stdout.strip().splitlines()[-1])
+    assert result["rows_sealed"]["documents.documents_issued"] == 1
+    assert found_in_databases(REASONS, prefix) == {}
+    sealed = bootstrap(config, env)
+    with sealed.units_of_work() as uow:
+        assert handlers.case_view(uow, None, refused)["decision"]["reason"] == REASONS[0]
+        assert handlers.case_view(uow, None, withdrawn)["withdrawal"]["reason"] == REASONS[1]
+
+    support.cli("privacy", "erase", "--case", refused, "--reason", "测试", env=env)
+    with sealed.units_of_work() as uow:
+        assert handlers.case_view(uow, None, refused)["decision"]["reason"] == "[已删除]"
+    conn = psycopg2.connect(database_url("documents", env))
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT content FROM documents_issued WHERE case_id = %s", (refused,))
+        [(stored,)] = cursor.fetchall()
+    conn.close()
+    assert Vault.from_env(env).open(stored)["blocks"][0]["text"] == "理由：[已删除]。"

@@ -15,7 +15,7 @@ from services.common.errors import Forbidden
 from services.common.keystore import memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
-from services.intake.commands import DecideAcceptance, RegisterApplication
+from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
 from services.intake.records import InMemoryIntakeRecords
 from tests.unit.test_intake_domain import an_application
 
@@ -123,6 +123,47 @@ def test_intake_stores_personal_fields_sealed_and_shows_them_opened(uow):
         history = handlers.case_history(uow, None, case_id)
     assert view["applicant"] == MARKED and view["description"] == "标记：张三被欠薪"
     assert history["events"][1]["data"]["respondent"] == RESPONDENT
+
+
+def test_intakes_own_reasons_are_sealed_with_the_cases_text_key_and_read_opened(uow):
+    """A refusal's reason, a withdrawal's, and the withdrawal's reason an overruling quotes are
+    the parties' free text: sealed with the case's `text` key (the description's), opened in
+    the views and the history, and `[已删除]` once the case is erased."""
+    refused, withdrawn = register(uow)["case_id"], register(uow)["case_id"]
+    with uow:
+        reason = "标记：被申请人拒绝调解"
+        handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=refused, decision="reject", reason=reason), uow)
+    with uow:
+        handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=withdrawn, decision="accept"), uow)
+    with uow:
+        handlers.withdraw_application(
+            WithdrawApplication(actor=None, case_id=withdrawn, reason="标记：已私下和解"), uow
+        )
+    with uow:  # the mediation had ended with an agreement before: the withdrawal is overruled
+        case = handlers.load_case(uow, withdrawn)
+        assert case.note_mediation_end("agreement", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), None, datetime.now(UTC))
+        handlers._save(uow, case, "mediation outcome noted")
+    assert not [mark for mark in MARKS if mark in stored_text(uow)]
+    by_type = {e.event_type: e.data for e in uow.stored.events}
+    text_key = privacy.bindings(uow.stored.events[0].data)["text"]
+    for event_type, field in (
+        ("CaseNotAccepted", "reason"),
+        ("ApplicationWithdrawn", "reason"),
+        ("WithdrawalOverruled", "withdrawal_reason"),
+    ):
+        assert privacy.is_sealed(by_type[event_type][field]), event_type
+    assert privacy.bindings(by_type["CaseNotAccepted"], "CaseNotAccepted")["text"] == text_key
+    assert not privacy.is_sealed(by_type["WithdrawalOverruled"]["reason"])  # the system's own words stay clear
+    with uow:
+        assert handlers.case_view(uow, None, refused)["decision"]["reason"] == reason
+        view = handlers.case_view(uow, None, withdrawn)
+        history = handlers.case_history(uow, None, withdrawn)["events"]
+    assert view["overruled_withdrawal"]["withdrawal_reason"] == "标记：已私下和解"
+    assert [e["data"]["reason"] for e in history if e["event_type"] == "ApplicationWithdrawn"] == ["标记：已私下和解"]
+    with uow:
+        handlers.erase_personal_data(uow, refused, "申请人要求删除")
+    with uow:
+        assert handlers.case_view(uow, None, refused)["decision"]["reason"] == privacy.ERASED
 
 
 def test_lists_show_the_id_number_and_phone_masked(uow):
