@@ -290,7 +290,10 @@ def refuse_and_withdraw(intake, mediation, documents, token):
         cases.append(call(intake, "POST", "/api/v1/cases", token, body)["case_id"])
     refused, withdrawn = cases
     decision = {"decision": "reject", "reason": REFUSAL}
-    call(intake, "POST", f"/api/v1/cases/{refused}/acceptance", token, decision)
+    # Its response is kept for the Idempotency-Key (the console sends one with every step), sealed.
+    kept = {"Idempotency-Key": "privacy-refusal-1"}
+    answer = call(intake, "POST", f"/api/v1/cases/{refused}/acceptance", token, decision, **kept)
+    assert answer["decision"]["reason"] == REFUSAL
     assert call(intake, "GET", f"/api/v1/cases/{refused}", token)["decision"]["reason"] == REFUSAL
     notice = issue(documents, token, refused, "rejection_notice")
     assert REFUSAL in pdf_text(documents, token, notice)
