@@ -371,7 +371,6 @@ OUTCOMES_ZH = dashboard_words.OUTCOMES
 STAGES_ZH = dashboard_words.STAGES
 KINDS_ZH = dashboard_words.REFERRAL_KINDS
 SERVICES_ZH = dashboard_words.SERVICES
-UP_ZH = {job: SERVICES_ZH[job] for job in ("intake", "mediation", "arbitration_link", "metrics")}
 DEMONSTRATION = "（示范中心）"
 RATES_YEAR = expect(("center",), {("huaguangjie",): 0.75, ("longshengjie",): 1 / 3})
 RECEIVED_BY_CENTER = expect(("center",), {("huaguangjie",): 5, ("longshengjie",): 3, ("qifang",): 4}, 0, rise=True)
@@ -423,9 +422,9 @@ EXPECTED_PROMQL = {
     chinese("tiaojie_referrals_pending", "kind_zh", "kind", KINDS_ZH): PENDING_ZH,
     'sum(tiaojie_complaints{state="open"})': ONE(2),
     # operations dashboard
-    chinese('up{job=~"intake|mediation|arbitration_link|metrics"}', "service_zh", "job", UP_ZH): expect(
-        ("service_zh",), {("统计服务",): 1}
-    ),
+    chinese(
+        'up{job=~"intake|mediation|arbitration_link|metrics|console|documents"}', "service_zh", "job", SERVICES_ZH
+    ): expect(("service_zh",), {("统计服务",): 1}),
     # the metrics service has no relay
     chinese("sum by (service, relay) (tiaojie_relay_backlog_events)", "service_zh", "service", SERVICES_ZH): NOTHING,
     chinese("max by (service, consumer) (tiaojie_consumer_lag_seconds)", "service_zh", "service", SERVICES_ZH): expect(
@@ -463,7 +462,7 @@ EXPECTED_PROMQL = {
     ),
     "tiaojie_cases_overdue > 0": expect(("center",), {("qifang",): 1}),
     "tiaojie_referrals_pending > 0": PENDING,
-    'up{job=~"intake|mediation|arbitration_link|metrics"} == 0': NOTHING,
+    'up{job=~"intake|mediation|arbitration_link|metrics|console|documents"} == 0': NOTHING,
     "tiaojie_relay_backlog_events > 100": NOTHING,
     "tiaojie_consumer_lag_seconds > 300": NOTHING,
     "tiaojie_projection_lag_seconds > 300": NOTHING,

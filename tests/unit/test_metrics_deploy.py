@@ -1,11 +1,16 @@
 """Prometheus and Grafana files: promtool checks the config and tests the rules; the
-dashboards have fixed uids and point at the provisioned datasource."""
+dashboards have fixed uids and point at the provisioned datasource; the alerts watch every
+scraped service and read in Chinese."""
 
 import json
+import re
 import subprocess
 from pathlib import Path
 
 import yaml
+
+from tests import dashboard_words
+from tests.dashboard_words import CJK
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -40,6 +45,55 @@ def test_every_service_and_the_broker_are_scraped_by_their_compose_names():
         "documents": ["documents:8006"],
         "rabbitmq": ["rabbitmq:15692"],
     }
+
+
+def alert_rules():
+    return [
+        rule
+        for group in yaml.safe_load((PROMETHEUS / "rules" / "alerts.yml").read_text())["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def service_jobs():
+    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    return {job["job_name"] for job in config["scrape_configs"]} - {"rabbitmq"}
+
+
+TEMPLATE = re.compile(r"\{\{.*?\}\}", re.S)
+# What an annotation may write in Latin letters: the endpoint, the broker and the dead-letter
+# suffix, as the operators find them; label values (queue, consumer, job) come from templates.
+SYSTEM_NAMES = ("/metrics", "RabbitMQ", ".dead")
+
+
+def test_every_alert_annotation_reads_in_chinese():
+    rules = alert_rules()
+    assert rules and all(rule["annotations"] for rule in rules)
+    for rule in rules:
+        for key, text in rule["annotations"].items():
+            words = TEMPLATE.sub("", text)
+            for name in SYSTEM_NAMES:
+                words = words.replace(name, "")
+            assert CJK.search(words), f"{rule['alert']} {key}: {text}"
+            assert not re.findall(r"[A-Za-z]+", words), f"{rule['alert']} {key} has English: {text}"
+            assert "humanizeDuration }}" not in text, f"{rule['alert']} {key}: durations read 16m 40s"
+
+
+def test_every_scraped_service_is_watched_and_named_as_on_the_dashboards():
+    rules = {rule["alert"]: rule for rule in alert_rules()}
+    (watched,) = re.findall(r'up\{job=~"([^"]+)"\} == 0', rules["TiaojieServiceDown"]["expr"])
+    assert set(watched.split("|")) == service_jobs() == set(dashboard_words.SERVICES)
+    (panel,) = [p for p in dashboards()["operations"]["panels"] if any("(up{" in t["expr"] for t in p["targets"])]
+    (shown,) = re.findall(r'up\{job=~"([^"]+)"\}', panel["targets"][0]["expr"])
+    assert set(shown.split("|")) == service_jobs()
+    for alert, label in (("TiaojieServiceDown", "job"), ("TiaojieRelayBacklog", "service")):
+        summary = rules[alert]["annotations"]["summary"]
+        for code, word in dashboard_words.SERVICES.items():
+            assert f'eq $labels.{label} "{code}" }}}}{word}' in summary, (alert, code, word)
+    summary = rules["TiaojieReferralsUnanswered"]["annotations"]["summary"]
+    for code, word in dashboard_words.REFERRAL_KINDS.items():
+        assert f'eq $labels.kind "{code}" }}}}{word}' in summary, code
+    assert dashboard_words.OUTCOMES["agreement"] in rules["TiaojieCenterBelowTarget"]["annotations"]["summary"]
 
 
 def dashboards():
