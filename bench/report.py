@@ -8,7 +8,7 @@ import subprocess
 import kombu
 import psycopg2
 
-from .common import PG_SERVER, amqp_uri
+from .common import AMQP_SERVER, PG_SERVER
 
 
 def machine():
@@ -41,7 +41,8 @@ def machine():
     except psycopg2.Error:
         postgres = "unreachable"
     try:
-        with kombu.Connection(amqp_uri()) as conn:
+        # The server's default vhost: the bench's own is gone by the time the report is written.
+        with kombu.Connection(f"{AMQP_SERVER}//") as conn:
             conn.ensure_connection(max_retries=1)
             rabbitmq = conn.connection.server_properties.get("version", "unknown")
     except Exception:  # noqa: BLE001 - describe what we can
