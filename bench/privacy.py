@@ -9,7 +9,8 @@
   without. Rounds alternate the two so drift hits both alike. Target: within 15%.
 - mediation lifecycle: mediation's service layer the same way: open (intake's acceptance
   consumed), assign, a session, the agreement, then the case and its history; sealed, its
-  units of work ask the key store every time (no keys kept between them, docs/PRIVACY.md).
+  units of work keep the live keys between them, as the service does, and listen for their
+  destruction (services/common/keystore.py).
 """
 
 import functools
@@ -94,7 +95,7 @@ def run(sizes, log):
     views = {"views": PostgresReadModels}
     mediation = {
         "plain": UnitsOfWork(mediation_database, clock, views, mediation_settings),
-        "sealed": UnitsOfWork(mediation_database, clock, views, mediation_settings, vault, remember_keys=False),
+        "sealed": UnitsOfWork(mediation_database, clock, views, mediation_settings, vault),
     }
     try:
         appends = {"plain": [], "sealed": []}

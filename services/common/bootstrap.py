@@ -28,9 +28,9 @@ def wire(config, settings=None, repositories=None, aggregates=(), vault=None, op
 
     A service that keeps personal data passes its `vault` (`services.common.keystore.Vault`):
     its units of work then seal personal fields on append and, unless `open_loaded` is False
-    (a service that never shows them), open them on load. `remember_keys` False: the live keys
-    are asked of the key store in every unit of work, for a service whose streams do not record
-    an erasure made elsewhere (mediation's: `tiaojie privacy erase` destroys their keys)."""
+    (a service that never shows them), open them on load. They keep the live keys between
+    units of work (forgotten as the key store announces their destruction); `remember_keys`
+    False asks the key store in every unit of work instead."""
     database = Database(config["DATABASE_URL"], max_connections=int(config.get("DB_POOL_SIZE", 20)))
     clock = clock_from_config(config)
     return Wiring(

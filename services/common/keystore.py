@@ -9,16 +9,29 @@ ahead in small batches (`POOL_SIZE`), so registering a case costs no commit here
 `Vault` is what a service holds: the key store and the master key, with the three things
 services do with personal data: seal events before they are appended, open what they
 read, and compute the search token of an ID number or credit code.
+
+A vault may keep the live keys it used between units of work (`remember`), so reading a
+case does not cost a round trip to the key store each time. It hears of every key another
+process destroys through the key store itself: `destroy` announces the ids on a
+PostgreSQL channel (`NOTIFY`, delivered at its commit) and each remembering vault listens
+on a connection of its own, reading what has arrived (no round trip) before it uses a
+remembered key. A lost or unverifiable listen forgets every remembered key.
 """
 
 import collections
+import logging
 import os
 import threading
+import time
 from datetime import UTC, datetime
+
+import psycopg2
 
 from . import privacy
 from .config import database_url, environment
 from .db import Database
+
+log = logging.getLogger(__name__)
 
 KEYS = "keys"
 
@@ -38,6 +51,10 @@ KEY_MIGRATIONS = [
 ]
 REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units of work
 POOL_SIZE = 32  # keys created ahead, in one transaction: a new case needs no commit of its own here
+DESTROYED_CHANNEL = "tiaojie_keys_destroyed"  # what `destroy` announces: the ids, space-separated
+EVERY_KEY = "*"  # announced instead when the ids do not fit a notification (PostgreSQL: < 8000 bytes)
+NOTIFY_LIMIT = 7000
+WATCH_CHECK_SECONDS = 10.0  # how often a quiet listen is checked with a round trip
 
 
 def keys_database_url(env=None):
@@ -72,19 +89,72 @@ class PostgresKeyStore:
                 conn.autocommit = False
 
     def destroy(self, key_ids, reason, at):
-        """Destroys these keys; returns how many were still alive."""
+        """Destroys these keys; returns how many were still alive. Every listening vault hears
+        of it when it commits (`watch`)."""
+        key_ids = sorted(key_ids)
         with self.database.transaction() as cur:
             cur.execute(
                 "UPDATE data_keys SET wrapped_key = NULL, destroyed_at = %s, destroyed_why = %s"
                 " WHERE key_id = ANY(%s) AND wrapped_key IS NOT NULL",
-                (at, reason, list(key_ids)),
+                (at, reason, key_ids),
             )
-            return cur.rowcount
+            alive = cur.rowcount
+            announced = " ".join(key_ids)
+            cur.execute("SELECT pg_notify(%s, %s)", (DESTROYED_CHANNEL, announced if len(announced) <= NOTIFY_LIMIT else EVERY_KEY))
+            return alive
+
+    def watch(self):
+        """A `DestroyedKeys` listening from now on: which keys are destroyed after this call."""
+        return DestroyedKeys(self.database.url, self.database.connect_timeout)
+
+
+class WatchLost(Exception):
+    """A listen for destroyed keys broke: what was destroyed meanwhile cannot be known."""
+
+
+class DestroyedKeys:
+    """A connection of its own to the key store, listening on `DESTROYED_CHANNEL`.
+
+    `since_last()` reads the notifications that have arrived (`poll()` reads the socket, no
+    round trip) and, every `WATCH_CHECK_SECONDS`, checks the connection with a query, so a
+    connection dropped without a word is found. Raises `WatchLost` when the listen broke."""
+
+    def __init__(self, url, connect_timeout=10, check_seconds=WATCH_CHECK_SECONDS):
+        self.check_seconds = check_seconds
+        self.conn = psycopg2.connect(url, connect_timeout=connect_timeout)
+        self.conn.autocommit = True
+        with self.conn.cursor() as cur:
+            cur.execute(f"LISTEN {DESTROYED_CHANNEL}")
+        self.checked = time.monotonic()
+
+    def since_last(self):
+        """The key ids destroyed since the last call, or `EVERY_KEY`."""
+        try:
+            if time.monotonic() - self.checked > self.check_seconds:
+                with self.conn.cursor() as cur:
+                    cur.execute("SELECT 1")
+                self.checked = time.monotonic()
+            self.conn.poll()
+        except psycopg2.Error as error:
+            self.close()
+            raise WatchLost(type(error).__name__) from None
+        destroyed = set()
+        while self.conn.notifies:
+            payload = self.conn.notifies.pop(0).payload
+            if payload == EVERY_KEY:
+                return EVERY_KEY
+            destroyed.update(payload.split())
+        return destroyed
+
+    def close(self):
+        if not self.conn.closed:
+            self.conn.close()
 
 
 class InMemoryKeyStore:
     def __init__(self):
         self.rows = {}
+        self.destroyed_log = []  # every destroy's ids, in order, for the watches
 
     def create(self, wrapped_keys):
         for key_id, wrapped in wrapped_keys.items():
@@ -100,7 +170,24 @@ class InMemoryKeyStore:
             if row is not None and row["wrapped"] is not None:
                 row.update(wrapped=None, destroyed_at=at, why=reason)
                 count += 1
+        self.destroyed_log.append(set(key_ids))
         return count
+
+    def watch(self):
+        return InMemoryWatch(self)
+
+
+class InMemoryWatch:
+    def __init__(self, store):
+        self.store, self.seen = store, len(store.destroyed_log)
+
+    def since_last(self):
+        fresh = self.store.destroyed_log[self.seen :]
+        self.seen += len(fresh)
+        return set().union(*fresh)
+
+    def close(self):
+        pass
 
 
 class Vault:
@@ -112,7 +199,9 @@ class Vault:
         self.pool_size = pool_size
         self._pool = []
         self._lock = threading.Lock()
-        self._remembered = collections.OrderedDict()  # live keys of streams that record their erasure
+        self._remembered = collections.OrderedDict()  # live keys, while `_watch` hears of their destruction
+        self._watch = None  # the key store's DestroyedKeys, made at the first remembering read
+        self._heard = 0  # how many announcements of destroyed keys this vault has applied
 
     def __deepcopy__(self, memo):
         return self  # one vault per process; its key store lives outside any unit of work
@@ -135,11 +224,12 @@ class Vault:
     def keys(self, key_ids, cache=None, remember=False):
         """`{key id: data key or None (destroyed)}`. `cache` (a dict kept for one unit of work)
         spares a second round trip. `remember` keeps live keys in the process for the next
-        unit of work: only for streams that record their own erasure (`SealedEventStore`),
-        so a key destroyed by another process is never used for them."""
+        unit of work, as long as the vault hears of every key destroyed meanwhile (module
+        docstring); without that it asks the key store."""
         cache = {} if cache is None else cache
         missing = set(key_ids) - set(cache)
-        if remember:
+        heard = self._hear_destroyed() if remember else None
+        if heard is not None:
             for key_id in list(missing):
                 if key_id in self._remembered:
                     cache[key_id] = self._remembered[key_id]
@@ -149,13 +239,40 @@ class Vault:
             for key_id in missing:
                 found = wrapped.get(key_id)
                 cache[key_id] = None if found is None else self.master.unwrap(key_id, found)
-                if remember and found is not None:
-                    self._remember(key_id, cache[key_id])
+            if heard is not None:
+                self._remember({k: cache[k] for k in missing if cache[k] is not None}, heard)
         return {k: cache[k] for k in key_ids}
 
-    def _remember(self, key_id, key):
+    def _hear_destroyed(self):
+        """Forgets the remembered keys destroyed since the last look; how many announcements
+        have been applied, or None when no listen can be had (nothing is then remembered)."""
         with self._lock:
-            self._remembered[key_id] = key
+            try:
+                if self._watch is None:
+                    self._remembered.clear()  # whatever was destroyed unheard is forgotten with them
+                    self._watch = self.store.watch()
+                destroyed = self._watch.since_last()
+            except Exception as error:  # WatchLost, or the key store unreachable for the listen
+                log.warning("not keeping data keys: no listen for destroyed keys (%s)", type(error).__name__)
+                self._watch = None
+                self._remembered.clear()
+                return None
+            if destroyed:
+                self._heard += 1
+                if destroyed == EVERY_KEY:
+                    self._remembered.clear()
+                else:
+                    for key_id in destroyed:
+                        self._remembered.pop(key_id, None)
+            return self._heard
+
+    def _remember(self, keys, heard=None):
+        """Keeps these live keys, unless a destruction was heard since they were read (`heard`:
+        `_hear_destroyed()` before the read): one of them may be among the destroyed."""
+        with self._lock:
+            if heard is not None and heard != self._heard:
+                return
+            self._remembered.update(keys)
             while len(self._remembered) > REMEMBERED_KEYS:
                 self._remembered.popitem(last=False)
 
@@ -171,7 +288,7 @@ class Vault:
                 key_id, key = self.new_key()
                 bound[subject], cache[key_id] = key_id, key
                 if remember:
-                    self._remember(key_id, key)
+                    self._remember({key_id: key})  # a new key: nobody could have destroyed it
         return privacy.seal(data, bound, self.keys([bound[s] for s in subjects], cache, remember), event_type)
 
     def open(self, value, cache=None, remember=False):

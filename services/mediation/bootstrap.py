@@ -30,7 +30,8 @@ def mediation_settings(config, env=None):
 
 def bootstrap(config, env=None):
     """Mediation seals its free text and the mediators' names (docs/PRIVACY.md). Its streams do
-    not record an erasure (intake's case does), so it asks the key store in each unit of work."""
+    not record an erasure (intake's case does): the keys it remembers are forgotten as the key
+    store announces their destruction (services/common/keystore.py)."""
     vault = Vault.from_env(env, max_connections=int(config.get("DB_POOL_SIZE", 20)))
     return wire(
         config,
@@ -38,5 +39,4 @@ def bootstrap(config, env=None):
         repositories={"views": PostgresReadModels},
         aggregates=(Mediation, Mediator, Complaint),
         vault=vault,
-        remember_keys=False,
     )

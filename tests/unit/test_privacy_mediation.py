@@ -44,7 +44,7 @@ def settings():
 
 @pytest.fixture
 def uow(settings, vault):
-    return FakeUnitOfWork(FixedClock(START), settings, vault=vault, remember_keys=False, views=InMemoryReadModels())
+    return FakeUnitOfWork(FixedClock(START), settings, vault=vault, views=InMemoryReadModels())
 
 
 def sealed_acceptance(vault, case_id):
