@@ -50,6 +50,12 @@ class Camera:
         return str(path)
 
 
+def confirmation(page):
+    """The notice that confirms the step just taken (`role="status"`); the case page may show
+    others beside it (mediation has not opened the accepted case yet)."""
+    return page.locator('.notice[role="status"]').first
+
+
 def log_in(page, base, login, password):
     page.goto(base + "/login")
     page.get_by_label("登录名").fill(login)
@@ -106,7 +112,7 @@ def clerk_journey(page, camera, settings):
     page.locator("#awaiting_acceptance").get_by_role("link", name=seen["case_number"]).click()
 
     case_action(page, "accept", "受理")
-    expect(page.locator(".notice")).to_contain_text("已办理：受理")
+    expect(confirmation(page)).to_contain_text("已办理：受理")
     # Mediation opens the case when intake's event reaches it: the page says so until then.
     deadline = time.monotonic() + 30
     while not page.locator("#action-assign").count():
@@ -129,11 +135,11 @@ def clerk_journey(page, camera, settings):
         seen["document_pdf"] = [pdf.status, pdf.headers.get("content-type"), pdf.body()[:5].decode("latin-1")]
     page.get_by_label("调解员").select_option(value=settings["mediator_id"])
     case_action(page, "assign", "指派调解员")
-    expect(page.locator(".notice")).to_contain_text("已办理：指派调解员")
+    expect(confirmation(page)).to_contain_text("已办理：指派调解员")
 
     page.get_by_label("调解情况").fill("双方到场陈述，被申请人同意分期支付")
     case_action(page, "session", "记录调解")
-    expect(page.locator(".notice")).to_contain_text("已办理：记录调解")
+    expect(confirmation(page)).to_contain_text("已办理：记录调解")
     camera.shot("case-session-recorded")
 
     page.get_by_label("协议内容").fill("被申请人于履行期限前一次性支付工资")
@@ -277,13 +283,13 @@ def offices_journey(page, camera, settings):
     page.get_by_role("link", name="投诉").click()
     page.get_by_label("投诉内容").fill("等候时间过长，无人接待")
     page.get_by_role("button", name="登记投诉").click()
-    expect(page.locator(".notice")).to_contain_text("投诉已登记")
+    expect(confirmation(page)).to_contain_text("投诉已登记")
     filed = page.locator("article.complaint", has_text="等候时间过长，无人接待")
     expect(filed).to_contain_text("待答复")
     camera.shot("complaint-filed")
     filed.get_by_label("答复").fill("已安排专人接待，向您致歉")
     filed.get_by_role("button", name="提交答复").click()
-    expect(page.locator(".notice")).to_contain_text("答复已提交")
+    expect(confirmation(page)).to_contain_text("答复已提交")
     answered = page.locator("article.complaint", has_text="等候时间过长，无人接待")
     expect(answered).to_contain_text("已答复")
     seen["complaint_answered"] = answered.inner_text()

@@ -54,8 +54,11 @@ def erased(reader, sealed_values):
     """Reads until the eraser's announcement has arrived: it is sent at the erasure's commit
     and reaches the reader's connection a moment later (the reader never waits for it)."""
     opened = []
-    support.wait_for(lambda: opened.append(reader.open(sealed_values, remember=True)) or ERASED in opened[-1],
-                     timeout=5, message="the destruction was heard")
+    support.wait_for(
+        lambda: opened.append(reader.open(sealed_values, remember=True)) or ERASED in opened[-1],
+        timeout=5,
+        message="the destruction was heard",
+    )
     return opened[-1]
 
 
