@@ -19,6 +19,7 @@ remembered key. A lost or unverifiable listen forgets every remembered key.
 """
 
 import collections
+import json
 import logging
 import os
 import threading
@@ -50,6 +51,7 @@ KEY_MIGRATIONS = [
     ),
 ]
 REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units of work
+OPENED_EVENTS = 4000  # events kept opened, while their keys are remembered: a few MiB
 POOL_SIZE = 32  # keys created ahead, in one transaction: a new case needs no commit of its own here
 DESTROYED_CHANNEL = "tiaojie_keys_destroyed"  # what `destroy` announces: the ids, space-separated
 EVERY_KEY = "*"  # announced instead when the ids do not fit a notification (PostgreSQL: < 8000 bytes)
@@ -100,7 +102,10 @@ class PostgresKeyStore:
             )
             alive = cur.rowcount
             announced = " ".join(key_ids)
-            cur.execute("SELECT pg_notify(%s, %s)", (DESTROYED_CHANNEL, announced if len(announced) <= NOTIFY_LIMIT else EVERY_KEY))
+            cur.execute(
+                "SELECT pg_notify(%s, %s)",
+                (DESTROYED_CHANNEL, announced if len(announced) <= NOTIFY_LIMIT else EVERY_KEY),
+            )
             return alive
 
     def watch(self):
@@ -202,6 +207,7 @@ class Vault:
         self._remembered = collections.OrderedDict()  # live keys, while `_watch` hears of their destruction
         self._watch = None  # the key store's DestroyedKeys, made at the first remembering read
         self._heard = 0  # how many announcements of destroyed keys this vault has applied
+        self._opened_events = collections.OrderedDict()  # event id -> (opened JSON, pairs, key ids)
 
     def __deepcopy__(self, memo):
         return self  # one vault per process; its key store lives outside any unit of work
@@ -276,9 +282,10 @@ class Vault:
             while len(self._remembered) > REMEMBERED_KEYS:
                 self._remembered.popitem(last=False)
 
-    def seal(self, data, bound, cache=None, remember=False, event_type=None):
+    def seal(self, data, bound, cache=None, remember=False, event_type=None, pairs=None):
         """`data` (of an event of `event_type`) with its personal fields sealed. `bound`
-        (`{subject: key id}`, the stream's keys so far) gets a new key for each subject it lacks."""
+        (`{subject: key id}`, the stream's keys so far) gets a new key for each subject it lacks.
+        `pairs` (a dict) gets `{clear text: sealed text}` of each string sealed."""
         cache = {} if cache is None else cache
         subjects = privacy.subjects_in(data, event_type)
         if not subjects:
@@ -289,7 +296,8 @@ class Vault:
                 bound[subject], cache[key_id] = key_id, key
                 if remember:
                     self._remember({key_id: key})  # a new key: nobody could have destroyed it
-        return privacy.seal(data, bound, self.keys([bound[s] for s in subjects], cache, remember), event_type)
+        keys = self.keys([bound[s] for s in subjects], cache, remember)
+        return privacy.seal(data, bound, keys, event_type, pairs)
 
     def open(self, value, cache=None, remember=False):
         """Any JSON value with its sealed strings opened (`[已删除]` where the key is destroyed)."""
@@ -297,6 +305,42 @@ class Vault:
         if not ids:
             return value
         return privacy.open_sealed(value, self.keys(ids, cache, remember))
+
+    def open_events(self, events, cache=None, remember=False):
+        """`([data opened], {clear text: sealed text})` of stored events (each with `event_id` and
+        JSON `data`). `remember`: an event this process opened before is taken from the opened
+        events it keeps (`OPENED_EVENTS`), as long as every key it was opened with is still
+        remembered, so it is forgotten with the first of them destroyed."""
+        cache = {} if cache is None else cache
+        if not remember or self._hear_destroyed() is None:
+            data = [event.data for event in events]
+            keys = self.keys(privacy.sealed_key_ids(data), cache)
+            pairs = {}
+            return privacy.open_tree(data, keys.get, pairs, set()), pairs
+        opened, pairs, closed = [None] * len(events), {}, []
+        for n, event in enumerate(events):
+            kept = self._opened_events.get(event.event_id)
+            if kept is not None and all(key_id in self._remembered for key_id in kept[2]):
+                opened[n] = json.loads(kept[0])
+                pairs.update(kept[1])
+            else:
+                closed.append(n)
+        if closed:
+            keys = self.keys(privacy.sealed_key_ids([events[n].data for n in closed]), cache, remember=True)
+            for n in closed:
+                event_pairs, used = {}, set()
+                opened[n] = privacy.open_tree(events[n].data, keys.get, event_pairs, used)
+                pairs.update(event_pairs)
+                if used and all(key_id in self._remembered for key_id in used):
+                    self._keep_opened(events[n].event_id, opened[n], event_pairs, used)
+        return opened, pairs
+
+    def _keep_opened(self, event_id, data, pairs, key_ids):
+        text = json.dumps(data, ensure_ascii=False)  # handed out as a fresh copy each time
+        with self._lock:
+            self._opened_events[event_id] = (text, pairs, frozenset(key_ids))
+            while len(self._opened_events) > OPENED_EVENTS:
+                self._opened_events.popitem(last=False)
 
     def search_token(self, identifier):
         return privacy.search_token(self.master.search_key, identifier)

@@ -14,6 +14,8 @@ round trip to be found and an erasure finds a case's keys in the case's events.
 """
 
 import base64
+import binascii
+import functools
 import hashlib
 import hmac
 import os
@@ -157,10 +159,16 @@ def new_key_id():
     return uuid.uuid4().hex
 
 
+@functools.lru_cache(maxsize=1024)
+def _aead(data_key):
+    """The cipher of a data key, made once for the many fields a key seals and opens."""
+    return AESGCM(data_key)
+
+
 def seal_value(key_id, data_key, text):
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = AESGCM(data_key).encrypt(nonce, text.encode("utf-8"), key_id.encode("utf-8"))
-    return f"{SEALED_PREFIX}{key_id}:{base64.b64encode(nonce + sealed).decode('ascii')}"
+    sealed = _aead(data_key).encrypt(nonce, text.encode("utf-8"), key_id.encode("utf-8"))
+    return f"{SEALED_PREFIX}{key_id}:{binascii.b2a_base64(nonce + sealed, newline=False).decode('ascii')}"
 
 
 # A sealed value may also sit inside a longer text (a document's sentence names a party).
@@ -171,23 +179,62 @@ def is_sealed(value):
     return isinstance(value, str) and value.startswith(SEALED_PREFIX)
 
 
+_SEALED_WHOLE = re.compile(_SEALED.pattern + r"\Z")
+
+
+def _decrypt(key_id, payload, data_key):
+    raw = binascii.a2b_base64(payload)
+    return _aead(data_key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], key_id.encode("utf-8")).decode("utf-8")
+
+
 def open_value(value, keys):
     """`value` with each sealed part opened; `ERASED` where its key is not in `keys` (destroyed)."""
 
     def clear(match):
-        key_id, payload = match.group(1), match.group(2)
-        data_key = keys.get(key_id)
-        if data_key is None:
-            return ERASED
-        raw = base64.b64decode(payload)
-        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
-        return AESGCM(data_key).decrypt(nonce, sealed, key_id.encode("utf-8")).decode("utf-8")
+        data_key = keys.get(match.group(1))
+        return ERASED if data_key is None else _decrypt(match.group(1), match.group(2), data_key)
 
     return _SEALED.sub(clear, value)
 
 
+def open_tree(value, key_of, pairs, used):
+    """`value` (any JSON) with every sealed string opened, in one walk. `key_of(key id)` gives
+    the data key, or None when it is destroyed (the part reads `ERASED`); `used` (a set) gets
+    every key id met; `pairs` (a dict) gets `{clear text: sealed text}` of each string that
+    starts sealed, as `sealed_pairs` has them."""
+    if isinstance(value, str):
+        if SEALED_PREFIX not in value:
+            return value
+        whole = _SEALED_WHOLE.match(value)
+        if whole is not None:  # the common case: one sealed value, the whole string
+            key_id = whole.group(1)
+            used.add(key_id)
+            data_key = key_of(key_id)
+            if data_key is None:
+                return ERASED
+            opened = _decrypt(key_id, whole.group(2), data_key)
+        else:  # sealed parts inside a longer text (a document's sentence)
+
+            def part(match):
+                used.add(match.group(1))
+                data_key = key_of(match.group(1))
+                return ERASED if data_key is None else _decrypt(match.group(1), match.group(2), data_key)
+
+            opened = _SEALED.sub(part, value)
+        if opened and opened != ERASED and value.startswith(SEALED_PREFIX):
+            pairs[opened] = value
+        return opened
+    if isinstance(value, dict):
+        return {k: open_tree(v, key_of, pairs, used) for k, v in value.items()}
+    if isinstance(value, list):
+        return [open_tree(v, key_of, pairs, used) for v in value]
+    return value
+
+
+@functools.cache
 def personal_fields(event_type=None):
-    """`{field path: subject}` of an event type's data (intake's fields for every type)."""
+    """`{field path: subject}` of an event type's data (intake's fields for every type). Shared:
+    not to be changed by the caller."""
     return {**PERSONAL_FIELDS, **EVENT_FIELDS.get(event_type, {})}
 
 
@@ -231,13 +278,14 @@ def subjects_in(data, event_type=None):
     return sorted({subject for _, subject, _ in _fields(data, event_type)})
 
 
-def seal(data, key_ids, keys, event_type=None):
+def seal(data, key_ids, keys, event_type=None, pairs=None):
     """`data` with its personal fields sealed: `key_ids[subject]` names the key of each subject,
-    `keys[key id]` is the key (None when destroyed: the value is then `ERASED`, never clear)."""
+    `keys[key id]` is the key (None when destroyed: the value is then `ERASED`, never clear).
+    `pairs` (a dict) gets `{clear text: sealed text}` of each string sealed (`sealed_pairs`)."""
     sealed = data
     for path, subject, value in list(_fields(data, event_type)):
         key_id = key_ids[subject]
-        sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id)))
+        sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id), pairs))
     return sealed
 
 
@@ -245,7 +293,10 @@ def bindings(data, event_type=None):
     """`{subject: key id}` as the sealed personal fields of one event's data use them."""
     found = {}
     for _, subject, value in _fields(data, event_type):
-        ids = sealed_key_ids(value)
+        if isinstance(value, str):  # the common case, without a walk
+            ids = {match.group(1) for match in _SEALED.finditer(value)} if SEALED_PREFIX in value else ()
+        else:
+            ids = sealed_key_ids(value)
         if ids:
             found[subject] = min(ids)
     return found
@@ -263,13 +314,18 @@ def case_key_ids(events):
     return found - shared
 
 
-def _seal_tree(value, key_id, data_key):
+def _seal_tree(value, key_id, data_key, pairs=None):
     if isinstance(value, dict):
-        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key) for k, v in value.items()}
+        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key, pairs) for k, v in value.items()}
     if isinstance(value, list):
-        return [_seal_tree(v, key_id, data_key) for v in value]
+        return [_seal_tree(v, key_id, data_key, pairs) for v in value]
     if isinstance(value, str) and value and not is_sealed(value):
-        return ERASED if data_key is None else seal_value(key_id, data_key, value)
+        if data_key is None:
+            return ERASED
+        sealed = seal_value(key_id, data_key, value)
+        if pairs is not None and value != ERASED:
+            pairs[value] = sealed
+        return sealed
     return value
 
 

@@ -131,21 +131,23 @@ class SealedEventStore:
     `read_all` (the relay, replays) gives the events as stored: sealed.
 
     A stream whose personal data was erased records it (`privacy.ERASURE_EVENT`): its values
-    then read `[已删除]` whatever keys this process still remembers, which is what lets the
-    vault keep live keys between units of work without asking the key store each time."""
+    then read `[已删除]` whatever keys this process still remembers. The vault forgets a
+    remembered key as soon as the key store announces its destruction, which covers the
+    streams that do not record it (mediation's, erased by intake's sweep or the CLI)."""
 
     def __init__(self, inner, vault, open_loaded=True, remember=True):
         self.inner = inner
         self.vault = vault
         self.open_loaded = open_loaded  # False: seal what is appended, hand out what is loaded as stored
-        # False: ask the key store in every unit of work (a service whose streams do not record
-        # the erasure another process makes: mediation's, erased by `tiaojie privacy erase`).
+        # False: ask the key store in every unit of work. True: keep the live keys between units
+        # of work, forgotten as the key store announces their destruction (`Vault.keys`).
         self.remember = remember
         self.keys = {}  # data keys fetched in this unit of work
         self.bound = {}  # stream id -> {subject: key id}, as its events use them
         self.shared = {}  # {subject: key id} of a person's key across streams (a mediator's name)
         self.adopted = {}  # {subject: key id} a new stream of this unit of work takes over
         self.erased = set()  # streams that recorded their erasure
+        self.unlearned = []  # (stream id, events) loaded, their keys not yet read (`_learn`)
         self.pairs = {}  # clear text -> its sealed text, of the values sealed or opened in this unit of work
 
     def adopt(self, bindings):
@@ -154,6 +156,7 @@ class SealedEventStore:
         self.adopted.update(bindings)
 
     def append(self, stream_id, expected_version, events, correlation_id=None, causation_id=None, actor=None):
+        self._learn_loaded()
         if expected_version == 0:  # a new stream: takes the adopted keys (loading it found none)
             bound = self.bound.setdefault(stream_id, {})
             for subject, key_id in self.adopted.items():
@@ -168,28 +171,38 @@ class SealedEventStore:
             if subject not in bound and subject in self.shared:
                 bound[subject] = self.shared[subject]  # the mediator's own key, from their stream
         keys = {} if stream_id in self.erased else self.keys
-        sealed = self.vault.seal(data, bound, keys, remember=self.remember, event_type=event_type)
-        self.pairs.update(privacy.sealed_pairs(data, sealed))
+        sealed = self.vault.seal(data, bound, keys, remember=self.remember, event_type=event_type, pairs=self.pairs)
         self.shared.update((s, k) for s, k in bound.items() if privacy.shared_subject(s))
         return sealed
 
     def sealed(self, stream_id, event_type, data):
         """`data` sealed as an event of `event_type` appended to `stream_id` would be (the same
         keys): for a read model that keeps a personal value (the roster's names) sealed."""
+        self._learn_loaded()
         return self._seal(stream_id, self._bound(stream_id), event_type, data)
 
     def load(self, stream_id, after_version=0):
         events = self.inner.load(stream_id, after_version)
-        self._learn(stream_id, events)
+        if any(event.event_type == privacy.ERASURE_EVENT for event in events):
+            self.erased.add(stream_id)
+        self.unlearned.append((stream_id, events))  # its keys are read only if this unit of work appends
         if not self.open_loaded:
             return events
-        data = [e.data for e in events]
         if stream_id in self.erased:
-            opened = privacy.open_sealed(data, {})
+            opened = privacy.open_sealed([e.data for e in events], {})
         else:
-            opened = self.vault.open(data, self.keys, self.remember)
-            self.pairs.update(privacy.sealed_pairs(opened, data))
+            opened, pairs = self.vault.open_events(events, self.keys, self.remember)
+            self.pairs.update(pairs)
         return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
+
+    def bindings(self, stream_id):
+        """`{subject: key id}` of a stream loaded in this unit of work (empty for another)."""
+        self._learn_loaded()
+        return self.bound.get(stream_id, {})
+
+    def _learn_loaded(self):
+        while self.unlearned:
+            self._learn(*self.unlearned.pop(0))
 
     def _learn(self, stream_id, events):
         bound = self.bound.setdefault(stream_id, {})

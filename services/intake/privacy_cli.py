@@ -200,7 +200,7 @@ def _sealed_text(key_id, key, text):
 
 def _replacements(vault, events, case):
     """`[(clear text, sealed text)]` of one case, longest first, with the case's own keys."""
-    keys_of = events.bound.get(case.stream_id, {})
+    keys_of = events.bindings(case.stream_id)
     pairs = []
     for subject, texts in privacy.clear_values(case.received).items():
         key_id = keys_of.get(subject)

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import types
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,7 @@ from services.common import privacy
 from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.common.errors import Forbidden
-from services.common.keystore import memory_vault
+from services.common.keystore import Vault, memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
 from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
@@ -74,6 +75,47 @@ def test_a_sealed_value_inside_a_longer_text_opens_in_place():
     name = privacy.seal_value("case-1/applicant", key, "张三")
     assert privacy.open_sealed({"p": f"{name}：你好"}, {"case-1/applicant": key}) == {"p": "张三：你好"}
     assert privacy.open_sealed(f"{name}：你好", {}) == "[已删除]：你好"
+
+
+def test_opening_in_one_walk_pairs_what_it_opens_and_names_the_keys_it_met():
+    key, gone = privacy.new_data_key(), privacy.new_data_key()
+    awkward = '引号"、反斜杠\\、换行\n'
+    sealed_awkward = privacy.seal_value("k1", key, awkward)
+    sealed_name = privacy.seal_value("k1", key, "张三")
+    data = [
+        {"applicant": {"name": sealed_name, "phone": privacy.seal_value("k2", gone, "139")}, "n": 3},
+        {"summary": sealed_awkward, "p": f"{sealed_name}：你好", "q": f"见 {sealed_name}", "amount": "12.00"},
+        {"text": "未加密的旧文本", "none": None},
+    ]
+    pairs, used = {}, set()
+    opened = privacy.open_tree(data, {"k1": key, "k2": None}.get, pairs, used)
+    assert opened == privacy.open_sealed(data, {"k1": key})
+    assert opened[1] == {"summary": awkward, "p": "张三：你好", "q": "见 张三", "amount": "12.00"}
+    assert opened[0]["applicant"]["phone"] == privacy.ERASED and used == {"k1", "k2"}
+    # The strings that start sealed, never the erased ones: as `sealed_pairs` has them.
+    expected = {"张三": sealed_name, awkward: sealed_awkward, "张三：你好": f"{sealed_name}：你好"}
+    assert pairs == privacy.sealed_pairs(opened, data) == expected
+
+
+def test_an_event_opened_before_is_handed_out_afresh_until_its_key_is_destroyed(vault, monkeypatch):
+    reader = Vault(vault.store, vault.master)  # another process's vault on the one key store
+    key_id, key = vault.new_key()
+    sealed = privacy.seal_value(key_id, key, "张三")
+    event = types.SimpleNamespace(event_id="e-1", data={"applicant": {"name": sealed}, "category": "wages"})
+    walks = []
+    monkeypatch.setattr(privacy, "open_tree", lambda *args, real=privacy.open_tree: walks.append(1) or real(*args))
+
+    first, _ = reader.open_events([event], remember=True)
+    first[0]["applicant"]["name"] = "改过的副本"  # a caller's change stays its own
+    opened_once = len(walks)
+    again, pairs = reader.open_events([event], remember=True)
+    assert again[0] == {"applicant": {"name": "张三"}, "category": "wages"} and pairs == {"张三": sealed}
+    assert opened_once and len(walks) == opened_once  # the second time it was not opened again
+
+    vault.erase([key_id], "当事人要求删除")
+    erased, pairs = reader.open_events([event], remember=True)
+    assert erased[0]["applicant"]["name"] == privacy.ERASED and pairs == {}
+    assert reader.open_events([event], remember=False)[0][0]["applicant"]["name"] == privacy.ERASED
 
 
 def test_the_master_key_wraps_keys_bound_to_their_id():
