@@ -4,7 +4,7 @@
 holds `data_keys`: the key id, the data key wrapped by the master key, and when and why it
 was destroyed. Destroying a key (erasure) overwrites the wrapped key with NULL: every
 sealed copy of that person's data, wherever it went, is then unreadable. Keys are made
-ahead in small batches (`POOL_SIZE`), so registering a case costs no commit here.
+ahead in batches (`POOL_SIZE`), so registering a case costs no commit here.
 
 `Vault` is what a service holds: the key store and the master key, with the three things
 services do with personal data: seal events before they are appended, open what they
@@ -52,7 +52,7 @@ KEY_MIGRATIONS = [
 ]
 REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units of work
 OPENED_EVENTS = 4000  # events kept opened, while their keys are remembered: a few MiB
-POOL_SIZE = 32  # keys created ahead, in one transaction: a new case needs no commit of its own here
+POOL_SIZE = 256  # keys created ahead, in one transaction: a new case needs no commit of its own here
 DESTROYED_CHANNEL = "tiaojie_keys_destroyed"  # what `destroy` announces: the ids, space-separated
 EVERY_KEY = "*"  # announced instead when the ids do not fit a notification (PostgreSQL: < 8000 bytes)
 NOTIFY_LIMIT = 7000
@@ -203,6 +203,7 @@ class Vault:
         self.master = master
         self.pool_size = pool_size
         self._pool = []
+        self._refilling = False  # a thread is making the next batch of keys
         self._lock = threading.Lock()
         self._remembered = collections.OrderedDict()  # live keys, while `_watch` hears of their destruction
         self._watch = None  # the key store's DestroyedKeys, made at the first remembering read
@@ -219,13 +220,33 @@ class Vault:
         return cls(PostgresKeyStore(Database(keys_database_url(env), max_connections=max_connections)), master)
 
     def new_key(self):
-        """`(key id, data key)` of a fresh key, already stored (taken from a pool made ahead)."""
+        """`(key id, data key)` of a fresh key, already stored (taken from a pool made ahead).
+        When a quarter of the pool is left, a thread of its own makes the next batch, so a
+        request seldom waits for the key store; one that finds the pool empty makes it."""
         with self._lock:
             if not self._pool:
-                fresh = [(privacy.new_key_id(), privacy.new_data_key()) for _ in range(self.pool_size)]
-                self.store.create({key_id: self.master.wrap(key_id, key) for key_id, key in fresh})
-                self._pool = fresh
-            return self._pool.pop()
+                self._pool = self._stored_keys()
+            key = self._pool.pop()
+            refill = len(self._pool) < self.pool_size // 4 and not self._refilling
+            self._refilling = self._refilling or refill
+        if refill:
+            threading.Thread(target=self._refill, name="data-key-pool", daemon=True).start()
+        return key
+
+    def _stored_keys(self):
+        fresh = [(privacy.new_key_id(), privacy.new_data_key()) for _ in range(self.pool_size)]
+        self.store.create({key_id: self.master.wrap(key_id, key) for key_id, key in fresh})
+        return fresh
+
+    def _refill(self):
+        try:
+            fresh = self._stored_keys()
+            with self._lock:
+                self._pool[:0] = fresh  # behind the keys left, which go first
+        except Exception as error:  # the next request that finds the pool empty makes the batch
+            log.warning("making data keys ahead failed (%s)", type(error).__name__)
+        finally:
+            self._refilling = False
 
     def keys(self, key_ids, cache=None, remember=False):
         """`{key id: data key or None (destroyed)}`. `cache` (a dict kept for one unit of work)

@@ -2,6 +2,8 @@
 
 import itertools
 import json
+import os
+import time
 import types
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -13,7 +15,7 @@ from services.common import privacy
 from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.common.errors import Forbidden
-from services.common.keystore import Vault, memory_vault
+from services.common.keystore import InMemoryKeyStore, Vault, memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
 from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
@@ -116,6 +118,19 @@ def test_an_event_opened_before_is_handed_out_afresh_until_its_key_is_destroyed(
     erased, pairs = reader.open_events([event], remember=True)
     assert erased[0]["applicant"]["name"] == privacy.ERASED and pairs == {}
     assert reader.open_events([event], remember=False)[0][0]["applicant"]["name"] == privacy.ERASED
+
+
+def test_data_keys_are_made_ahead_before_the_pool_runs_out():
+    store = InMemoryKeyStore()
+    vault = Vault(store, privacy.MasterKey(os.urandom(privacy.KEY_BYTES)), pool_size=8)
+    taken = [vault.new_key() for _ in range(7)]  # the first one made a batch of 8 on the spot
+    # Below a quarter left (1 of 8), a thread made the next batch: the request did not wait for it.
+    deadline = time.monotonic() + 5
+    while len(store.rows) < 16 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(store.rows) == 16 and not vault._refilling
+    taken += [vault.new_key() for _ in range(9)]
+    assert len({key_id for key_id, _ in taken}) == 16 and all(key_id in store.rows for key_id, _ in taken)
 
 
 def test_the_master_key_wraps_keys_bound_to_their_id():
