@@ -30,6 +30,7 @@ from services.events import (
     CaseNotAccepted,
     ComplaintAnswered,
     ComplaintFiled,
+    ConsultationRecorded,
     MediationFailed,
     MediationOutcomeNoted,
     MediationWithdrawn,
@@ -59,6 +60,7 @@ PERSONAL_FIELDS = {"applicant": "applicant", "respondent": "respondent", "descri
 # path names a field inside a dict field.
 MEDIATOR = "mediator"
 EVENT_FIELDS = {
+    ConsultationRecorded.name: {"topic": "text"},  # about no case: the consultation's own key
     CaseNotAccepted.name: {"reason": "text"},
     ApplicationWithdrawn.name: {"reason": "text"},
     WithdrawalOverruled.name: {"withdrawal_reason": "text"},  # intake's own withdrawal's, quoted

@@ -1,8 +1,9 @@
 """The retention sweep (PIPL Art. 47): erases the personal data of every case closed longer
-ago than `TIAOJIE_RETENTION_YEARS`, and destroys again the keys of every case erased before
-(a restored key store brings them back). One mechanism, run by intake's timer and by
-`tiaojie privacy retention`; one sweep at a time across every instance (an advisory lock
-on intake's database). docs/PRIVACY.md "Erasure and retention"."""
+ago than `TIAOJIE_RETENTION_YEARS`, and of every consultation recorded longer ago, and
+destroys again the keys of every case erased before (a restored key store brings them
+back). One mechanism, run by intake's timer and by `tiaojie privacy retention`; one sweep
+at a time across every instance (an advisory lock on intake's database). docs/PRIVACY.md
+"Erasure and retention"."""
 
 import contextlib
 import logging
@@ -17,6 +18,7 @@ from services.events import (
     AgreementPerformed,
     ApplicationWithdrawn,
     CaseNotAccepted,
+    ConsultationRecorded,
     MediationExpired,
     MediationFailed,
     MediationWithdrawn,
@@ -64,6 +66,7 @@ def sweep(wiring, dry_run=False, wait=True):
             erased_before = {row["case_id"] for row in uow.cursor.fetchall()}
         due = sorted(case_id for case_id, at in closed.items() if at < cutoff and case_id not in erased_before)
         why = reason(settings.retention_years)
+        consultations = _erase_consultations(wiring, cutoff, why, dry_run)
         destroyed_again, failed = 0, 0
         if not dry_run:
             for case_id in sorted(erased_before):
@@ -79,8 +82,36 @@ def sweep(wiring, dry_run=False, wait=True):
         "erased": due,
         "keys_destroyed_again": destroyed_again,
         "failed": failed,
+        "consultations_erased": consultations,
         "dry_run": dry_run,
     }
+
+
+def _erase_consultations(wiring, cutoff, why, dry_run):
+    """Destroys the keys of the consultations recorded before `cutoff` and after the last
+    sweep's cut-off (their topics: free text about no case, which may name a person); how many."""
+    with wiring.units_of_work() as uow:
+        cursor = uow.cursor
+        cursor.execute("SELECT through FROM intake_retention_progress WHERE what = 'consultations'")
+        row = cursor.fetchone()
+        since = row["through"] if row else None
+        cursor.execute(
+            "SELECT event_type, data FROM events WHERE event_type = %s AND occurred_at < %s"
+            " AND (%s::timestamptz IS NULL OR occurred_at >= %s)",
+            (ConsultationRecorded.name, cutoff, since, since),
+        )
+        rows = cursor.fetchall()
+        if dry_run:
+            return len(rows)
+        key_ids = privacy.case_key_ids([(row["event_type"], row["data"]) for row in rows])
+        if key_ids:  # before the progress commits: a crash between the two erases them again, harmlessly
+            wiring.vault.erase(key_ids, why)
+        cursor.execute(
+            "INSERT INTO intake_retention_progress (what, through) VALUES ('consultations', %s)"
+            " ON CONFLICT (what) DO UPDATE SET through = EXCLUDED.through",
+            (cutoff,),
+        )
+    return len(rows)
 
 
 def _erase(wiring, case_id, why):

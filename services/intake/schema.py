@@ -78,4 +78,15 @@ MIGRATIONS = [
         CREATE INDEX intake_looks_by_case ON intake_looks (case_id, look_id);
         """,
     ),
+    (
+        "intake-0006-retention-progress",
+        """
+        -- How far the retention sweep has erased what is about no case (consultations' topics):
+        -- each sweep takes what was recorded after `through`, up to its own cut-off.
+        CREATE TABLE intake_retention_progress (
+            what     text PRIMARY KEY,
+            through  timestamptz NOT NULL
+        );
+        """,
+    ),
 ]

@@ -30,7 +30,9 @@ MEDIATION_MARKS = (MEDIATOR_NAME, SUMMARY, TERMS, COMMENT, COMPLAINT)
 # Intake's own free text: a refusal's reason (the notice prints it, the institute reads it) and a withdrawal's.
 REFUSAL, WITHDRAWAL = "标记的拒绝理由", "标记的撤回理由"
 REASON_MARKS = (REFUSAL, WITHDRAWAL)
-ALL_MARKS = (*MARKS, *MEDIATION_MARKS, *REASON_MARKS)
+# A consultation's topic: free text about no case, which may name the person who asked.
+TOPIC = "标记的咨询：张某问加班费怎么算"
+ALL_MARKS = (*MARKS, *MEDIATION_MARKS, *REASON_MARKS, TOPIC)
 AGREEMENT_KEY = {"Idempotency-Key": "privacy-agreement-1"}
 # The case list keeps the parties' names for search by part of a name: purged on erasure.
 PURGED_READ_MODEL = "intake_cases"
@@ -170,6 +172,8 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
                 **{"Idempotency-Key": "privacy-case-1"},  # its response is kept, sealed
             )
             case_id = case["case_id"]
+            consultation = {"center_id": CENTER, "channel": "phone", "topic": TOPIC}
+            assert call(intake, "POST", "/api/v1/consultations", token, consultation)["topic"] == TOPIC
             call(intake, "POST", f"/api/v1/cases/{case_id}/acceptance", token, {"decision": "accept"})
             pdf_path = issue(documents, token, case_id, "acceptance_notice")
             assert NAME in pdf_text(documents, token, pdf_path)

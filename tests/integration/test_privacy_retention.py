@@ -7,15 +7,18 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import psycopg2
 import pytest
 
+from services.common import privacy
 from services.common.clock import FileOffsetClock
 from services.common.config import SERVICES, database_url, service_config
 from services.common.db import drop_database
 from services.common.envelope import Event
+from services.common.keystore import Vault
 from services.intake import handlers
 from services.intake.bootstrap import bootstrap
-from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
+from services.intake.commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
 from tests import support
 from tests.unit.test_intake_domain import an_application
 
@@ -49,6 +52,16 @@ def register(wiring, id_number, decision=None):
     return case_id
 
 
+def stored_topic(env):
+    """The consultation's topic as stored (sealed), opened with the key store as it is now."""
+    with psycopg2.connect(database_url("intake", env)) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT data->>'topic' FROM events WHERE event_type = 'ConsultationRecorded'")
+        [(topic,)] = cursor.fetchall()
+    conn.close()
+    assert privacy.is_sealed(topic)
+    return Vault.from_env(env).open(topic)
+
+
 def view(wiring, case_id):
     with wiring.units_of_work() as uow:
         return handlers.case_view(uow, None, case_id)
@@ -78,21 +91,27 @@ def test_retention_erases_what_closed_longer_ago_than_the_period(district_env):
     # issue 15 finding 4: its overruled withdrawal did not close it; its agreement awaits performance
     overruled = withdrawn_then_overruled(wiring, "110105194912310011")
 
+    consulted = RecordConsultation(actor=None, center_id="huaguangjie", channel="phone", topic="留存测试问加班费")
+    with wiring.units_of_work() as uow:
+        handlers.record_consultation(consulted, uow)
+
     exported = json.loads(support.cli("privacy", "export", "--id-number", "11010519491231002x", env=env).stdout)
     assert [c["case"]["case_id"] for c in exported["cases"]] == [closed]
     assert exported["cases"][0]["case"]["applicant"]["name"] == "留存测试"
 
     quiet = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
-    assert quiet["erased"] == [] and quiet["retention_years"] == 10
+    assert quiet["erased"] == [] and quiet["retention_years"] == 10 and quiet["consultations_erased"] == 0
+    assert stored_topic(env) == "留存测试问加班费"
 
     FileOffsetClock.move(str(clock), ELEVEN_YEARS)
     result = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
-    assert result["erased"] == [closed]
+    assert result["erased"] == [closed] and result["consultations_erased"] == 1
+    assert stored_topic(env) == privacy.ERASED  # a consultation's topic goes when its time is up, too
     assert view(wiring, closed)["applicant"]["name"] == "[已删除]"
     assert view(wiring, closed)["erasure"]["reason"] == "retention period of 10 years ended"
     assert view(wiring, still_open)["applicant"]["name"] == "留存测试"
     assert view(wiring, overruled)["applicant"]["name"] == "留存测试"
     again = json.loads(support.cli("privacy", "retention", env=env).stdout.strip().splitlines()[-1])
-    assert again["erased"] == [] and again["keys_destroyed_again"] == 0
+    assert again["erased"] == [] and again["keys_destroyed_again"] == 0 and again["consultations_erased"] == 0
     exported = json.loads(support.cli("privacy", "export", "--id-number", "11010519491231002X", env=env).stdout)
     assert exported["cases"] == []  # its search token went with it

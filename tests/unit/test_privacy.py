@@ -18,7 +18,7 @@ from services.common.errors import Forbidden
 from services.common.keystore import InMemoryKeyStore, Vault, memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
-from services.intake.commands import DecideAcceptance, RegisterApplication, WithdrawApplication
+from services.intake.commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
 from services.intake.records import InMemoryIntakeRecords
 from tests.unit.test_intake_domain import an_application
 
@@ -221,6 +221,19 @@ def test_intakes_own_reasons_are_sealed_with_the_cases_text_key_and_read_opened(
         handlers.erase_personal_data(uow, refused, "申请人要求删除")
     with uow:
         assert handlers.case_view(uow, None, refused)["decision"]["reason"] == privacy.ERASED
+
+
+def test_a_consultations_topic_is_sealed_with_a_key_of_its_own(uow):
+    command = RecordConsultation(actor=None, center_id="huaguangjie", channel="phone", topic="标记：张三问加班费")
+    with uow:
+        recorded = handlers.record_consultation(command, uow)
+    assert recorded["topic"] == "标记：张三问加班费" and "标记" not in stored_text(uow)
+    [event] = uow.stored.events
+    assert event.data["channel"] == "phone" and privacy.is_sealed(event.data["topic"])
+    consultation_keys = privacy.case_key_ids([(event.event_type, event.data)])
+    register(uow)  # a case after it: its keys are its own
+    case_keys = privacy.case_key_ids([(e.event_type, e.data) for e in uow.stored.events if e.case_id])
+    assert len(consultation_keys) == 1 and case_keys and not consultation_keys & case_keys
 
 
 def test_lists_show_the_id_number_and_phone_masked(uow):
