@@ -28,6 +28,7 @@ import sys
 import time
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extensions
 
 from services.common.config import database_url
@@ -49,6 +50,11 @@ STAGING = "_staging"
 RETIRED = "_retired"
 PROJECTIONS = ("metrics",)
 MAX_CATCH_UP_PASSES = 10
+# The switch waits this long for the live tables, then lets go and tries again (up to
+# SWITCH_ATTEMPTS times): shorter than PostgreSQL's deadlock_timeout (1 s), so a reader that
+# holds one table while it waits for another (a scrape, a consumer) is never the one aborted.
+SWITCH_LOCK_TIMEOUT = "500ms"
+SWITCH_ATTEMPTS = 40
 
 
 def add_arguments(parser):
@@ -295,11 +301,7 @@ class Rebuild:
     # -- the switch -----------------------------------------------------------------
     def _switch_over(self, target, bar):
         names = self._live_tables()
-        with target.cursor() as cur:
-            # The inbox first, as a consumer's transaction starts with it: then no
-            # consumer holds one table while waiting for another this one holds.
-            order = list(INBOX_TABLES) + [table.name for table in TABLES]
-            cur.execute(f"LOCK TABLE {', '.join(order)} IN ACCESS EXCLUSIVE MODE")
+        self._lock_live_tables(target)
         self._pass(target, bar, commit=False)
         self._fold(target)
         with target.cursor() as cur:
@@ -323,6 +325,27 @@ class Rebuild:
         with target.cursor() as cur:  # statistics of the new tables, for the planner
             cur.execute(f"ANALYZE {', '.join(names)}")
         target.commit()
+
+    @staticmethod
+    def _lock_live_tables(target):
+        """Every live table, locked for the switch. The inbox first, as a consumer's transaction
+        starts with it; a reader holding one table while it waits for another (a scrape reads
+        them in its own order) makes the lock wait end, and the switch lets go and tries again
+        rather than deadlock with it."""
+        order = list(INBOX_TABLES) + [table.name for table in TABLES]
+        for attempt in range(1, SWITCH_ATTEMPTS + 1):
+            try:
+                with target.cursor() as cur:
+                    cur.execute(f"SET LOCAL lock_timeout = '{SWITCH_LOCK_TIMEOUT}'")
+                    cur.execute(f"LOCK TABLE {', '.join(order)} IN ACCESS EXCLUSIVE MODE")
+                    cur.execute("SET LOCAL lock_timeout = 0")
+                return
+            except (psycopg2.errors.LockNotAvailable, psycopg2.errors.DeadlockDetected):
+                target.rollback()
+                if attempt == SWITCH_ATTEMPTS:
+                    raise
+                log.info("replay metrics: the live tables are busy; switching again (attempt %d)", attempt + 1)
+                time.sleep(0.05 * attempt)
 
     @staticmethod
     def _live_tables():

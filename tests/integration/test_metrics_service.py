@@ -33,7 +33,7 @@ from services.common.envelope import NewEvent
 from services.common.eventstore import ANY_VERSION, PostgresEventStore
 from services.common.relay import Relay, envelope_route, events_exchange
 from services.common.schema import COMMON_MIGRATIONS
-from services.metrics.readmodel import snapshot
+from services.metrics.readmodel import INBOX_TABLES, TABLES, snapshot
 from services.metrics.schema import MIGRATIONS
 from tests import dashboard_words, support
 from tests.dashboard_words import CJK, IDENTIFIERS, PLACEHOLDER
@@ -747,6 +747,49 @@ def test_a_replay_while_events_flow_misses_none_and_counts_none_twice(pipeline):
     live = read_model(pipeline)
     support.cli("replay", "metrics", "--no-progress", env=support.test_env(**pipeline.env))
     assert read_model(pipeline) == live
+
+
+def test_a_reader_holding_one_table_while_it_waits_for_another_does_not_deadlock_the_switch(pipeline):
+    """A scrape reads the live tables in its own order: holding the last one the switch locks,
+    it then asks for the first (which the switch holds). The switch lets go and tries again,
+    so neither is aborted as a deadlock (CI once saw the replay aborted so)."""
+    first, last = INBOX_TABLES[0], TABLES[-1].name
+    reader = psycopg2.connect(pipeline.urls["metrics"])
+    watcher = psycopg2.connect(pipeline.urls["metrics"])
+    watcher.autocommit = True
+    replay = None
+    try:
+        with reader.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {last}")  # its transaction stays open: the table is held
+        replay = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "replay", "metrics", "--no-progress"],
+            cwd=support.ROOT,
+            env=support.test_env(**pipeline.env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+
+        def switch_waits_for_the_last_table():
+            with watcher.cursor() as cur:
+                cur.execute(
+                    "SELECT 1 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " WHERE c.relname = %s AND l.mode = 'AccessExclusiveLock' AND NOT l.granted",
+                    (last,),
+                )
+                return cur.fetchone() is not None or replay.poll() is not None
+
+        support.wait_for(switch_waits_for_the_last_table, timeout=60, message="the switch waiting for the table")
+        with reader.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {first}")  # waits for the switch to let go, then reads
+        reader.commit()
+        output, _ = replay.communicate(timeout=120)
+        assert replay.returncode == 0, output
+    finally:
+        if replay is not None and replay.poll() is None:
+            replay.kill()
+        reader.close()
+        watcher.close()
 
 
 def test_the_values_survive_a_restart(pipeline):
