@@ -98,3 +98,25 @@ def test_concurrent_writers_leave_positions_in_commit_order(fresh_database):
     events = list(store.iter_all(0, batch_size=7))
     assert len(events) == 80
     assert [e.position for e in events] == sorted(e.position for e in events)
+
+
+def test_an_append_reads_the_events_by_index_even_before_the_store_has_statistics(fresh_database):
+    """A fresh store has no statistics until autovacuum analyzes it; the planner then took the
+    append's lookups for scans of the whole table, and every append read every event."""
+    _, database = fresh_database
+    store = EventStore(database, SystemClock())
+    store.append("case-warm", 0, [NewEvent("ApplicationReceived", {})])
+    before = _sequential_scans_of_events(database)
+    for n in range(30):
+        store.append(f"case-{n}", 0, [NewEvent("ApplicationReceived", {"n": n}), NewEvent("CaseAccepted", {})])
+    store.append("case-0", 2, [NewEvent("MediatorAssigned", {})])
+    assert _sequential_scans_of_events(database) == before
+
+
+def _sequential_scans_of_events(database):
+    with database.transaction() as cur:
+        cur.execute("SELECT pg_stat_force_next_flush()")  # this backend's counts, then a fresh look
+    with database.transaction() as cur:
+        cur.execute("SELECT pg_stat_clear_snapshot()")
+        cur.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'events'")
+        return cur.fetchone()["seq_scan"]
