@@ -19,7 +19,6 @@ remembered key. A lost or unverifiable listen forgets every remembered key.
 """
 
 import collections
-import json
 import logging
 import os
 import threading
@@ -51,7 +50,7 @@ KEY_MIGRATIONS = [
     ),
 ]
 REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units of work
-OPENED_EVENTS = 4000  # events kept opened, while their keys are remembered: a few MiB
+OPENED_VALUES = 50000  # values kept as they read opened, while their keys are remembered: about 10 MiB
 POOL_SIZE = 256  # keys created ahead, in one transaction: a new case needs no commit of its own here
 DESTROYED_CHANNEL = "tiaojie_keys_destroyed"  # what `destroy` announces: the ids, space-separated
 EVERY_KEY = "*"  # announced instead when the ids do not fit a notification (PostgreSQL: < 8000 bytes)
@@ -195,6 +194,31 @@ class InMemoryWatch:
         pass
 
 
+class OpenedValues(collections.OrderedDict):
+    """`{sealed text: clear text}` of the values a vault sealed or opened, the oldest dropped
+    past `limit`. Consulted only once the value's key is known live (`Vault.open_events`), and
+    purged of a key's values when its destruction is heard: no more clear text than the
+    remembered keys already give the process, kept no longer than they are."""
+
+    def __init__(self, limit):
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, sealed, clear):
+        super().__setitem__(sealed, clear)
+        if len(self) > self.limit:
+            self.popitem(last=False)
+
+    def update(self, items):
+        for sealed, clear in items:
+            self[sealed] = clear
+
+    def forget(self, key_ids):
+        """Drops the values sealed with these keys."""
+        for sealed in [s for s in self if privacy.key_id_of(s) in key_ids]:
+            del self[sealed]
+
+
 class Vault:
     """Seals and opens personal data with the keys of the key store."""
 
@@ -208,7 +232,7 @@ class Vault:
         self._remembered = collections.OrderedDict()  # live keys, while `_watch` hears of their destruction
         self._watch = None  # the key store's DestroyedKeys, made at the first remembering read
         self._heard = 0  # how many announcements of destroyed keys this vault has applied
-        self._opened_events = collections.OrderedDict()  # event id -> (opened JSON, pairs, key ids)
+        self._opened_values = OpenedValues(OPENED_VALUES)  # sealed text -> clear text
 
     def __deepcopy__(self, memo):
         return self  # one vault per process; its key store lives outside any unit of work
@@ -236,6 +260,8 @@ class Vault:
     def _stored_keys(self):
         fresh = [(privacy.new_key_id(), privacy.new_data_key()) for _ in range(self.pool_size)]
         self.store.create({key_id: self.master.wrap(key_id, key) for key_id, key in fresh})
+        for _, key in fresh:
+            privacy.cipher(key)  # their ciphers made ahead too, off the request's path
         return fresh
 
     def _refill(self):
@@ -277,20 +303,24 @@ class Vault:
             try:
                 if self._watch is None:
                     self._remembered.clear()  # whatever was destroyed unheard is forgotten with them
+                    self._opened_values.clear()
                     self._watch = self.store.watch()
                 destroyed = self._watch.since_last()
             except Exception as error:  # WatchLost, or the key store unreachable for the listen
                 log.warning("not keeping data keys: no listen for destroyed keys (%s)", type(error).__name__)
                 self._watch = None
                 self._remembered.clear()
+                self._opened_values.clear()
                 return None
             if destroyed:
                 self._heard += 1
                 if destroyed == EVERY_KEY:
                     self._remembered.clear()
+                    self._opened_values.clear()
                 else:
                     for key_id in destroyed:
                         self._remembered.pop(key_id, None)
+                    self._opened_values.forget(destroyed)
             return self._heard
 
     def _remember(self, keys, heard=None):
@@ -308,9 +338,12 @@ class Vault:
         (`{subject: key id}`, the stream's keys so far) gets a new key for each subject it lacks.
         `pairs` (a dict) gets `{clear text: sealed text}` of each string sealed."""
         cache = {} if cache is None else cache
-        subjects = privacy.subjects_in(data, event_type)
-        if not subjects:
+        fields = privacy.personal_fields_in(data, event_type)
+        if not fields:
             return data
+        subjects = sorted({subject for _, subject, _ in fields})
+        if remember and self._hear_destroyed() is None:  # listening first: it forgets what came before
+            remember = False
         for subject in subjects:
             if subject not in bound:
                 key_id, key = self.new_key()
@@ -318,7 +351,13 @@ class Vault:
                 if remember:
                     self._remember({key_id: key})  # a new key: nobody could have destroyed it
         keys = self.keys([bound[s] for s in subjects], cache, remember)
-        return privacy.seal(data, bound, keys, event_type, pairs)
+        sealed_now = {}
+        sealed = privacy.seal(data, bound, keys, event_type, sealed_now, fields)
+        if pairs is not None:
+            pairs.update(sealed_now)
+        if remember:  # the reads that follow (the case page after a step) need not decrypt them
+            self._opened_values.update((sealed_text, clear) for clear, sealed_text in sealed_now.items())
+        return sealed
 
     def open(self, value, cache=None, remember=False):
         """Any JSON value with its sealed strings opened (`[已删除]` where the key is destroyed)."""
@@ -328,40 +367,34 @@ class Vault:
         return privacy.open_sealed(value, self.keys(ids, cache, remember))
 
     def open_events(self, events, cache=None, remember=False):
-        """`([data opened], {clear text: sealed text})` of stored events (each with `event_id` and
-        JSON `data`). `remember`: an event this process opened before is taken from the opened
-        events it keeps (`OPENED_EVENTS`), as long as every key it was opened with is still
-        remembered, so it is forgotten with the first of them destroyed."""
+        """`([data opened], {clear text: sealed text})` of stored events' JSON `data`, in one walk.
+        `remember`: the remembered keys serve without a query, and a value this process sealed
+        or opened before is taken as it read then (`OpenedValues`) instead of decrypted again."""
         cache = {} if cache is None else cache
+        data = [event.data for event in events]
         if not remember or self._hear_destroyed() is None:
-            data = [event.data for event in events]
             keys = self.keys(privacy.sealed_key_ids(data), cache)
             pairs = {}
             return privacy.open_tree(data, keys.get, pairs, set()), pairs
-        opened, pairs, closed = [None] * len(events), {}, []
-        for n, event in enumerate(events):
-            kept = self._opened_events.get(event.event_id)
-            if kept is not None and all(key_id in self._remembered for key_id in kept[2]):
-                opened[n] = json.loads(kept[0])
-                pairs.update(kept[1])
-            else:
-                closed.append(n)
-        if closed:
-            keys = self.keys(privacy.sealed_key_ids([events[n].data for n in closed]), cache, remember=True)
-            for n in closed:
-                event_pairs, used = {}, set()
-                opened[n] = privacy.open_tree(events[n].data, keys.get, event_pairs, used)
-                pairs.update(event_pairs)
-                if used and all(key_id in self._remembered for key_id in used):
-                    self._keep_opened(events[n].event_id, opened[n], event_pairs, used)
-        return opened, pairs
+        missing = set()
 
-    def _keep_opened(self, event_id, data, pairs, key_ids):
-        text = json.dumps(data, ensure_ascii=False)  # handed out as a fresh copy each time
-        with self._lock:
-            self._opened_events[event_id] = (text, pairs, frozenset(key_ids))
-            while len(self._opened_events) > OPENED_EVENTS:
-                self._opened_events.popitem(last=False)
+        def key_of(key_id):
+            if key_id in cache:
+                return cache[key_id]
+            key = self._remembered.get(key_id)  # live: the destroyed ones were heard of and forgotten
+            if key is None:
+                missing.add(key_id)
+            else:
+                cache[key_id] = key
+            return key
+
+        pairs = {}
+        opened = privacy.open_tree(data, key_of, pairs, set(), self._opened_values)
+        if missing:  # keys not remembered (yet): one query, then the walk again
+            self.keys(missing, cache, remember=True)
+            pairs = {}
+            opened = privacy.open_tree(data, cache.get, pairs, set(), self._opened_values)
+        return opened, pairs
 
     def search_token(self, identifier):
         return privacy.search_token(self.master.search_key, identifier)
@@ -371,6 +404,7 @@ class Vault:
         with self._lock:
             for key_id in key_ids:
                 self._remembered.pop(key_id, None)
+            self._opened_values.forget(set(key_ids))
         return self.store.destroy(list(key_ids), reason, at or datetime.now(UTC))
 
 

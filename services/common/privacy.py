@@ -161,15 +161,16 @@ def new_key_id():
     return uuid.uuid4().hex
 
 
-@functools.lru_cache(maxsize=1024)
-def _aead(data_key):
-    """The cipher of a data key, made once for the many fields a key seals and opens."""
+@functools.lru_cache(maxsize=4096)
+def cipher(data_key):
+    """The cipher of a data key, made once for the many fields a key seals and opens (the key
+    store's pool makes those of new keys ahead, `Vault._stored_keys`)."""
     return AESGCM(data_key)
 
 
 def seal_value(key_id, data_key, text):
     nonce = os.urandom(_NONCE_BYTES)
-    sealed = _aead(data_key).encrypt(nonce, text.encode("utf-8"), key_id.encode("utf-8"))
+    sealed = cipher(data_key).encrypt(nonce, text.encode("utf-8"), key_id.encode("utf-8"))
     return f"{SEALED_PREFIX}{key_id}:{binascii.b2a_base64(nonce + sealed, newline=False).decode('ascii')}"
 
 
@@ -186,7 +187,7 @@ _SEALED_WHOLE = re.compile(_SEALED.pattern + r"\Z")
 
 def _decrypt(key_id, payload, data_key):
     raw = binascii.a2b_base64(payload)
-    return _aead(data_key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], key_id.encode("utf-8")).decode("utf-8")
+    return cipher(data_key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], key_id.encode("utf-8")).decode("utf-8")
 
 
 def open_value(value, keys):
@@ -199,11 +200,19 @@ def open_value(value, keys):
     return _SEALED.sub(clear, value)
 
 
-def open_tree(value, key_of, pairs, used):
+def key_id_of(sealed):
+    """The key id a sealed string starts with (None for another string)."""
+    if not sealed.startswith(SEALED_PREFIX):
+        return None
+    return sealed[len(SEALED_PREFIX) : sealed.find(":", len(SEALED_PREFIX))]
+
+
+def open_tree(value, key_of, pairs, used, known=None):
     """`value` (any JSON) with every sealed string opened, in one walk. `key_of(key id)` gives
     the data key, or None when it is destroyed (the part reads `ERASED`); `used` (a set) gets
     every key id met; `pairs` (a dict) gets `{clear text: sealed text}` of each string that
-    starts sealed, as `sealed_pairs` has them."""
+    starts sealed, as `sealed_pairs` has them. `known` (`{sealed: clear}`) spares decrypting a
+    whole sealed string whose key is live, and gets the ones decrypted."""
     if isinstance(value, str):
         if SEALED_PREFIX not in value:
             return value
@@ -214,7 +223,11 @@ def open_tree(value, key_of, pairs, used):
             data_key = key_of(key_id)
             if data_key is None:
                 return ERASED
-            opened = _decrypt(key_id, whole.group(2), data_key)
+            opened = None if known is None else known.get(value)
+            if opened is None:
+                opened = _decrypt(key_id, whole.group(2), data_key)
+                if known is not None:
+                    known[value] = opened
         else:  # sealed parts inside a longer text (a document's sentence)
 
             def part(match):
@@ -227,9 +240,9 @@ def open_tree(value, key_of, pairs, used):
             pairs[opened] = value
         return opened
     if isinstance(value, dict):
-        return {k: open_tree(v, key_of, pairs, used) for k, v in value.items()}
+        return {k: open_tree(v, key_of, pairs, used, known) for k, v in value.items()}
     if isinstance(value, list):
-        return [open_tree(v, key_of, pairs, used) for v in value]
+        return [open_tree(v, key_of, pairs, used, known) for v in value]
     return value
 
 
@@ -280,15 +293,21 @@ def subjects_in(data, event_type=None):
     return sorted({subject for _, subject, _ in _fields(data, event_type)})
 
 
-def seal(data, key_ids, keys, event_type=None, pairs=None):
+def seal(data, key_ids, keys, event_type=None, pairs=None, fields=None):
     """`data` with its personal fields sealed: `key_ids[subject]` names the key of each subject,
     `keys[key id]` is the key (None when destroyed: the value is then `ERASED`, never clear).
-    `pairs` (a dict) gets `{clear text: sealed text}` of each string sealed (`sealed_pairs`)."""
+    `pairs` (a dict) gets `{clear text: sealed text}` of each string sealed (`sealed_pairs`);
+    `fields` are `personal_fields_in(data, event_type)` when the caller has them already."""
     sealed = data
-    for path, subject, value in list(_fields(data, event_type)):
+    for path, subject, value in personal_fields_in(data, event_type) if fields is None else fields:
         key_id = key_ids[subject]
         sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id), pairs))
     return sealed
+
+
+def personal_fields_in(data, event_type=None):
+    """`[(path, subject, value)]` of each personal field present in `data`."""
+    return list(_fields(data, event_type))
 
 
 def bindings(data, event_type=None):
@@ -317,17 +336,19 @@ def case_key_ids(events):
 
 
 def _seal_tree(value, key_id, data_key, pairs=None):
-    if isinstance(value, dict):
-        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key, pairs) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_seal_tree(v, key_id, data_key, pairs) for v in value]
-    if isinstance(value, str) and value and not is_sealed(value):
+    if isinstance(value, str):
+        if not value or value.startswith(SEALED_PREFIX):
+            return value
         if data_key is None:
             return ERASED
         sealed = seal_value(key_id, data_key, value)
         if pairs is not None and value != ERASED:
             pairs[value] = sealed
         return sealed
+    if isinstance(value, dict):
+        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key, pairs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_seal_tree(v, key_id, data_key, pairs) for v in value]
     return value
 
 

@@ -99,24 +99,24 @@ def test_opening_in_one_walk_pairs_what_it_opens_and_names_the_keys_it_met():
     assert pairs == privacy.sealed_pairs(opened, data) == expected
 
 
-def test_an_event_opened_before_is_handed_out_afresh_until_its_key_is_destroyed(vault, monkeypatch):
+def test_a_value_opened_before_is_not_decrypted_again_until_its_key_is_destroyed(vault, monkeypatch):
     reader = Vault(vault.store, vault.master)  # another process's vault on the one key store
     key_id, key = vault.new_key()
     sealed = privacy.seal_value(key_id, key, "张三")
     event = types.SimpleNamespace(event_id="e-1", data={"applicant": {"name": sealed}, "category": "wages"})
-    walks = []
-    monkeypatch.setattr(privacy, "open_tree", lambda *args, real=privacy.open_tree: walks.append(1) or real(*args))
+    decrypted = []
+    monkeypatch.setattr(privacy, "_decrypt", lambda *args, real=privacy._decrypt: decrypted.append(1) or real(*args))
 
     first, _ = reader.open_events([event], remember=True)
     first[0]["applicant"]["name"] = "改过的副本"  # a caller's change stays its own
-    opened_once = len(walks)
     again, pairs = reader.open_events([event], remember=True)
     assert again[0] == {"applicant": {"name": "张三"}, "category": "wages"} and pairs == {"张三": sealed}
-    assert opened_once and len(walks) == opened_once  # the second time it was not opened again
+    assert len(decrypted) == 1  # the second time it was not decrypted again
 
     vault.erase([key_id], "当事人要求删除")
     erased, pairs = reader.open_events([event], remember=True)
     assert erased[0]["applicant"]["name"] == privacy.ERASED and pairs == {}
+    assert sealed not in reader._opened_values  # its clear text went with the key
     assert reader.open_events([event], remember=False)[0][0]["applicant"]["name"] == privacy.ERASED
 
 
@@ -180,6 +180,20 @@ def test_intake_stores_personal_fields_sealed_and_shows_them_opened(uow):
         history = handlers.case_history(uow, None, case_id)
     assert view["applicant"] == MARKED and view["description"] == "标记：张三被欠薪"
     assert history["events"][1]["data"]["respondent"] == RESPONDENT
+
+
+def test_values_sealed_here_read_back_without_being_decrypted(uow, vault, monkeypatch):
+    decrypted = []
+    monkeypatch.setattr(privacy, "_decrypt", lambda *args, real=privacy._decrypt: decrypted.append(1) or real(*args))
+    case_id = register(uow)["case_id"]
+    with uow:
+        [received] = uow.events.load(f"case-{case_id}")
+    assert decrypted == [] and received.data["applicant"] == MARKED  # as they were sealed
+    assert privacy.is_sealed(uow.stored.events[0].data["applicant"]["name"])
+    vault.erase(privacy.case_key_ids([(e.event_type, e.data) for e in uow.stored.events]), "当事人要求删除")
+    with uow:
+        [received] = uow.events.load(f"case-{case_id}")
+    assert received.data["applicant"]["name"] == privacy.ERASED and not vault._opened_values
 
 
 def test_intakes_own_reasons_are_sealed_with_the_cases_text_key_and_read_opened(uow):
