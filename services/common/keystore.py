@@ -352,7 +352,7 @@ class Vault:
                     self._remember({key_id: key})  # a new key: nobody could have destroyed it
         keys = self.keys([bound[s] for s in subjects], cache, remember)
         sealed_now = {}
-        sealed = privacy.seal(data, bound, keys, event_type, sealed_now, fields)
+        sealed = privacy.seal(data, bound, keys, event_type, sealed_now, fields, reuse=pairs)
         if pairs is not None:
             pairs.update(sealed_now)
         if remember:  # the reads that follow (the case page after a step) need not decrypt them

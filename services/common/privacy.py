@@ -293,15 +293,17 @@ def subjects_in(data, event_type=None):
     return sorted({subject for _, subject, _ in _fields(data, event_type)})
 
 
-def seal(data, key_ids, keys, event_type=None, pairs=None, fields=None):
+def seal(data, key_ids, keys, event_type=None, pairs=None, fields=None, reuse=None):
     """`data` with its personal fields sealed: `key_ids[subject]` names the key of each subject,
     `keys[key id]` is the key (None when destroyed: the value is then `ERASED`, never clear).
     `pairs` (a dict) gets `{clear text: sealed text}` of each string sealed (`sealed_pairs`);
-    `fields` are `personal_fields_in(data, event_type)` when the caller has them already."""
+    `fields` are `personal_fields_in(data, event_type)` when the caller has them already.
+    `reuse` (`{clear: sealed}`, what the unit of work opened or sealed) gives the sealed text
+    of a value copied from an earlier event with the same key: kept, not encrypted anew."""
     sealed = data
     for path, subject, value in personal_fields_in(data, event_type) if fields is None else fields:
         key_id = key_ids[subject]
-        sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id), pairs))
+        sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id), pairs, reuse))
     return sealed
 
 
@@ -335,20 +337,24 @@ def case_key_ids(events):
     return found - shared
 
 
-def _seal_tree(value, key_id, data_key, pairs=None):
+def _seal_tree(value, key_id, data_key, pairs=None, reuse=None):
     if isinstance(value, str):
         if not value or value.startswith(SEALED_PREFIX):
             return value
         if data_key is None:
             return ERASED
-        sealed = seal_value(key_id, data_key, value)
+        earlier = None if reuse is None else reuse.get(value)
+        if earlier is not None and key_id_of(earlier) == key_id:
+            sealed = earlier  # the same text under the same key: a copy (the case's parties in its acceptance)
+        else:
+            sealed = seal_value(key_id, data_key, value)
         if pairs is not None and value != ERASED:
             pairs[value] = sealed
         return sealed
     if isinstance(value, dict):
-        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key, pairs) for k, v in value.items()}
+        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key, pairs, reuse) for k, v in value.items()}
     if isinstance(value, list):
-        return [_seal_tree(v, key_id, data_key, pairs) for v in value]
+        return [_seal_tree(v, key_id, data_key, pairs, reuse) for v in value]
     return value
 
 

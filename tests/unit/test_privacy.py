@@ -196,6 +196,30 @@ def test_values_sealed_here_read_back_without_being_decrypted(uow, vault, monkey
     assert received.data["applicant"]["name"] == privacy.ERASED and not vault._opened_values
 
 
+def test_a_copy_keeps_the_sealed_text_it_was_read_as_and_another_persons_key_never_serves(uow):
+    application = an_application(
+        applicant={**MARKED, "name": "标记王五"},
+        respondent={**RESPONDENT, "legal_representative": "标记王五"},  # the same text, another person
+    )
+    with uow:
+        case_id = handlers.register_application(RegisterApplication(application=application), uow)["case_id"]
+    with uow:
+        handlers.decide_acceptance(DecideAcceptance(actor=None, case_id=case_id, decision="accept"), uow)
+    received, accepted = (e.data for e in uow.stored.events)
+    assert accepted["respondent"] == received["respondent"]  # the acceptance's copy, not encrypted anew
+    others = [k for k in received["applicant"] if k != "name"]
+    assert [accepted["applicant"][k] for k in others] == [received["applicant"][k] for k in others]
+    # The applicant's name reads as the legal representative's: that sealed text is another
+    # person's key, so the name is sealed anew with the applicant's own.
+    name, representative = accepted["applicant"]["name"], accepted["respondent"]["legal_representative"]
+    assert privacy.key_id_of(name) == privacy.key_id_of(received["applicant"]["name"])
+    assert privacy.key_id_of(name) != privacy.key_id_of(representative)
+    assert privacy.bindings(accepted) == privacy.bindings(received)
+    with uow:
+        view = handlers.case_view(uow, None, case_id)
+    assert view["applicant"]["name"] == "标记王五" == view["respondent"]["legal_representative"]
+
+
 def test_intakes_own_reasons_are_sealed_with_the_cases_text_key_and_read_opened(uow):
     """A refusal's reason, a withdrawal's, and the withdrawal's reason an overruling quotes are
     the parties' free text: sealed with the case's `text` key (the description's), opened in
