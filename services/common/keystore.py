@@ -209,10 +209,6 @@ class OpenedValues(collections.OrderedDict):
         if len(self) > self.limit:
             self.popitem(last=False)
 
-    def update(self, items):
-        for sealed, clear in items:
-            self[sealed] = clear
-
     def forget(self, key_ids):
         """Drops the values sealed with these keys."""
         for sealed in [s for s in self if privacy.key_id_of(s) in key_ids]:
@@ -302,26 +298,27 @@ class Vault:
         with self._lock:
             try:
                 if self._watch is None:
-                    self._remembered.clear()  # whatever was destroyed unheard is forgotten with them
-                    self._opened_values.clear()
+                    self._forget_all()  # whatever was destroyed unheard is forgotten with them
                     self._watch = self.store.watch()
                 destroyed = self._watch.since_last()
             except Exception as error:  # WatchLost, or the key store unreachable for the listen
                 log.warning("not keeping data keys: no listen for destroyed keys (%s)", type(error).__name__)
                 self._watch = None
-                self._remembered.clear()
-                self._opened_values.clear()
+                self._forget_all()
                 return None
             if destroyed:
                 self._heard += 1
                 if destroyed == EVERY_KEY:
-                    self._remembered.clear()
-                    self._opened_values.clear()
+                    self._forget_all()
                 else:
                     for key_id in destroyed:
                         self._remembered.pop(key_id, None)
                     self._opened_values.forget(destroyed)
             return self._heard
+
+    def _forget_all(self):
+        self._remembered.clear()
+        self._opened_values.clear()
 
     def _remember(self, keys, heard=None):
         """Keeps these live keys, unless a destruction was heard since they were read (`heard`:

@@ -190,16 +190,6 @@ def _decrypt(key_id, payload, data_key):
     return cipher(data_key).decrypt(raw[:_NONCE_BYTES], raw[_NONCE_BYTES:], key_id.encode("utf-8")).decode("utf-8")
 
 
-def open_value(value, keys):
-    """`value` with each sealed part opened; `ERASED` where its key is not in `keys` (destroyed)."""
-
-    def clear(match):
-        data_key = keys.get(match.group(1))
-        return ERASED if data_key is None else _decrypt(match.group(1), match.group(2), data_key)
-
-    return _SEALED.sub(clear, value)
-
-
 def key_id_of(sealed):
     """The key id a sealed string starts with (None for another string)."""
     if not sealed.startswith(SEALED_PREFIX):
@@ -316,10 +306,7 @@ def bindings(data, event_type=None):
     """`{subject: key id}` as the sealed personal fields of one event's data use them."""
     found = {}
     for _, subject, value in _fields(data, event_type):
-        if isinstance(value, str):  # the common case, without a walk
-            ids = {match.group(1) for match in _SEALED.finditer(value)} if SEALED_PREFIX in value else ()
-        else:
-            ids = sealed_key_ids(value)
+        ids = sealed_key_ids(value)
         if ids:
             found[subject] = min(ids)
     return found
@@ -457,14 +444,9 @@ def sealed_key_ids(value):
 
 
 def open_sealed(value, keys):
-    """`value` (any JSON) with every sealed string opened (or `ERASED`)."""
-    if isinstance(value, dict):
-        return {k: open_sealed(v, keys) for k, v in value.items()}
-    if isinstance(value, list):
-        return [open_sealed(v, keys) for v in value]
-    if isinstance(value, str) and SEALED_PREFIX in value:
-        return open_value(value, keys)
-    return value
+    """`value` (any JSON) with every sealed string opened (or `ERASED` where its key is not in
+    `keys`: destroyed)."""
+    return open_tree(value, keys.get, {}, set())
 
 
 def search_token(search_key, identifier):
