@@ -18,7 +18,6 @@ on a connection of its own, reading what has arrived (no round trip) before it u
 remembered key. A lost or unverifiable listen forgets every remembered key.
 """
 
-import collections
 import logging
 import os
 import threading
@@ -194,25 +193,66 @@ class InMemoryWatch:
         pass
 
 
-class OpenedValues(collections.OrderedDict):
-    """`{sealed text: clear text}` of the values a vault sealed or opened, the oldest dropped
-    past `limit`. Consulted only once the value's key is known live (`Vault.open_events`), and
-    purged of a key's values when its destruction is heard: no more clear text than the
-    remembered keys already give the process, kept no longer than they are."""
+class Recent:
+    """A map that keeps about the `limit` most recently written or read entries: two plain
+    dicts, the newer one written, the older one dropped whole when the newer is half full
+    (an entry read from the older is written again). Its upkeep is a dict's own, where a
+    least-recently-used order would cost a step of Python per entry."""
 
     def __init__(self, limit):
-        super().__init__()
-        self.limit = limit
+        self.half = max(1, limit // 2)
+        self._new, self._old = {}, {}
 
-    def __setitem__(self, sealed, clear):
-        super().__setitem__(sealed, clear)
-        if len(self) > self.limit:
-            self.popitem(last=False)
+    def get(self, key, default=None):
+        found = self._new.get(key)
+        if found is None:
+            found = self._old.get(key)
+            if found is None:
+                return default
+            self[key] = found
+        return found
 
-    def forget(self, key_ids):
+    def __setitem__(self, key, value):
+        self._new[key] = value
+        if len(self._new) >= self.half:
+            self._old, self._new = self._new, {}
+
+    def update(self, items):
+        """Writes `items` (a mapping, or `(key, value)` pairs)."""
+        self._new.update(items)
+        if len(self._new) >= self.half:
+            self._old, self._new = self._new, {}
+
+    def pop(self, key, default=None):
+        found = self._old.pop(key, default)
+        return self._new.pop(key, found)
+
+    def __contains__(self, key):
+        return key in self._new or key in self._old
+
+    def __len__(self):
+        return len(self._new.keys() | self._old.keys())
+
+    def clear(self):
+        self._new.clear()
+        self._old.clear()
+
+    def forget(self, drop):
+        """Drops every entry whose key `drop(key)` is true of."""
+        for kept in (self._new, self._old):
+            for key in [key for key in kept if drop(key)]:
+                del kept[key]
+
+
+class OpenedValues(Recent):
+    """`{sealed text: clear text}` of the values a vault sealed or opened, the least recent
+    dropped past `limit`. Consulted only once the value's key is known live (`Vault.open_events`),
+    and purged of a key's values when its destruction is heard: no more clear text than the
+    remembered keys already give the process, kept no longer than they are."""
+
+    def forget_keys(self, key_ids):
         """Drops the values sealed with these keys."""
-        for sealed in [s for s in self if privacy.key_id_of(s) in key_ids]:
-            del self[sealed]
+        self.forget(lambda sealed: privacy.key_id_of(sealed) in key_ids)
 
 
 class Vault:
@@ -225,7 +265,7 @@ class Vault:
         self._pool = []
         self._refilling = False  # a thread is making the next batch of keys
         self._lock = threading.Lock()
-        self._remembered = collections.OrderedDict()  # live keys, while `_watch` hears of their destruction
+        self._remembered = Recent(REMEMBERED_KEYS)  # live keys, while `_watch` hears of their destruction
         self._watch = None  # the key store's DestroyedKeys, made at the first remembering read
         self._heard = 0  # how many announcements of destroyed keys this vault has applied
         self._opened_values = OpenedValues(OPENED_VALUES)  # sealed text -> clear text
@@ -240,25 +280,27 @@ class Vault:
         return cls(PostgresKeyStore(Database(keys_database_url(env), max_connections=max_connections)), master)
 
     def new_key(self):
-        """`(key id, data key)` of a fresh key, already stored (taken from a pool made ahead).
-        When a quarter of the pool is left, a thread of its own makes the next batch, so a
-        request seldom waits for the key store; one that finds the pool empty makes it."""
+        """`(key id, data key)` of a fresh key, already stored (taken from a pool made ahead)."""
+        return self.new_keys(1)[0]
+
+    def new_keys(self, count):
+        """`[(key id, data key)]` of `count` fresh keys, already stored (taken from a pool made
+        ahead). When a quarter of the pool is left, a thread of its own makes the next batch, so
+        a request seldom waits for the key store; one that finds the pool short makes it."""
         with self._lock:
-            if not self._pool:
-                self._pool = self._stored_keys()
-            key = self._pool.pop()
+            while len(self._pool) < count:
+                self._pool[:0] = self._stored_keys()
+            taken = [self._pool.pop() for _ in range(count)]
             refill = len(self._pool) < self.pool_size // 4 and not self._refilling
             self._refilling = self._refilling or refill
         if refill:
             threading.Thread(target=self._refill, name="data-key-pool", daemon=True).start()
-        return key
+        return taken
 
     def _stored_keys(self):
-        fresh = [(privacy.new_key_id(), privacy.new_data_key()) for _ in range(self.pool_size)]
-        self.store.create({key_id: self.master.wrap(key_id, key) for key_id, key in fresh})
-        for _, key in fresh:
-            privacy.cipher(key)  # their ciphers made ahead too, off the request's path
-        return fresh
+        made = privacy.new_wrapped_keys(self.master, self.pool_size)
+        self.store.create({key_id: wrapped for key_id, _, wrapped in made})
+        return [(key_id, key) for key_id, key, _ in made]
 
     def _refill(self):
         try:
@@ -276,12 +318,13 @@ class Vault:
         unit of work, as long as the vault hears of every key destroyed meanwhile (module
         docstring); without that it asks the key store."""
         cache = {} if cache is None else cache
-        missing = set(key_ids) - set(cache)
-        heard = self._hear_destroyed() if remember else None
+        missing = set(key_ids) - cache.keys()
+        heard = self._hear_destroyed() if remember and missing else None
         if heard is not None:
             for key_id in list(missing):
-                if key_id in self._remembered:
-                    cache[key_id] = self._remembered[key_id]
+                key = self._remembered.get(key_id)
+                if key is not None:
+                    cache[key_id] = key
                     missing.discard(key_id)
         if missing:
             wrapped = self.store.wrapped(missing)
@@ -313,7 +356,7 @@ class Vault:
                 else:
                     for key_id in destroyed:
                         self._remembered.pop(key_id, None)
-                    self._opened_values.forget(destroyed)
+                    self._opened_values.forget_keys(destroyed)
             return self._heard
 
     def _forget_all(self):
@@ -327,8 +370,6 @@ class Vault:
             if heard is not None and heard != self._heard:
                 return
             self._remembered.update(keys)
-            while len(self._remembered) > REMEMBERED_KEYS:
-                self._remembered.popitem(last=False)
 
     def seal(self, data, bound, cache=None, remember=False, event_type=None, pairs=None):
         """`data` (of an event of `event_type`) with its personal fields sealed. `bound`
@@ -341,12 +382,13 @@ class Vault:
         subjects = sorted({subject for _, subject, _ in fields})
         if remember and self._hear_destroyed() is None:  # listening first: it forgets what came before
             remember = False
-        for subject in subjects:
-            if subject not in bound:
-                key_id, key = self.new_key()
+        unbound = [subject for subject in subjects if subject not in bound]
+        if unbound:
+            fresh = self.new_keys(len(unbound))
+            for subject, (key_id, key) in zip(unbound, fresh, strict=True):
                 bound[subject], cache[key_id] = key_id, key
-                if remember:
-                    self._remember({key_id: key})  # a new key: nobody could have destroyed it
+            if remember:
+                self._remember(dict(fresh))  # new keys: nobody could have destroyed them
         keys = self.keys([bound[s] for s in subjects], cache, remember)
         sealed_now = {}
         sealed = privacy.seal(data, bound, keys, event_type, sealed_now, fields, reuse=pairs)
@@ -401,7 +443,7 @@ class Vault:
         with self._lock:
             for key_id in key_ids:
                 self._remembered.pop(key_id, None)
-            self._opened_values.forget(set(key_ids))
+            self._opened_values.forget_keys(set(key_ids))
         return self.store.destroy(list(key_ids), reason, at or datetime.now(UTC))
 
 

@@ -20,7 +20,7 @@ import hashlib
 import hmac
 import os
 import re
-import uuid
+import threading
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -83,6 +83,34 @@ CLEAR_KEYS = frozenset({"id_type", "type", "kind"})
 ERASURE_EVENT = PersonalDataErased.name
 
 
+class RandomBytes:
+    """Random bytes from the operating system, drawn `size` at a time and each handed out once.
+
+    Sealing takes a nonce per value and the key pool a key id, a key and a nonce per key: one
+    `os.urandom` call each would release the GIL (a system call) as often, and hand it to the
+    pool's thread in the middle of a request. A child process drops what its parent drew, so
+    no two processes hand out the same bytes."""
+
+    def __init__(self, size=4096):
+        self.size = size
+        self._lock = threading.Lock()
+        self._drop()
+        os.register_at_fork(after_in_child=self._drop)
+
+    def _drop(self):
+        self._buffer, self._at = b"", 0
+
+    def take(self, count):
+        with self._lock:
+            if self._at + count > len(self._buffer):
+                self._buffer, self._at = os.urandom(max(self.size, count)), 0
+            start, self._at = self._at, self._at + count
+            return self._buffer[start : self._at]
+
+
+random_bytes = RandomBytes().take
+
+
 class MasterKeyMissing(RuntimeError):
     """No master key configured: personal data cannot be sealed or opened."""
 
@@ -104,8 +132,8 @@ class MasterKey:
     def generate_text():
         return base64.b64encode(os.urandom(KEY_BYTES)).decode("ascii")
 
-    def wrap(self, key_id, data_key):
-        nonce = os.urandom(_NONCE_BYTES)
+    def wrap(self, key_id, data_key, nonce=None):
+        nonce = random_bytes(_NONCE_BYTES) if nonce is None else nonce
         return nonce + self._aead.encrypt(nonce, data_key, key_id.encode("utf-8"))
 
     def unwrap(self, key_id, wrapped):
@@ -154,11 +182,28 @@ def ensure_master_key_file(env):
 
 
 def new_data_key():
-    return AESGCM.generate_key(bit_length=KEY_BYTES * 8)
+    return random_bytes(KEY_BYTES)  # what AESGCM.generate_key gives: os.urandom's bytes
+
+
+_KEY_ID_BYTES = 16
 
 
 def new_key_id():
-    return uuid.uuid4().hex
+    """32 random hex digits: a uuid4's randomness without its object."""
+    return random_bytes(_KEY_ID_BYTES).hex()
+
+
+def new_wrapped_keys(master, count):
+    """`[(key id, data key, wrapped key)]` of `count` new keys: the randomness of the whole batch
+    (ids, keys, the wrapping's nonces) drawn from the operating system at once."""
+    size = _KEY_ID_BYTES + KEY_BYTES + _NONCE_BYTES
+    drawn = os.urandom(size * count)
+    made = []
+    for start in range(0, size * count, size):
+        key_id = drawn[start : start + _KEY_ID_BYTES].hex()
+        key = drawn[start + _KEY_ID_BYTES : start + _KEY_ID_BYTES + KEY_BYTES]
+        made.append((key_id, key, master.wrap(key_id, key, drawn[start + _KEY_ID_BYTES + KEY_BYTES : start + size])))
+    return made
 
 
 @functools.lru_cache(maxsize=4096)
@@ -168,10 +213,15 @@ def cipher(data_key):
     return AESGCM(data_key)
 
 
+@functools.lru_cache(maxsize=4096)
+def sealer(key_id, data_key):
+    """What sealing with one key repeats for each value: its cipher's `encrypt`, the key id as
+    associated data, and the sealed strings' common start."""
+    return cipher(data_key).encrypt, key_id.encode("utf-8"), f"{SEALED_PREFIX}{key_id}:"
+
+
 def seal_value(key_id, data_key, text):
-    nonce = os.urandom(_NONCE_BYTES)
-    sealed = cipher(data_key).encrypt(nonce, text.encode("utf-8"), key_id.encode("utf-8"))
-    return f"{SEALED_PREFIX}{key_id}:{binascii.b2a_base64(nonce + sealed, newline=False).decode('ascii')}"
+    return _text_sealer(key_id, data_key)(text)
 
 
 # A sealed value may also sit inside a longer text (a document's sentence names a party).
@@ -293,7 +343,7 @@ def seal(data, key_ids, keys, event_type=None, pairs=None, fields=None, reuse=No
     sealed = data
     for path, subject, value in personal_fields_in(data, event_type) if fields is None else fields:
         key_id = key_ids[subject]
-        sealed = _set(sealed, path, _seal_tree(value, key_id, keys.get(key_id), pairs, reuse))
+        sealed = _set(sealed, path, _seal_tree(value, _text_sealer(key_id, keys.get(key_id), pairs, reuse)))
     return sealed
 
 
@@ -324,25 +374,37 @@ def case_key_ids(events):
     return found - shared
 
 
-def _seal_tree(value, key_id, data_key, pairs=None, reuse=None):
+def _seal_tree(value, seal_text):
     if isinstance(value, str):
-        if not value or value.startswith(SEALED_PREFIX):
-            return value
-        if data_key is None:
-            return ERASED
-        earlier = None if reuse is None else reuse.get(value)
-        if earlier is not None and key_id_of(earlier) == key_id:
+        return value if not value or value.startswith(SEALED_PREFIX) else seal_text(value)
+    if isinstance(value, dict):
+        return {k: v if k in CLEAR_KEYS else _seal_tree(v, seal_text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_seal_tree(v, seal_text) for v in value]
+    return value
+
+
+def _text_sealer(key_id, data_key, pairs=None, reuse=None):
+    """`seal_text(text)` with one key (`ERASED` when it is destroyed): what `seal` does to each
+    clear string of a field, the key's cipher looked up once for them all."""
+    if data_key is None:
+        return lambda text: ERASED
+    encrypt, associated, start = sealer(key_id, data_key)
+
+    def seal_text(text):
+        earlier = None if reuse is None else reuse.get(text)
+        if earlier is not None and earlier.startswith(start):
             sealed = earlier  # the same text under the same key: a copy (the case's parties in its acceptance)
         else:
-            sealed = seal_value(key_id, data_key, value)
-        if pairs is not None and value != ERASED:
-            pairs[value] = sealed
+            nonce = random_bytes(_NONCE_BYTES)
+            sealed = start + binascii.b2a_base64(
+                nonce + encrypt(nonce, text.encode("utf-8"), associated), newline=False
+            ).decode("ascii")
+        if pairs is not None and text != ERASED:
+            pairs[text] = sealed
         return sealed
-    if isinstance(value, dict):
-        return {k: v if k in CLEAR_KEYS else _seal_tree(v, key_id, data_key, pairs, reuse) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_seal_tree(v, key_id, data_key, pairs, reuse) for v in value]
-    return value
+
+    return seal_text
 
 
 def _clear_texts(value):

@@ -167,9 +167,10 @@ class SealedEventStore:
         return self.inner.append(stream_id, expected_version, sealed, correlation_id, causation_id, actor)
 
     def _seal(self, stream_id, bound, event_type, data):
-        for subject in privacy.subjects_in(data, event_type):
-            if subject not in bound and subject in self.shared:
-                bound[subject] = self.shared[subject]  # the mediator's own key, from their stream
+        if self.shared:  # a person's key across streams (`privacy.shared_subject`) met in this unit of work
+            for subject in privacy.subjects_in(data, event_type):
+                if subject not in bound and subject in self.shared:
+                    bound[subject] = self.shared[subject]  # the mediator's own key, from their stream
         keys = {} if stream_id in self.erased else self.keys
         sealed = self.vault.seal(data, bound, keys, remember=self.remember, event_type=event_type, pairs=self.pairs)
         self.shared.update((s, k) for s, k in bound.items() if privacy.shared_subject(s))

@@ -15,7 +15,7 @@ from services.common import privacy
 from services.common.auth import Principal
 from services.common.clock import FixedClock
 from services.common.errors import Forbidden
-from services.common.keystore import InMemoryKeyStore, Vault, memory_vault
+from services.common.keystore import InMemoryKeyStore, Recent, Vault, memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from services.intake import handlers
 from services.intake.commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
@@ -131,6 +131,43 @@ def test_data_keys_are_made_ahead_before_the_pool_runs_out():
     assert len(store.rows) == 16 and not vault._refilling
     taken += [vault.new_key() for _ in range(9)]
     assert len({key_id for key_id, _ in taken}) == 16 and all(key_id in store.rows for key_id, _ in taken)
+
+
+def test_a_batch_of_keys_is_stored_wrapped_and_a_case_takes_its_keys_at_once():
+    store = InMemoryKeyStore()
+    master = privacy.MasterKey(os.urandom(privacy.KEY_BYTES))
+    vault = Vault(store, master, pool_size=4)
+    taken = vault.new_keys(6)  # more than a batch: two are made on the spot
+    assert len({key_id for key_id, _ in taken}) == 6 and len({key for _, key in taken}) == 6
+    for key_id, key in taken:
+        assert len(key) == privacy.KEY_BYTES and len(key_id) == 32
+        assert master.unwrap(key_id, store.rows[key_id]["wrapped"]) == key
+
+
+def test_random_bytes_are_handed_out_once_and_not_shared_with_a_child_process():
+    source = privacy.RandomBytes(size=64)
+    taken = [source.take(12) for _ in range(38)]  # several draws from the system, and some left
+    assert len(set(taken)) == 38 and all(len(nonce) == 12 for nonce in taken)
+    reader, writer = os.pipe()
+    child = os.fork()
+    if child == 0:  # the child takes what the parent would take next, unless it drew afresh
+        os.write(writer, source.take(12))
+        os._exit(0)
+    os.waitpid(child, 0)
+    in_child = os.read(reader, 12)
+    assert in_child != source.take(12)
+
+
+def test_recent_keeps_about_its_limit_and_what_is_read_stays():
+    recent = Recent(limit=4)  # two generations of two
+    recent.update({"a": 1, "b": 2})  # the newer generation is full: it becomes the older
+    recent["c"] = 3
+    assert recent.get("a") == 1  # read from the older one: written again
+    recent["d"] = 4  # full again: the older one ("b") goes
+    assert "b" not in recent and all(key in recent for key in "acd") and len(recent) == 3
+    assert recent.pop("a") == 1 and "a" not in recent and recent.get("a") is None
+    recent.forget(lambda key: key == "c")
+    assert "c" not in recent and recent.get("d") == 4 and len(recent) == 1
 
 
 def test_the_master_key_wraps_keys_bound_to_their_id():
