@@ -161,6 +161,10 @@ _COLUMNS = (
     "position, event_id, stream_id, stream_version, event_type, schema_version, case_id,"
     " center_id, occurred_at, recorded_at, correlation_id, causation_id, data, actor"
 )
+# What an append reads back: what the server decided, not the data it was sent (the larger
+# part of a row, sealed data the more: its way back cost as much as its way in).
+_APPENDED_COLUMNS = _COLUMNS.replace(" data,", "")
+_APPENDED_NAMES = [name.strip() for name in _APPENDED_COLUMNS.split(",")]
 
 
 def row_to_event(row):
@@ -193,7 +197,8 @@ class PostgresEventStore:
         with `actor`, who caused them (None: no one in particular).
 
         One round trip: `tiaojie_append` (a server-side function) takes the append lock,
-        skips event ids already stored, checks the version, inserts and notifies.
+        skips event ids already stored, checks the version, inserts and notifies. The events
+        it returns (those newly stored) carry their data as it reads back (`json_roundtrip`).
         """
         events = list(events)
         if not events:
@@ -213,7 +218,7 @@ class PostgresEventStore:
         ]
         try:
             self.cursor.execute(
-                f"SELECT {_COLUMNS} FROM tiaojie_append(%s, %s, %s::jsonb, %s, %s, %s)",
+                f"SELECT {_APPENDED_COLUMNS} FROM tiaojie_append(%s, %s, %s::jsonb, %s, %s, %s)",
                 (stream_id, expected_version, dumps(batch), self.clock.now(), correlation_id, causation_id),
             )
         except psycopg2.Error as exc:
@@ -223,7 +228,13 @@ class PostgresEventStore:
             if isinstance(exc, psycopg2.errors.UniqueViolation):
                 raise ConcurrencyError(stream_id, expected_version, None) from None
             raise
-        return sorted((row_to_event(r) for r in self.cursor.fetchall()), key=lambda e: e.position)
+        data = {e.event_id: e.data for e in events}
+        appended = []
+        for row in self.cursor.fetchall():
+            values = dict(row) if isinstance(row, dict) else dict(zip(_APPENDED_NAMES, row, strict=True))
+            values["data"] = json_roundtrip(data[str(values["event_id"])])
+            appended.append(row_to_event(values))
+        return sorted(appended, key=lambda e: e.position)
 
     def load(self, stream_id, after_version=0):
         self.cursor.execute(

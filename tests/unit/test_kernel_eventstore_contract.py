@@ -49,6 +49,15 @@ class EventStoreContract:
         store.append("s-6", 0, [NewEvent("A", {"amount": Decimal("12000.10")})])
         assert store.load("s-6")[0].data["amount"] == "12000.10"
 
+    def test_an_appended_event_is_the_event_loading_it_gives(self, store):
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        data = {"amount": Decimal("12000.10"), "at": datetime(2026, 3, 1, tzinfo=UTC), "parties": [{"n": "张三"}]}
+        appended = store.append("s-8", 0, [NewEvent("A", data), NewEvent("B", {"n": 2})])
+        assert appended == store.load("s-8")
+        assert appended[0].data["amount"] == "12000.10"
+
     def test_envelope_carries_the_contract_fields(self, store):
         [event] = store.append(
             "s-7",
