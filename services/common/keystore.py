@@ -300,6 +300,9 @@ class Vault:
     def _stored_keys(self):
         made = privacy.new_wrapped_keys(self.master, self.pool_size)
         self.store.create({key_id: wrapped for key_id, _, wrapped in made})
+        for key_id, key, _ in made:
+            # Their ciphers made here too: this thread runs while requests wait for their database.
+            privacy.sealer(key_id, key)
         return [(key_id, key) for key_id, key, _ in made]
 
     def _refill(self):

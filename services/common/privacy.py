@@ -49,6 +49,7 @@ SEALED_PREFIX = "tj:sealed:v1:"
 ERASED = "[已删除]"
 KEY_BYTES = 32
 _NONCE_BYTES = 12
+_NONCES_AT_ONCE = 5
 
 # Which fields of an event's data are personal, and whose key seals them. A dict field
 # is sealed leaf by leaf (its shape and these clear keys stay readable).
@@ -390,13 +391,17 @@ def _text_sealer(key_id, data_key, pairs=None, reuse=None):
     if data_key is None:
         return lambda text: ERASED
     encrypt, associated, start = sealer(key_id, data_key)
+    nonces = []  # drawn a few at a time: a field seldom has more than five values
 
     def seal_text(text):
         earlier = None if reuse is None else reuse.get(text)
         if earlier is not None and earlier.startswith(start):
             sealed = earlier  # the same text under the same key: a copy (the case's parties in its acceptance)
         else:
-            nonce = random_bytes(_NONCE_BYTES)
+            if not nonces:
+                drawn = random_bytes(_NONCE_BYTES * _NONCES_AT_ONCE)
+                nonces.extend(drawn[i : i + _NONCE_BYTES] for i in range(0, len(drawn), _NONCE_BYTES))
+            nonce = nonces.pop()
             sealed = start + binascii.b2a_base64(
                 nonce + encrypt(nonce, text.encode("utf-8"), associated), newline=False
             ).decode("ascii")
