@@ -51,6 +51,7 @@ KEY_MIGRATIONS = [
 REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units of work
 OPENED_VALUES = 50000  # values kept as they read opened, while their keys are remembered: about 10 MiB
 POOL_SIZE = 256  # keys created ahead, in one transaction: a new case needs no commit of its own here
+KEYS_AT_A_TIME = 8  # made between two pauses of the pool's thread
 DESTROYED_CHANNEL = "tiaojie_keys_destroyed"  # what `destroy` announces: the ids, space-separated
 EVERY_KEY = "*"  # announced instead when the ids do not fit a notification (PostgreSQL: < 8000 bytes)
 NOTIFY_LIMIT = 7000
@@ -297,17 +298,24 @@ class Vault:
             threading.Thread(target=self._refill, name="data-key-pool", daemon=True).start()
         return taken
 
-    def _stored_keys(self):
-        made = privacy.new_wrapped_keys(self.master, self.pool_size)
+    def _stored_keys(self, pause=False):
+        """A batch of new keys, stored. `pause` (the pool's thread): after each few keys it lets
+        go of the interpreter's lock, so a request back from its database has it at once
+        instead of after the whole batch (`sys.getswitchinterval`, 5 ms, at every round trip)."""
+        made = []
+        while len(made) < self.pool_size:
+            chunk = privacy.new_wrapped_keys(self.master, min(KEYS_AT_A_TIME, self.pool_size - len(made)))
+            for key_id, key, _ in chunk:
+                privacy.sealer(key_id, key)  # their ciphers made ahead too, off the request's path
+            made += chunk
+            if pause:
+                time.sleep(0)
         self.store.create({key_id: wrapped for key_id, _, wrapped in made})
-        for key_id, key, _ in made:
-            # Their ciphers made here too: this thread runs while requests wait for their database.
-            privacy.sealer(key_id, key)
         return [(key_id, key) for key_id, key, _ in made]
 
     def _refill(self):
         try:
-            fresh = self._stored_keys()
+            fresh = self._stored_keys(pause=True)
             with self._lock:
                 self._pool[:0] = fresh  # behind the keys left, which go first
         except Exception as error:  # the next request that finds the pool empty makes the batch

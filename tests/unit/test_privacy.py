@@ -144,6 +144,16 @@ def test_a_batch_of_keys_is_stored_wrapped_and_a_case_takes_its_keys_at_once():
         assert master.unwrap(key_id, store.rows[key_id]["wrapped"]) == key
 
 
+def test_the_pools_thread_lets_other_threads_run_between_a_few_keys(monkeypatch):
+    from services.common import keystore
+
+    pauses = []
+    monkeypatch.setattr(keystore.time, "sleep", pauses.append)
+    vault = Vault(InMemoryKeyStore(), privacy.MasterKey(os.urandom(privacy.KEY_BYTES)), pool_size=20)
+    assert len(vault._stored_keys()) == 20 and not pauses  # a request that makes them does not pause
+    assert len(vault._stored_keys(pause=True)) == 20 and pauses == [0, 0, 0]  # 8, 8 and 4 keys
+
+
 def test_random_bytes_are_handed_out_once_and_not_shared_with_a_child_process():
     source = privacy.RandomBytes(size=64)
     taken = [source.take(12) for _ in range(38)]  # several draws from the system, and some left
