@@ -30,6 +30,7 @@ FULL = {
     "latency_seconds": 20.0,
     "scaling_levels": [1_000, 100_000, 1_000_000],
     "privacy_cases": 300,
+    "privacy_appends": 2000,
 }
 QUICK = {
     "append_single": 30,
@@ -44,6 +45,7 @@ QUICK = {
     "latency_seconds": 1.0,
     "scaling_levels": [50, 100],
     "privacy_cases": 10,
+    "privacy_appends": 30,
 }
 BENCHMARKS = {
     "append": append.run,
