@@ -253,38 +253,71 @@ def open_tree(value, key_of, pairs, used, known=None):
     the data key, or None when it is destroyed (the part reads `ERASED`); `used` (a set) gets
     every key id met; `pairs` (a dict) gets `{clear text: sealed text}` of each string that
     starts sealed, as `sealed_pairs` has them. `known` (`{sealed: clear}`) spares decrypting a
-    whole sealed string whose key is live, and gets the ones decrypted."""
+    whole sealed string whose key is live, and gets the ones decrypted. The leaves of a dict or
+    list are taken in place (most of an event is clear): a call of its own only for what holds
+    more, or is sealed."""
     if isinstance(value, str):
-        if SEALED_PREFIX not in value:
-            return value
-        whole = _SEALED_WHOLE.match(value)
-        if whole is not None:  # the common case: one sealed value, the whole string
-            key_id = whole.group(1)
-            used.add(key_id)
-            data_key = key_of(key_id)
-            if data_key is None:
-                return ERASED
-            opened = None if known is None else known.get(value)
-            if opened is None:
-                opened = _decrypt(key_id, whole.group(2), data_key)
-                if known is not None:
-                    known[value] = opened
-        else:  # sealed parts inside a longer text (a document's sentence)
+        return value if SEALED_PREFIX not in value else _open_text(value, key_of, pairs, used, known)
+    if isinstance(value, dict):
+        opened = {}
+        for k, v in value.items():
+            kind = type(v)
+            if kind is str:
+                opened[k] = v if SEALED_PREFIX not in v else _open_text(v, key_of, pairs, used, known)
+            elif kind in _CLEAR_LEAVES:
+                opened[k] = v
+            else:
+                opened[k] = open_tree(v, key_of, pairs, used, known)
+        return opened
+    if isinstance(value, list):
+        opened = []
+        for v in value:
+            kind = type(v)
+            if kind is str:
+                opened.append(v if SEALED_PREFIX not in v else _open_text(v, key_of, pairs, used, known))
+            elif kind in _CLEAR_LEAVES:
+                opened.append(v)
+            else:
+                opened.append(open_tree(v, key_of, pairs, used, known))
+        return opened
+    return value
 
-            def part(match):
-                used.add(match.group(1))
-                data_key = key_of(match.group(1))
-                return ERASED if data_key is None else _decrypt(match.group(1), match.group(2), data_key)
 
-            opened = _SEALED.sub(part, value)
-        if opened and opened != ERASED and value.startswith(SEALED_PREFIX):
+_CLEAR_LEAVES = frozenset({int, float, bool, type(None)})
+
+
+def _open_text(value, key_of, pairs, used, known):
+    """A string with a sealed value in it, opened (`open_tree`)."""
+    opened = None if known is None else known.get(value)
+    if opened is not None:  # a whole sealed value opened before: no need to parse it either
+        key_id = value[len(SEALED_PREFIX) : value.index(":", len(SEALED_PREFIX))]
+        used.add(key_id)
+        if key_of(key_id) is None:
+            return ERASED
+        if opened != ERASED:
             pairs[opened] = value
         return opened
-    if isinstance(value, dict):
-        return {k: open_tree(v, key_of, pairs, used, known) for k, v in value.items()}
-    if isinstance(value, list):
-        return [open_tree(v, key_of, pairs, used, known) for v in value]
-    return value
+    whole = _SEALED_WHOLE.match(value)
+    if whole is not None:  # the common case: one sealed value, the whole string
+        key_id = whole.group(1)
+        used.add(key_id)
+        data_key = key_of(key_id)
+        if data_key is None:
+            return ERASED
+        opened = _decrypt(key_id, whole.group(2), data_key)
+        if known is not None:
+            known[value] = opened
+    else:  # sealed parts inside a longer text (a document's sentence)
+
+        def part(match):
+            used.add(match.group(1))
+            data_key = key_of(match.group(1))
+            return ERASED if data_key is None else _decrypt(match.group(1), match.group(2), data_key)
+
+        opened = _SEALED.sub(part, value)
+    if opened and opened != ERASED and value.startswith(SEALED_PREFIX):
+        pairs[opened] = value
+    return opened
 
 
 @functools.cache
