@@ -164,7 +164,8 @@ _COLUMNS = (
 # What an append reads back: what the server decided, not the data it was sent (the larger
 # part of a row, sealed data the more: its way back cost as much as its way in).
 _APPENDED_COLUMNS = _COLUMNS.replace(" data,", "")
-_APPENDED_NAMES = [name.strip() for name in _APPENDED_COLUMNS.split(",")]
+_COLUMN_NAMES = [name.strip() for name in _COLUMNS.split(",")]
+_APPENDED_NAMES = [name for name in _COLUMN_NAMES if name != "data"]
 
 
 def row_to_event(row):
@@ -172,7 +173,7 @@ def row_to_event(row):
     if isinstance(row, dict):
         values = dict(row)
     else:
-        values = dict(zip([c.strip() for c in _COLUMNS.split(",")], row, strict=True))
+        values = dict(zip(_COLUMN_NAMES, row, strict=True))
     values["event_id"] = str(values["event_id"])
     return upcast(Event(**values))
 

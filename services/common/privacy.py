@@ -8,7 +8,7 @@ by its clear text, or by `ERASED` when its key is gone; plain strings (events st
 before sealing began) pass unchanged, which is what keeps old events readable.
 
 A key belongs to one person of one case (`applicant`, `respondent`, and `text` for free
-text that may name both): its id is random (`new_key_id()`), and which key a stream's
+text that may name both): its id is random (`new_wrapped_keys`), and which key a stream's
 subject uses is read from the stream's own sealed values (`bindings`), so a key needs no
 round trip to be found and an erasure finds a case's keys in the case's events.
 """
@@ -49,7 +49,6 @@ SEALED_PREFIX = "tj:sealed:v1:"
 ERASED = "[已删除]"
 KEY_BYTES = 32
 _NONCE_BYTES = 12
-_NONCES_AT_ONCE = 5
 
 # Which fields of an event's data are personal, and whose key seals them. A dict field
 # is sealed leaf by leaf (its shape and these clear keys stay readable).
@@ -87,10 +86,10 @@ ERASURE_EVENT = PersonalDataErased.name
 class RandomBytes:
     """Random bytes from the operating system, drawn `size` at a time and each handed out once.
 
-    Sealing takes a nonce per value and the key pool a key id, a key and a nonce per key: one
-    `os.urandom` call each would release the GIL (a system call) as often, and hand it to the
-    pool's thread in the middle of a request. A child process drops what its parent drew, so
-    no two processes hand out the same bytes."""
+    Sealing takes a nonce per value: an `os.urandom` call each would release the GIL (a system
+    call) as often, and hand it to the key pool's thread in the middle of a request (the pool
+    draws a whole batch's at once, `new_wrapped_keys`). A child process drops what its parent
+    drew, so no two processes hand out the same bytes."""
 
     def __init__(self, size=4096):
         self.size = size
@@ -189,14 +188,10 @@ def new_data_key():
 _KEY_ID_BYTES = 16
 
 
-def new_key_id():
-    """32 random hex digits: a uuid4's randomness without its object."""
-    return random_bytes(_KEY_ID_BYTES).hex()
-
-
 def new_wrapped_keys(master, count):
     """`[(key id, data key, wrapped key)]` of `count` new keys: the randomness of the whole batch
-    (ids, keys, the wrapping's nonces) drawn from the operating system at once."""
+    (ids of 32 random hex digits, keys, the wrapping's nonces) drawn from the operating system at
+    once."""
     size = _KEY_ID_BYTES + KEY_BYTES + _NONCE_BYTES
     drawn = os.urandom(size * count)
     made = []
@@ -290,7 +285,7 @@ def _open_text(value, key_of, pairs, used, known):
     """A string with a sealed value in it, opened (`open_tree`)."""
     opened = None if known is None else known.get(value)
     if opened is not None:  # a whole sealed value opened before: no need to parse it either
-        key_id = value[len(SEALED_PREFIX) : value.index(":", len(SEALED_PREFIX))]
+        key_id = key_id_of(value)
         used.add(key_id)
         if key_of(key_id) is None:
             return ERASED
@@ -424,17 +419,13 @@ def _text_sealer(key_id, data_key, pairs=None, reuse=None):
     if data_key is None:
         return lambda text: ERASED
     encrypt, associated, start = sealer(key_id, data_key)
-    nonces = []  # drawn a few at a time: a field seldom has more than five values
 
     def seal_text(text):
         earlier = None if reuse is None else reuse.get(text)
         if earlier is not None and earlier.startswith(start):
             sealed = earlier  # the same text under the same key: a copy (the case's parties in its acceptance)
         else:
-            if not nonces:
-                drawn = random_bytes(_NONCE_BYTES * _NONCES_AT_ONCE)
-                nonces.extend(drawn[i : i + _NONCE_BYTES] for i in range(0, len(drawn), _NONCE_BYTES))
-            nonce = nonces.pop()
+            nonce = random_bytes(_NONCE_BYTES)
             sealed = start + binascii.b2a_base64(
                 nonce + encrypt(nonce, text.encode("utf-8"), associated), newline=False
             ).decode("ascii")
