@@ -1,8 +1,9 @@
 """Sealing personal data (docs/PRIVACY.md): its cost, beside the same work without it, in one run.
 
 - append: intake's `ApplicationReceived` with every personal field filled, one event per
-  commit through the unit of work: sealed (three data keys created in the key store,
-  wrapped by the master key, each field AES-GCM) against the same append in clear.
+  commit through the unit of work: sealed (a data key created in the key store, wrapped by
+  the master key, the three persons' keys derived from it, each field AES-GCM) against the
+  same append in clear.
 - lifecycle: intake's service layer on the real PostgreSQL, no HTTP: register, accept,
   then read the case and its history, each step its own unit of work, as the staff API
   runs them: with the vault (seal on append, open on load, keyed search tokens) against

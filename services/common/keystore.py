@@ -1,9 +1,9 @@
-"""The key store: one wrapped data key per person of a case, in a database of its own.
+"""The key store: one wrapped data key per case (its persons' keys derive from it), in a database of its own.
 
 `<prefix>_keys` (`KEYS_DATABASE_URL` overrides it, so it can have credentials of its own)
 holds `data_keys`: the key id, the data key wrapped by the master key, and when and why it
 was destroyed. Destroying a key (erasure) overwrites the wrapped key with NULL: every
-sealed copy of that person's data, wherever it went, is then unreadable. Keys are made
+sealed copy of the case's persons' data, wherever it went, is then unreadable. Keys are made
 ahead in batches (`POOL_SIZE`), so registering a case costs no commit here.
 
 `Vault` is what a service holds: the key store and the master key, with the three things
@@ -52,6 +52,7 @@ REMEMBERED_KEYS = 20000  # about 1 MiB of keys kept by a service between units o
 OPENED_VALUES = 50000  # values kept as they read opened, while their keys are remembered: about 10 MiB
 POOL_SIZE = 256  # keys created ahead, in one transaction: a new case needs no commit of its own here
 KEYS_AT_A_TIME = 8  # made between two pauses of the pool's thread
+CASE_SUBJECTS = ("applicant", "respondent", "text")  # the persons' keys a new stored key is made ready for
 DESTROYED_CHANNEL = "tiaojie_keys_destroyed"  # what `destroy` announces: the ids, space-separated
 EVERY_KEY = "*"  # announced instead when the ids do not fit a notification (PostgreSQL: < 8000 bytes)
 NOTIFY_LIMIT = 7000
@@ -252,8 +253,8 @@ class OpenedValues(Recent):
     remembered keys already give the process, kept no longer than they are."""
 
     def forget_keys(self, key_ids):
-        """Drops the values sealed with these keys."""
-        self.forget(lambda sealed: privacy.key_id_of(sealed) in key_ids)
+        """Drops the values sealed with these stored keys (or keys derived from them)."""
+        self.forget(lambda sealed: privacy.root_key_id(privacy.key_id_of(sealed)) in key_ids)
 
 
 class Vault:
@@ -305,8 +306,10 @@ class Vault:
         made = []
         while len(made) < self.pool_size:
             chunk = privacy.new_wrapped_keys(self.master, min(KEYS_AT_A_TIME, self.pool_size - len(made)))
-            for key_id, key, _ in chunk:
-                privacy.sealer(key_id, key)  # their ciphers made ahead too, off the request's path
+            for key_id, key, _ in chunk:  # a case's persons' keys and their ciphers made ahead too
+                for subject in CASE_SUBJECTS:
+                    derived = privacy.derived_key_id(key_id, subject)
+                    privacy.sealer(derived, privacy.key_from_root(derived, key))
             made += chunk
             if pause:
                 time.sleep(0)
@@ -330,6 +333,17 @@ class Vault:
         docstring); without that it asks the key store."""
         cache = {} if cache is None else cache
         missing = set(key_ids) - cache.keys()
+        if not missing:
+            return {k: cache[k] for k in key_ids}
+        self._stored(
+            {privacy.root_key_id(key_id) for key_id in missing} - cache.keys(), cache, remember
+        )  # the stored keys they are derived from
+        for key_id in missing - cache.keys():
+            cache[key_id] = privacy.key_from_root(key_id, cache[privacy.root_key_id(key_id)])
+        return {k: cache[k] for k in key_ids}
+
+    def _stored(self, missing, cache, remember):
+        """Reads these stored keys into `cache` (None: destroyed)."""
         heard = self._hear_destroyed() if remember and missing else None
         if heard is not None:
             for key_id in list(missing):
@@ -344,7 +358,6 @@ class Vault:
                 cache[key_id] = None if found is None else self.master.unwrap(key_id, found)
             if heard is not None:
                 self._remember({k: cache[k] for k in missing if cache[k] is not None}, heard)
-        return {k: cache[k] for k in key_ids}
 
     def _hear_destroyed(self):
         """Forgets the remembered keys destroyed since the last look; how many announcements
@@ -395,11 +408,7 @@ class Vault:
             remember = False
         unbound = [subject for subject in subjects if subject not in bound]
         if unbound:
-            fresh = self.new_keys(len(unbound))
-            for subject, (key_id, key) in zip(unbound, fresh, strict=True):
-                bound[subject], cache[key_id] = key_id, key
-            if remember:
-                self._remember(dict(fresh))  # new keys: nobody could have destroyed them
+            self._bind(unbound, bound, cache, remember)
         keys = self.keys([bound[s] for s in subjects], cache, remember)
         sealed_now = {}
         sealed = privacy.seal(data, bound, keys, event_type, sealed_now, fields, reuse=pairs)
@@ -408,6 +417,25 @@ class Vault:
         if remember:  # the reads that follow (the case page after a step) need not decrypt them
             self._opened_values.update((sealed_text, clear) for clear, sealed_text in sealed_now.items())
         return sealed
+
+    def _bind(self, unbound, bound, cache, remember):
+        """Gives each subject a key: a case's persons one derived from the stream's stored key
+        (a new one for a stream that has none yet), a mediator one derived from a stored key
+        of their own."""
+        own = [subject for subject in unbound if privacy.shared_subject(subject)]
+        case = [subject for subject in unbound if not privacy.shared_subject(subject)]
+        root = privacy.stream_root(bound) if case else None
+        fresh = self.new_keys(len(own) + (1 if case and root is None else 0))
+        cache.update(fresh)
+        if remember:
+            self._remember(dict(fresh))  # new keys: nobody could have destroyed them
+        roots = [key_id for key_id, _ in fresh]
+        for subject in own:
+            bound[subject] = privacy.derived_key_id(roots.pop(), subject)
+        if case:
+            root = root or roots.pop()
+        for subject in case:
+            bound[subject] = privacy.derived_key_id(root, subject)
 
     def open(self, value, cache=None, remember=False):
         """Any JSON value with its sealed strings opened (`[已删除]` where the key is destroyed)."""
@@ -431,26 +459,33 @@ class Vault:
         def key_of(key_id):
             if key_id in cache:
                 return cache[key_id]
-            key = self._remembered.get(key_id)  # live: the destroyed ones were heard of and forgotten
-            if key is None:
-                missing.add(key_id)
+            root_id = privacy.root_key_id(key_id)
+            if root_id in cache:
+                root = cache[root_id]
             else:
-                cache[key_id] = key
+                root = self._remembered.get(root_id)  # live: the destroyed ones were heard of and forgotten
+                if root is None:
+                    missing.add(root_id)
+                    return None
+                cache[root_id] = root
+            cache[key_id] = key = privacy.key_from_root(key_id, root)
             return key
 
         pairs = {}
         opened = privacy.open_tree(data, key_of, pairs, set(), self._opened_values)
-        if missing:  # keys not remembered (yet): one query, then the walk again
+        if missing:  # stored keys not remembered (yet): one query, then the walk again
             self.keys(missing, cache, remember=True)
             pairs = {}
-            opened = privacy.open_tree(data, cache.get, pairs, set(), self._opened_values)
+            opened = privacy.open_tree(data, key_of, pairs, set(), self._opened_values)
         return opened, pairs
 
     def search_token(self, identifier):
         return privacy.search_token(self.master.search_key, identifier)
 
     def erase(self, key_ids, reason, at=None):
-        """Destroys these keys: every value sealed with them, wherever it is, reads `[已删除]`."""
+        """Destroys these keys (the stored keys these ids name or are derived from): every value
+        sealed with them, wherever it is, reads `[已删除]`."""
+        key_ids = {privacy.root_key_id(key_id) for key_id in key_ids}
         with self._lock:
             for key_id in key_ids:
                 self._remembered.pop(key_id, None)

@@ -8,9 +8,10 @@ by its clear text, or by `ERASED` when its key is gone; plain strings (events st
 before sealing began) pass unchanged, which is what keeps old events readable.
 
 A key belongs to one person of one case (`applicant`, `respondent`, and `text` for free
-text that may name both): its id is random (`new_wrapped_keys`), and which key a stream's
-subject uses is read from the stream's own sealed values (`bindings`), so a key needs no
-round trip to be found and an erasure finds a case's keys in the case's events.
+text that may name both), derived from the one key the case stores (`derived_key`): its
+id is the stored key's random id (`new_wrapped_keys`) and the person's label, and which key
+a stream's subject uses is read from the stream's own sealed values (`bindings`), so a key
+needs no round trip to be found and an erasure finds a case's stored key in its events.
 """
 
 import base64
@@ -216,6 +217,49 @@ def sealer(key_id, data_key):
     return cipher(data_key).encrypt, key_id.encode("utf-8"), f"{SEALED_PREFIX}{key_id}:"
 
 
+# A case's persons' keys come from one stored key (its *root*): each is derived from it with
+# HKDF-Expand (RFC 5869; the root, 32 random bytes, is the pseudorandom key, and the person's
+# label is the info), so a new case stores one key, not three, and destroying the root erases
+# every key derived from it. A derived key's id is the root's id and the label: `<root id>.<label>`.
+# Ids without a label (keys stored before derivation began) name a stored key directly.
+SUBJECT_LABELS = {"applicant": "a", "respondent": "r", "text": "t", MEDIATOR: "m"}
+_DERIVATION = b"tiaojie data key v1:"
+
+
+def derived_key_id(root_id, subject):
+    """The id of `subject`'s key derived from the stored key `root_id`."""
+    return f"{root_id}.{SUBJECT_LABELS[MEDIATOR if shared_subject(subject) else subject]}"
+
+
+def root_key_id(key_id):
+    """The id of the stored key a key id names or is derived from."""
+    return key_id.partition(".")[0]
+
+
+def stream_root(bound):
+    """The stored key a stream's persons' keys are derived from (`{subject: key id}`), or None:
+    a person who joins the stream later gets a key derived from it too (a mediator's key is the
+    mediator's own, never a case's)."""
+    roots = [
+        key_id.partition(".")[0] for subject, key_id in bound.items() if "." in key_id and not shared_subject(subject)
+    ]
+    return min(roots, default=None)
+
+
+@functools.lru_cache(maxsize=4096)
+def derived_key(root_key, label):
+    """HKDF-Expand(root key, info, 32 bytes): one block of HMAC-SHA256 (None for a destroyed root)."""
+    if root_key is None:
+        return None
+    return hmac.digest(root_key, _DERIVATION + label.encode("ascii") + b"\x01", "sha256")
+
+
+def key_from_root(key_id, root_key):
+    """The data key `key_id` names, given the key of its root (the root's own for an id without a label)."""
+    _, dot, label = key_id.partition(".")
+    return derived_key(root_key, label) if dot else root_key
+
+
 def seal_value(key_id, data_key, text):
     return _text_sealer(key_id, data_key)(text)
 
@@ -392,15 +436,16 @@ def bindings(data, event_type=None):
 
 
 def case_key_ids(events):
-    """The key ids `(event type, data)` pairs of a case were sealed with, but a mediator's: what
-    erasing the case destroys (a mediator's name belongs to the mediator, not to the case)."""
+    """The stored keys `(event type, data)` pairs of a case were sealed with (or derived from),
+    but a mediator's: what erasing the case destroys (a mediator's name belongs to the mediator,
+    not to the case)."""
     found, shared = set(), set()
     for event_type, data in events:
         found |= sealed_key_ids(data)
         for _, subject, value in _fields(data, event_type):
             if shared_subject(subject):
                 shared |= sealed_key_ids(value)
-    return found - shared
+    return {root_key_id(key_id) for key_id in found} - {root_key_id(key_id) for key_id in shared}
 
 
 def _seal_tree(value, seal_text):

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from services.common import privacy
 from services.common.auth import Principal
@@ -227,6 +229,54 @@ def test_intake_stores_personal_fields_sealed_and_shows_them_opened(uow):
         history = handlers.case_history(uow, None, case_id)
     assert view["applicant"] == MARKED and view["description"] == "标记：张三被欠薪"
     assert history["events"][1]["data"]["respondent"] == RESPONDENT
+
+
+def test_a_cases_persons_keys_are_derived_from_the_one_key_it_stores(uow, vault):
+    """One stored key per case: the applicant's, the respondent's and the free text's keys are
+    HKDF-Expand of it (RFC 5869), each with its own id, and destroying it erases them all."""
+    case_id = register(uow)["case_id"]
+    [received] = uow.stored.events
+    bound = privacy.bindings(received.data)
+    [root] = privacy.case_key_ids([(received.event_type, received.data)])
+    assert bound == {
+        subject: f"{root}.{label}" for subject, label in (("applicant", "a"), ("respondent", "r"), ("text", "t"))
+    }
+    root_key = vault.keys([root])[root]
+    assert root in vault.store.rows and root_key is not None
+    for subject, key_id in bound.items():
+        label = key_id.rpartition(".")[2].encode()
+        expected = HKDFExpand(hashes.SHA256(), privacy.KEY_BYTES, b"tiaojie data key v1:" + label).derive(root_key)
+        assert vault.keys([key_id])[key_id] == expected != root_key, subject
+    keys = vault.keys(bound.values())
+    assert len(set(keys.values())) == 3
+    applicant, payload = received.data["applicant"]["name"][len(privacy.SEALED_PREFIX) :].split(":")
+    assert privacy._decrypt(applicant, payload, keys[bound["applicant"]]) == "标记张三"
+    with pytest.raises(InvalidTag):  # another person's key of the same case does not open it
+        privacy._decrypt(applicant, payload, keys[bound["respondent"]])
+    reader = Vault(vault.store, vault.master)  # another process: it has only the key store
+    assert reader.open(received.data)["applicant"] == MARKED
+    assert Vault(vault.store, vault.master).open_events([received], remember=True)[0][0]["applicant"] == MARKED
+    assert vault.erase(bound.values(), "当事人要求删除") == 1  # the one stored key
+    assert reader.open(received.data)["applicant"]["name"] == privacy.ERASED
+    with uow:
+        assert handlers.case_view(uow, None, case_id)["description"] == privacy.ERASED
+
+
+def test_a_person_who_joins_a_stream_later_gets_a_key_derived_from_its_stored_key(vault):
+    bound, cache = {}, {}
+    first = vault.seal({"applicant": {"name": "张三"}}, bound, cache)
+    taken = len(vault._pool)
+    later = vault.seal({"description": "欠薪", "respondent": {"name": "某公司"}}, bound, cache)
+    assert len(vault._pool) == taken  # no new stored key
+    root = privacy.root_key_id(privacy.key_id_of(first["applicant"]["name"]))
+    assert bound == {"applicant": f"{root}.a", "respondent": f"{root}.r", "text": f"{root}.t"}
+    assert Vault(vault.store, vault.master).open(later) == {"description": "欠薪", "respondent": {"name": "某公司"}}
+    # A stream sealed before derivation began (its keys stored one per person) gets a stored key
+    # for a newcomer: the old ids name no stored key to derive from.
+    old_id, _ = vault.new_key()
+    old = {"applicant": old_id}
+    vault.seal({"description": "欠薪"}, old, {})
+    assert privacy.stream_root(old) == privacy.root_key_id(old["text"]) != old_id
 
 
 def test_values_sealed_here_read_back_without_being_decrypted(uow, vault, monkeypatch):
