@@ -188,6 +188,13 @@ class RecommendationReceived(ArbitrationLinkEvent):
     about_a_case = False
 
 
+class ReferralViewed(ArbitrationLinkEvent):
+    """A response of the link's referral status API showed the institute's reasons about a case
+    (free text that may name the parties): a look at the case. In a stream of its own per look."""
+
+    about_a_case = False
+
+
 # --- documents ----------------------------------------------------------------------------
 class DocumentsEvent(EventType):
     service = "documents"
@@ -203,7 +210,7 @@ class DocumentDownloaded(DocumentsEvent):
 
 # Looks at a case's personal data that another service reports, for intake, which keeps
 # the case's looks (docs/PRIVACY.md); they count in no figure.
-LOOK_EVENTS = frozenset({DocumentDownloaded.name, MediationViewed.name})
+LOOK_EVENTS = frozenset({DocumentDownloaded.name, MediationViewed.name, ReferralViewed.name})
 
 
 def _published():

@@ -10,11 +10,13 @@ import logging
 import uuid
 from decimal import Decimal
 
+from services.common import privacy
 from services.common.commands import decide_again
 from services.common.errors import ConcurrencyError, NotFound
 from services.common.keystore import opened
+from services.common.looks import report_look
 from services.common.money import MAX_AMOUNT, within_limit
-from services.events import AgreementDefaulted
+from services.events import AgreementDefaulted, ReferralViewed
 
 from . import contract
 from .domain import (
@@ -144,15 +146,27 @@ def receive_reply(unit_of_work, kind, body, known_centers):
         stream_id = Recommendation.stream_for(body["recommendation_id"])
         return _on_fresh(unit_of_work, Recommendation, stream_id, lambda letter, uow: letter.receive(body))
     stream_id = Referral.stream_for(body["referral_id"])
-    return _on_fresh(unit_of_work, Referral, stream_id, lambda referral, uow: _answer(referral, kind, body))
+    return _on_fresh(unit_of_work, Referral, stream_id, lambda referral, uow: _answer(referral, kind, body, uow))
 
 
-def _answer(referral, kind, body):
+def _answer(referral, kind, body, uow):
+    _seal_with_the_cases_key(uow, referral)
     if kind == "referral.docketed":
         return referral.docket(body["arbitration_case_no"], body["docketed_at"])
     if kind == "referral.declined":
         return referral.decline(body["reason"], body["declined_at"])
     return referral.decide(body["decision"], body["decided_at"], body.get("document_no"), body.get("reason"))
+
+
+def _seal_with_the_cases_key(uow, referral):
+    """The institute's reason (a declined referral's, a review's) is free text about the case:
+    sealed with a key derived from the case's own stored key, found in the parties the referral's
+    message copies, so erasing the case erases it too. (A message whose parties were not sealed,
+    sent before sealing began, leaves the referral a key of its own.)"""
+    root = privacy.case_root_in(referral.message)
+    bind = getattr(uow.events, "bind", None)  # a unit of work without a vault seals nothing
+    if root is not None and bind is not None:
+        bind(referral.stream_id, {"text": privacy.derived_key_id(root, "text")})
 
 
 def _on_fresh(unit_of_work, aggregate_class, stream_id, command):
@@ -176,6 +190,10 @@ def _on_fresh(unit_of_work, aggregate_class, stream_id, command):
 # -- the referral status API -------------------------------------------------------------
 
 
+LIST_ROUTE = "arbitration_link GET /api/v1/referrals"
+REFERRAL_ROUTE = "arbitration_link GET /api/v1/referrals/{referral_id}"
+
+
 def referrals(uow, actor, case_id=None):
     """The referrals of one case (or of the actor's center), newest first."""
     if case_id is not None:
@@ -183,7 +201,10 @@ def referrals(uow, actor, case_id=None):
         if center_id is not None:
             actor.require_read(center_id)
     own_center = actor.center_id if actor.role == "center" else None
-    return uow.referral_table.find(uow.events, case_id=case_id, center_id=own_center)
+    return [
+        _shown(uow, actor, r, LIST_ROUTE)
+        for r in uow.referral_table.find(uow.events, case_id=case_id, center_id=own_center)
+    ]
 
 
 def referral(uow, actor, referral_id):
@@ -191,7 +212,17 @@ def referral(uow, actor, referral_id):
     if not found:
         raise NotFound("no such referral")
     actor.require_read(found[0]["center_id"])
-    return found[0]
+    return _shown(uow, actor, found[0], REFERRAL_ROUTE)
+
+
+def _shown(uow, actor, found, route):
+    """A referral as the API shows it: the institute's reasons in its history opened (`[已删除]`
+    once the case is erased), and the read recorded as a look at the case (`ReferralViewed`)
+    when it shows one."""
+    if not privacy.sealed_key_ids(found["history"]):
+        return found
+    report_look(uow, ReferralViewed, actor, found["case_id"], found["center_id"], route)
+    return {**found, "history": uow.events.opened_copy(found["history"])}
 
 
 def _is_uuid(value):

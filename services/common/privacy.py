@@ -38,6 +38,8 @@ from services.events import (
     MediatorAssigned,
     MediatorRegistered,
     PersonalDataErased,
+    ReferralDeclined,
+    ReviewDecided,
     ReviewOutcomeRecorded,
     ReviewRequested,
     SessionHeld,
@@ -78,6 +80,10 @@ EVENT_FIELDS = {
     SurveyRecorded.name: {"comment": "text"},
     ComplaintFiled.name: {"text": "text"},
     ComplaintAnswered.name: {"answer": "text"},
+    # The institute's reasons about a case, sealed by the link with a key derived from the
+    # case's own (`case_root_in` the referral's message), so the case's erasure reaches them.
+    ReferralDeclined.name: {"reason": "text"},
+    ReviewDecided.name: {"reason": "text"},
 }
 CLEAR_KEYS = frozenset({"id_type", "type", "kind"})
 # What a stream records once its personal data is erased (its keys destroyed).
@@ -244,6 +250,16 @@ def stream_root(bound):
         key_id.partition(".")[0] for subject, key_id in bound.items() if "." in key_id and not shared_subject(subject)
     ]
     return min(roots, default=None)
+
+
+def case_root_in(message):
+    """The stored key of the case whose parties a message copies sealed (a referral's: the
+    applicant's key's, or the respondent's), or None when they are not sealed."""
+    for party in ("applicant", "respondent"):
+        ids = sealed_key_ids(message.get(party)) if isinstance(message, dict) else None
+        if ids:
+            return root_key_id(min(ids))
+    return None
 
 
 @functools.lru_cache(maxsize=4096)

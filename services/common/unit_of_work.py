@@ -176,6 +176,14 @@ class SealedEventStore:
         self.shared.update((s, k) for s, k in bound.items() if privacy.shared_subject(s))
         return sealed
 
+    def bind(self, stream_id, bindings):
+        """A loaded stream's subjects it has no key for yet seal with these (`{subject: key id}`):
+        the link's answers about a case take a key derived from the case's own."""
+        self._learn_loaded()
+        bound = self._bound(stream_id)
+        for subject, key_id in bindings.items():
+            bound.setdefault(subject, key_id)
+
     def sealed(self, stream_id, event_type, data):
         """`data` sealed as an event of `event_type` appended to `stream_id` would be (the same
         keys): for a read model that keeps a personal value (the roster's names) sealed."""

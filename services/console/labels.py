@@ -122,6 +122,8 @@ LOOK_ROUTES = {
     "mediation GET /api/v1/cases/{case_id}/history": "调解经过",
     "mediation GET /api/v1/complaints/{complaint_id}": "投诉详情",
     "mediation GET /api/v1/complaints": "投诉列表",
+    "arbitration_link GET /api/v1/referrals": "移送仲裁记录",
+    "arbitration_link GET /api/v1/referrals/{referral_id}": "移送仲裁详情",
     "GET /api/v1/documents/{document_id}.pdf": "下载文书（PDF）",
     "GET /api/v1/documents/{document_id}.docx": "下载文书（Word）",
 }

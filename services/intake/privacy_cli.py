@@ -11,7 +11,7 @@ from services.common import privacy
 from services.common.config import database_url, service_config
 from services.common.envelope import json_default
 from services.common.errors import NotFound
-from services.events import LOOK_EVENTS
+from services.events import LOOK_EVENTS, ReferralDeclined, ReviewDecided
 
 from . import handlers, retention
 from .bootstrap import bootstrap
@@ -128,6 +128,7 @@ def _migrate(wiring):
             pairs = _replacements(vault, uow.events, case) + reasons.get(case.case_id, [])
             replacements[case.case_id] = sorted(pairs, key=lambda pair: -len(pair[0]))
     sealed.update(_migrate_mediation(vault, bound, replacements))
+    sealed.update(_migrate_institute_reasons(vault, bound))
     for service, table, column in COPIES:
         sealed[f"{service}.{table}"] = _seal_copies(service, table, column, replacements)
     print(json.dumps({"rows_sealed": sealed}))
@@ -191,6 +192,54 @@ def _migrate_mediation(vault, bound, replacements):
     finally:
         conn.close()
     return counts
+
+
+# The institute's reasons the link records (free text about a case), and the copies the
+# documents service keeps of those events: `(service, table, key of the event)`.
+INSTITUTE_REASONS = (ReferralDeclined.name, ReviewDecided.name)
+_REASON_ROWS = (("arbitration_link", "events", "position"), ("documents", "documents_case_events", "event_id"))
+
+
+def _migrate_institute_reasons(vault, bound):
+    """Seals the institute's reasons stored in clear (a declined referral's, a review's), in the
+    link's events and the documents service's copies of them, whole: with the case's `text` key
+    (derived from its stored key when intake's events hold no free text), as the link seals them now."""
+    counts, cache = {}, {}
+    for service, table, key in _REASON_ROWS:
+        counts[f"{service}.{table} (institute's reasons)"] = 0
+        try:
+            conn = psycopg2.connect(database_url(service))
+        except psycopg2.OperationalError:
+            continue  # that service is not installed here
+        try:
+            with conn, conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cursor:
+                cursor.execute(
+                    f"SELECT {key}::text AS id, case_id::text AS case_id, data FROM {table}"
+                    " WHERE event_type = ANY(%s) AND data ? 'reason'",
+                    (list(INSTITUTE_REASONS),),
+                )
+                for row in cursor.fetchall():
+                    reason, keys_of = row["data"]["reason"], bound.get(f"case-{row['case_id']}", {})
+                    key_id = keys_of.get("text") or _derived_text_key(keys_of)
+                    if not reason or privacy.is_sealed(reason) or key_id is None:
+                        continue
+                    sealed = _sealed_text(key_id, vault.keys([key_id], cache)[key_id], reason)
+                    cursor.execute(
+                        f"UPDATE {table} SET data = jsonb_set(data, '{{reason}}', to_jsonb(%s::text)) WHERE {key}::text = %s",
+                        (sealed, row["id"]),
+                    )
+                    counts[f"{service}.{table} (institute's reasons)"] += 1
+        except psycopg2.errors.UndefinedTable:
+            pass
+        finally:
+            conn.close()
+    return counts
+
+
+def _derived_text_key(keys_of):
+    """A `text` key derived from the stored key of a case's parties (None without one)."""
+    party = keys_of.get("applicant") or keys_of.get("respondent")
+    return None if party is None else privacy.derived_key_id(privacy.root_key_id(party), "text")
 
 
 def _sealed_text(key_id, key, text):

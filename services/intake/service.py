@@ -24,6 +24,7 @@ from services.events import (
     MediationViewed,
     MediationWithdrawn,
     RecommendationReceived,
+    ReferralViewed,
     WithdrawalRefused,
 )
 
@@ -180,9 +181,10 @@ class IntakeService(BaseService):
     on_mediation_withdrawn = _notes_mediation_end(MediationWithdrawn)
     on_withdrawal_refused = _notes_mediation_end(WithdrawalRefused)
 
-    # Looks the documents service and mediation report: the case's looks keep them.
+    # Looks the documents service, mediation and the link report: the case's looks keep them.
     on_document_downloaded = _keeps_reported_look(DocumentDownloaded)
     on_mediation_viewed = _keeps_reported_look(MediationViewed)
+    on_referral_viewed = _keeps_reported_look(ReferralViewed)
 
     @inbox_handler(DocumentIssued)
     def on_document_issued(self, envelope):

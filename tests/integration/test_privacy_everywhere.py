@@ -16,6 +16,7 @@ from services.common.config import database_url
 from services.intake.identifiers import credit_code_check_character, resident_id_check_digit
 from services.metrics.readmodel import TABLES
 from tests import support
+from tests.integration.test_arbitration_link import reply_as_institute
 from tests.integration.test_arbitration_recommendation import recommended_cases, send_letter
 
 CENTER = "longshengjie"
@@ -32,7 +33,9 @@ REFUSAL, WITHDRAWAL = "标记的拒绝理由", "标记的撤回理由"
 REASON_MARKS = (REFUSAL, WITHDRAWAL)
 # A consultation's topic: free text about no case, which may name the person who asked.
 TOPIC = "标记的咨询：张某问加班费怎么算"
-ALL_MARKS = (*MARKS, *MEDIATION_MARKS, *REASON_MARKS, TOPIC)
+# The institute's free text about the case: why it refused to confirm the agreement.
+REVIEW_REASON = "标记的复核意见：协议第二条与标记甲乙丙的陈述不符"
+ALL_MARKS = (*MARKS, *MEDIATION_MARKS, *REASON_MARKS, TOPIC, REVIEW_REASON)
 AGREEMENT_KEY = {"Idempotency-Key": "privacy-agreement-1"}
 # The case list keeps the parties' names for search by part of a name: purged on erasure.
 PURGED_READ_MODEL = "intake_cases"
@@ -114,6 +117,12 @@ def institute_message(case_id):
     return None
 
 
+def review_decided(link, token, referral_id):
+    """The link's referral once the institute's decision is recorded, or None."""
+    status, shown, _ = support.http("GET", f"{link}/api/v1/referrals/{referral_id}", token=token)
+    return shown if status == 200 and shown["history"][-1]["event_type"] == "ReviewDecided" else None
+
+
 def issue(documents, token, case_id, kind):
     """Issues a document of `kind` once the case file allows it: its PDF's path."""
     listing = f"{documents}/api/v1/cases/{case_id}/documents"
@@ -190,6 +199,16 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             # The institute's message (the boundary, CONTRACTS §4): the link opens what it sends.
             review = support.wait_for(lambda: institute_message(case_id), timeout=30, message="the review referral")
             assert TERMS in review and MEDIATOR_NAME in review and "tj:sealed:" not in review
+            # The institute refuses to confirm it, with a reason of its own words (free text).
+            review_id, link = json.loads(review)["referral_id"], services.url("arbitration_link")
+            decided = {"referral_id": review_id, "decision": "refused", "reason": REVIEW_REASON}
+            reply_as_institute("review.decided", {**decided, "decided_at": datetime.now(UTC).isoformat()})
+            shown = support.wait_for(lambda: review_decided(link, token, review_id), timeout=30, message="the decision")
+            assert shown["status"] == "refused" and shown["history"][-1]["reason"] == REVIEW_REASON
+            support.wait_for(
+                lambda: call(mediation, "GET", f"/api/v1/cases/{case_id}", token)["review"]["reason"] == REVIEW_REASON,
+                message="mediation's copy of the decision",
+            )
             refused, notice_pdf = refuse_and_withdraw(intake, mediation, documents, token)
 
             def drain():
@@ -201,6 +220,7 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             assert len(captured) >= 4
             support.wait_for(lambda: drain() and any("ComplaintFiled" in body for body in captured), timeout=20)
             support.wait_for(lambda: drain() and any("MediationWithdrawn" in body for body in captured), timeout=20)
+            support.wait_for(lambda: drain() and any("ReviewOutcomeRecorded" in body for body in captured), timeout=20)
             leaked = [mark for mark in ALL_MARKS if any(mark in body for body in captured)]
             assert leaked == [], leaked
             assert any("tj:sealed:v1:" in body for body in captured)
@@ -216,6 +236,16 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             looks = call(intake, "GET", f"/api/v1/cases/{case_id}/looks", district)["looks"]
             routes = [look["route"] for look in looks]
             assert {"GET /api/v1/cases/{case_id}", "GET /api/v1/cases"} <= set(routes)
+            support.wait_for(  # the link's read of the institute's reason, reported through the bus
+                lambda: (
+                    "arbitration_link GET /api/v1/referrals/{referral_id}"
+                    in {
+                        look["route"]
+                        for look in call(intake, "GET", f"/api/v1/cases/{case_id}/looks", district)["looks"]
+                    }
+                ),
+                message="the link's look",
+            )
             assert looks[0]["actor"] == {"token": f"center:{CENTER}"}
             other = support.issue_token("--center", "huaguangjie")
             assert support.http("GET", f"{intake}/api/v1/cases/{case_id}/looks", token=other)[0] == 403
@@ -260,6 +290,9 @@ def test_marked_values_are_sealed_everywhere_and_gone_after_erasure(infrastructu
             assert "[已删除]" in text and TERMS not in text and NAME not in text
             assert MEDIATOR_NAME in text  # the mediator's name is the mediator's, not the case's
             assert sign_again(mediation, token, case_id)["agreement"]["terms"] == "[已删除]"
+            assert review_decided(link, token, review_id)["history"][-1]["reason"] == "[已删除]"
+            assert call(mediation, "GET", f"/api/v1/cases/{case_id}", token)["review"]["reason"] == "[已删除]"
+            assert found_in_databases([REVIEW_REASON]) == {}
             erased_view = call(mediation, "GET", f"/api/v1/cases/{case_id}", token)
             assert erased_view["sessions"][0]["summary"] == "[已删除]" == erased_view["agreement"]["terms"]
             assert erased_view["survey"]["comment"] == "[已删除]" and erased_view["agreement"]["amount"] == "8000.00"

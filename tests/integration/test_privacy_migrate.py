@@ -35,6 +35,7 @@ NAME = "迁移标记人"
 ID_NUMBER = "65010519800101003X"
 PHONE = "13811112222"
 MARKS = (NAME, ID_NUMBER, PHONE, "迁移标记公司", "迁移描述")
+INSTITUTE_REASON = "迁移仲裁院不予受理理由"  # the institute's own words about the case
 
 
 @pytest.fixture
@@ -110,9 +111,37 @@ def test_migrate_seals_what_was_stored_in_clear_and_every_copy_of_it(district_en
         "documents_issued",
         "case_files",
     }
+    # The institute's reason for declining the case's referral, as the link recorded it before
+    # sealing began, and the documents service's copy of that event.
+    declined = {"referral_id": str(uuid.uuid4()), "case_id": case_id, "reason": INSTITUTE_REASON}
+    execute(
+        env,
+        "arbitration_link",
+        "INSERT INTO events (event_id, stream_id, stream_version, event_type, schema_version, case_id, center_id,"
+        " occurred_at, recorded_at, correlation_id, data) VALUES (gen_random_uuid(), %s, 3, 'ReferralDeclined', 1,"
+        " %s, 'huaguangjie', now(), now(), 'c', %s::jsonb)",
+        (f"referral-{declined['referral_id']}", case_id, json.dumps(declined, ensure_ascii=False)),
+    )
+    execute(
+        env,
+        "documents",
+        "INSERT INTO documents_case_events (case_id, event_id, center_id, source, event_type, stream_version,"
+        " occurred_at, data) VALUES (%s, gen_random_uuid(), 'huaguangjie', 'arbitration_link', 'ReferralDeclined', 3,"
+        " now(), %s::jsonb)",
+        (case_id, json.dumps(declined, ensure_ascii=False)),
+    )
 
     result = json.loads(support.cli("privacy", "migrate", env=env).stdout.strip().splitlines()[-1])
     assert result["rows_sealed"]["intake.events"] == 2 and result["rows_sealed"]["documents.documents_issued"] == 1
+    assert result["rows_sealed"]["arbitration_link.events (institute's reasons)"] == 1
+    assert result["rows_sealed"]["documents.documents_case_events (institute's reasons)"] == 1
+    assert found_in_databases([INSTITUTE_REASON], prefix) == {}
+    conn = psycopg2.connect(database_url("arbitration_link", env))
+    with conn, conn.cursor() as cursor:
+        cursor.execute("SELECT data->>'reason' FROM events WHERE event_type = 'ReferralDeclined'")
+        [(sealed_reason,)] = cursor.fetchall()
+    conn.close()
+    assert Vault.from_env(env).open(sealed_reason) == INSTITUTE_REASON
 
     found = found_in_databases(MARKS, prefix)
     assert set(found) == {(f"{prefix}_intake", "intake_cases")}, found  # the names its search needs
@@ -133,6 +162,7 @@ def test_migrate_seals_what_was_stored_in_clear_and_every_copy_of_it(district_en
     support.cli("privacy", "erase", "--case", case_id, "--reason", "测试", env=env)
     assert found_in_databases(MARKS, prefix) == {}
     assert vault.open(stored)["blocks"][0]["text"].startswith("[已删除]：")
+    assert vault.open(sealed_reason) == "[已删除]"  # sealed with the case's key: erased with it
 
 
 MEDIATION_MARKS = ("迁移调解员", "迁移笔录", "迁移协议条款")
