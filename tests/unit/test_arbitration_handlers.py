@@ -8,9 +8,12 @@ import pytest
 
 from services.arbitration_link import contract, handlers
 from services.arbitration_link.domain import CaseFile, Referral, ReplyRefused, ResendSchedule, referral_id_for
-from services.arbitration_link.repository import row_of
+from services.arbitration_link.repository import history_entry, referral_view, row_of
 from services.arbitration_link.settings import LinkSettings
+from services.common import privacy
+from services.common.auth import Principal
 from services.common.clock import FixedClock
+from services.common.keystore import memory_vault
 from services.common.unit_of_work import FakeUnitOfWork
 from tests.unit.test_arbitration_domain import CaseStory
 
@@ -28,6 +31,9 @@ class FakeCaseFiles:
 
     def save(self, case_file):
         self.documents[case_file.case_id] = case_file.document
+
+    def center_of(self, case_id):
+        return self.documents.get(case_id, {}).get("center_id")
 
 
 class FakeReferralTable:
@@ -55,17 +61,27 @@ class FakeReferralTable:
             if r["status"] == "pending" and r["sends"] > 0 and r["next_resend_at"] <= now
         ]
 
+    def find(self, events, referral_id=None, case_id=None, center_id=None):
+        return [
+            referral_view(row, [history_entry(e) for e in events.load(Referral.stream_for(row["referral_id"]))])
+            for row in self.rows.values()
+            if referral_id in (None, row["referral_id"]) and case_id in (None, row["case_id"])
+        ]
+
 
 class FakeLink:
-    """A unit-of-work factory over in-memory stores, like the service's."""
+    """A unit-of-work factory over in-memory stores, like the service's (with a vault: the
+    link's units of work seal what they append and hand out what they load as stored)."""
 
-    def __init__(self):
+    def __init__(self, vault=None):
         self.clock = FixedClock()
         self.case_files = FakeCaseFiles()
         self.referral_table = FakeReferralTable()
         self.kernel = FakeUnitOfWork(
-            self.clock, SETTINGS, case_files=self.case_files, referral_table=self.referral_table
+            self.clock, SETTINGS, vault=vault, case_files=self.case_files, referral_table=self.referral_table
         )
+        if vault is not None:
+            self.kernel.events.open_loaded = False
 
     def __call__(self):
         return self.kernel
@@ -290,3 +306,40 @@ def test_the_link_follows_every_event_of_a_mediations_stream():
 
     followed = {t for source, t, _ in inbox_handlers(ArbitrationLinkService) if source == "mediation"}
     assert followed == {name for name, t in REGISTRY.items() if t.service == "mediation" and t.about_a_case}
+
+
+def test_the_institutes_reason_is_sealed_with_the_cases_key_and_shown_opened_as_a_look(monkeypatch):
+    """Free text of the institute's about a case: sealed with a key derived from the case's
+    stored key (found in the parties the referral copies sealed), so erasing the case erases it;
+    the status API shows it opened and records the read as a look at the case."""
+    vault = memory_vault()
+    monkeypatch.setattr(handlers, "opened", vault.open)  # the process's vault, opening what is sent
+    link = FakeLink(vault)
+    story, bound = CaseStory(), {}
+    sealed = [
+        dataclasses.replace(e, data=vault.seal(e.data, bound, {}, event_type=e.event_type)) for e in story.review()
+    ]  # the case's events as intake and mediation publish them
+    link.follow(*sealed)
+    [sent] = link.sent()
+    root = privacy.root_key_id(bound["applicant"])
+    assert privacy.case_root_in(sent.data["message"]) == root
+    decision = {
+        "referral_id": sent.data["referral_id"],
+        "decision": "refused",
+        "decided_at": "2026-03-12T10:00:00+08:00",
+    }
+    handlers.receive_reply(link, "review.decided", {**decision, "reason": "标记：协议与陈述不符"}, CENTERS)
+
+    [decided] = [e for e in link.kernel.events.events if e.event_type == "ReviewDecided"]
+    assert privacy.key_id_of(decided.data["reason"]) == f"{root}.t"  # the case's text key
+    district = Principal("district", None, "d1")
+    with link() as uow:
+        shown = handlers.referral(uow, district, sent.data["referral_id"])
+    assert shown["history"][-1]["reason"] == "标记：协议与陈述不符"
+    [look] = [e for e in link.kernel.events.events if e.event_type == "ReferralViewed"]
+    assert (look.case_id, look.data["route"]) == (story.case_id, handlers.REFERRAL_ROUTE)
+
+    vault.erase([root], "当事人要求删除")
+    with link() as uow:
+        [listed] = handlers.referrals(uow, district, story.case_id)
+    assert listed["history"][-1]["reason"] == privacy.ERASED
