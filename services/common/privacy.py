@@ -300,7 +300,10 @@ def key_id_of(sealed):
     """The key id a sealed string starts with (None for another string)."""
     if not sealed.startswith(SEALED_PREFIX):
         return None
-    return sealed[len(SEALED_PREFIX) : sealed.find(":", len(SEALED_PREFIX))]
+    return sealed[_PREFIX_LENGTH : sealed.find(":", _PREFIX_LENGTH)]
+
+
+_PREFIX_LENGTH = len(SEALED_PREFIX)
 
 
 def open_tree(value, key_of, pairs, used, known=None):
@@ -345,7 +348,7 @@ def _open_text(value, key_of, pairs, used, known):
     """A string with a sealed value in it, opened (`open_tree`)."""
     opened = None if known is None else known.get(value)
     if opened is not None:  # a whole sealed value opened before: no need to parse it either
-        key_id = key_id_of(value)
+        key_id = value[_PREFIX_LENGTH : value.find(":", _PREFIX_LENGTH)]  # `key_id_of`: it starts sealed
         used.add(key_id)
         if key_of(key_id) is None:
             return ERASED
@@ -604,7 +607,7 @@ def open_sealed(value, keys):
 def search_token(search_key, identifier):
     """The keyed hash an ID number or credit code is found by: whole, case-insensitive."""
     normalized = identifier.strip().upper().encode("utf-8")
-    return hmac.new(search_key, normalized, hashlib.sha256).hexdigest()
+    return hmac.digest(search_key, normalized, "sha256").hex()
 
 
 def mask_id_number(value):

@@ -202,7 +202,7 @@ class SealedEventStore:
         else:
             opened, pairs = self.vault.open_events(events, self.keys, self.remember)
             self.pairs.update(pairs)
-        return [dataclasses.replace(e, data=data) for e, data in zip(events, opened, strict=True)]
+        return [e.with_data(data) for e, data in zip(events, opened, strict=True)]
 
     def bindings(self, stream_id):
         """`{subject: key id}` of a stream loaded in this unit of work (empty for another)."""

@@ -1,5 +1,7 @@
 """The event store against the real PostgreSQL: the contract, concurrency, commit order."""
 
+import base64
+import os
 import threading
 
 import pytest
@@ -120,3 +122,18 @@ def _sequential_scans_of_events(database):
         cur.execute("SELECT pg_stat_clear_snapshot()")
         cur.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'events'")
         return cur.fetchone()["seq_scan"]
+
+
+def test_an_event_of_a_few_kilobytes_is_stored_in_line_not_moved_to_the_toast_table(fresh_database):
+    """Sealed personal data is AES-GCM text, which does not compress: an application's row passes
+    the 2 KB at which PostgreSQL would move its data out of line (an extra lookup on every load)."""
+    _, database = fresh_database
+    store = EventStore(database, SystemClock())
+    sealed = {f"field_{n}": base64.b64encode(os.urandom(90)).decode("ascii") for n in range(40)}  # ~5 KB
+    store.append("case-large", 0, [NewEvent("ApplicationReceived", sealed)])
+    assert store.load("case-large")[0].data == sealed
+    with database.transaction() as cursor:
+        cursor.execute("SELECT reltoastrelid::regclass::text AS toast FROM pg_class WHERE relname = 'events'")
+        toast = cursor.fetchone()["toast"]
+        cursor.execute(f"SELECT count(*) AS chunks FROM {toast}")
+        assert cursor.fetchone()["chunks"] == 0

@@ -86,3 +86,12 @@ def test_the_actor_is_an_optional_part_of_the_envelope():
     assert named.to_envelope()["actor"] == actor
     assert Event.from_envelope(named.to_envelope()).actor == actor
     assert Event.from_envelope(anonymous.to_envelope()).actor is None
+
+
+def test_an_event_with_other_data_is_the_same_event_otherwise_and_leaves_the_first_as_it_was():
+    event = Event.from_envelope(_envelope())
+    opened = event.with_data({"applicant": {"name": "张三"}})
+    assert opened == dataclasses.replace(event, data={"applicant": {"name": "张三"}})
+    assert type(opened) is Event and event.data == _envelope()["data"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opened.data = {}
