@@ -148,7 +148,7 @@ class Court:
             if self.rng.random() < self.decline_ratio:
                 return "referral.declined", {
                     "referral_id": body["referral_id"],
-                    "reason": "outside the institute's jurisdiction",
+                    "reason": "该争议不属于本仲裁院管辖范围，请向有管辖权的仲裁院申请",
                     "declined_at": at,
                 }
             number = self.answered.count("referral.docketed") + 1
@@ -168,7 +168,7 @@ class Court:
         return "review.decided", {
             "referral_id": body["referral_id"],
             "decision": "refused",
-            "reason": "the agreement's terms cannot be confirmed as they stand",
+            "reason": "调解协议部分条款内容不明确，无法按现有约定予以确认",
             "decided_at": at,
         }
 
