@@ -8,6 +8,8 @@ from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
+from services.events import ReferralDeclined
+
 from . import forms, labels, workbench
 from .backend import Unreachable
 from .case_actions import ACTIONS, allowed_actions
@@ -211,7 +213,7 @@ class CasePages:
             else None,
             guidance=default_guidance((mediation or {}).get("performance") or {}),
             timeline=timeline(histories, self.web),
-            referrals=referrals.body.get("referrals", []) if referrals.ok else [],
+            referrals=[with_institute_reason(r) for r in referrals.body.get("referrals", [])] if referrals.ok else [],
             steps=[ACTIONS[s] for s in steps],
             documents=documents,
             looks=shown_looks(looks.body.get("looks", [])) if looks.ok else None,
@@ -227,3 +229,11 @@ class CasePages:
             registered=visit.request.args.get("registered") == "1",
             form_key=str(uuid.uuid4()),
         )
+
+
+def with_institute_reason(referral):
+    """A referral with the reason the institute gave when it declined it (the link's status API
+    opens it in the referral's history), or as it was. A review's reason is the mediation's: the
+    page gives it there."""
+    reasons = [e.get("reason") for e in referral.get("history", []) if e.get("event_type") == ReferralDeclined.name]
+    return {**referral, "institute_reason": reasons[-1]} if reasons and reasons[-1] else referral

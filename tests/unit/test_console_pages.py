@@ -763,6 +763,22 @@ def test_finding3_the_case_page_of_a_confirmed_and_defaulted_agreement_says_go_t
     assert "支付令" not in page
 
 
+def test_the_case_page_gives_the_institutes_reasons_for_refusing_a_review_and_declining_a_referral(console, services):
+    secret = signed_in(console)
+    case_id = registered_case(console, services, secret)
+    review = {"requested_at": NOW.isoformat(), "decision": "refused", "reason": "协议第二条约定不明确"}
+    services.mediations[case_id] = mediation_of(case_id, "agreement", review=review)
+    declined = {"event_type": "ReferralDeclined", "reason": "不属于本院管辖", "declined_at": NOW.isoformat()}
+    referral = {"referral_id": "r-1", "case_id": case_id, "type": "referral", "status": "declined", "sends": 1}
+    listed = {"referrals": [{**referral, "history": [{"event_type": "ReferralOpened"}, declined]}]}
+    services.answers[("arbitration_link", "GET", "/api/v1/referrals")] = Answer(200, listed)
+    page = text(
+        console.case_page(request("GET", f"/cases/{case_id}", cookies={SESSION_COOKIE: secret}), case_id=case_id)
+    )
+    assert "仲裁院不予确认，理由：协议第二条约定不明确" in page
+    assert "移送仲裁：仲裁院不予立案，理由：不属于本院管辖，已发送 1 次" in page
+
+
 def test_finding3_the_case_page_of_an_unconfirmed_wage_default_offers_the_payment_order(console, services):
     secret = signed_in(console)
     case_id = registered_case(console, services, secret)
