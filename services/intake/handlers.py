@@ -251,6 +251,18 @@ def case_looks(uow, principal, case_id):
     return {"case_id": case.case_id, "case_number": case.case_number, "looks": uow.records.looks(case.case_id)}
 
 
+def account_looks(uow, principal, account, limit=500):
+    """`GET /api/v1/looks?account=`: the looks one person (a console login) took, newest first:
+    every case for the district, the cases of their own center for a center's head."""
+    if can_see_looks(principal, None):
+        center_id = None
+    elif can_see_looks(principal, principal.center_id):
+        center_id = principal.center_id
+    else:
+        raise Forbidden("only the district and the center's head see who looked at what")
+    return {"account": account, "looks": uow.records.looks_by(account, center_id, limit)}
+
+
 def case_view(uow, principal, case_id, route="GET /api/v1/cases/{case_id}"):
     case = _load(uow, case_id)
     if principal is not None:

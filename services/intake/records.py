@@ -114,6 +114,18 @@ class PostgresIntakeRecords:
                 (at, json.dumps(actor, ensure_ascii=False), route, list(case_ids)),
             )
 
+    def looks_by(self, login, center_id=None, limit=500):
+        """The looks the account `login` took (at the cases of `center_id` only, unless None),
+        newest first, each with its case's number."""
+        self.cursor.execute(
+            "SELECT l.case_id::text AS case_id, c.case_number, c.center_id, l.looked_at, l.actor, l.route"
+            " FROM intake_looks l LEFT JOIN intake_cases c ON c.case_id = l.case_id"
+            " WHERE l.actor ? 'login' AND l.actor->>'login' = %s AND (%s::text IS NULL OR c.center_id = %s)"
+            " ORDER BY l.looked_at DESC, l.look_id DESC LIMIT %s",
+            (login, center_id, center_id, limit),
+        )
+        return [{**row, "looked_at": row["looked_at"].isoformat()} for row in self.cursor.fetchall()]
+
     def looks(self, case_id):
         self.cursor.execute(
             "SELECT looked_at, actor, route FROM intake_looks WHERE case_id = %s ORDER BY looked_at, look_id",
@@ -151,6 +163,21 @@ class InMemoryIntakeRecords:
 
     def record_looks(self, case_ids, actor, route, at):
         self.seen += [(case_id, {"looked_at": at.isoformat(), "actor": actor, "route": route}) for case_id in case_ids]
+
+    def looks_by(self, login, center_id=None, limit=500):
+        found = []
+        for case_id, look in reversed(self.seen):
+            summary = self.cases.get(case_id, ({}, None))[0]
+            if look["actor"].get("login") == login and center_id in (None, summary.get("center_id")):
+                found.append(
+                    {
+                        "case_id": case_id,
+                        "case_number": summary.get("case_number"),
+                        "center_id": summary.get("center_id"),
+                        **look,
+                    }
+                )
+        return sorted(found, key=lambda look: datetime.fromisoformat(look["looked_at"]), reverse=True)[:limit]
 
     def looks(self, case_id):
         found = [look for seen, look in self.seen if seen == case_id]

@@ -89,4 +89,12 @@ MIGRATIONS = [
         );
         """,
     ),
+    (
+        "intake-0007-looks-by-account",
+        """
+        -- The looks one person took (GET /api/v1/looks?account=): by their login, newest first.
+        CREATE INDEX intake_looks_by_account ON intake_looks ((actor->>'login'), looked_at DESC)
+            WHERE actor ? 'login';
+        """,
+    ),
 ]

@@ -283,3 +283,13 @@ class CaseListQuerySchema(_CenterScoped):
     def _blank_query_is_none(self, data, **kwargs):
         data["q"] = (data.get("q") or "").strip() or None
         return data
+
+
+class AccountLooksQuerySchema(Schema):
+    """GET /api/v1/looks?account=&limit=: the looks one console account took (its login)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    account = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    limit = fields.Integer(load_default=500, validate=validate.Range(min=1, max=5000))

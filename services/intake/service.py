@@ -33,6 +33,7 @@ from .bootstrap import bootstrap
 from .commands import DecideAcceptance, RecordConsultation, RegisterApplication, WithdrawApplication
 from .schemas import (
     AcceptanceSchema,
+    AccountLooksQuerySchema,
     ApplicationSchema,
     CaseListQuerySchema,
     ConsultationSchema,
@@ -114,6 +115,14 @@ class IntakeService(BaseService):
     @api("GET", "/api/v1/cases/<case_id>/looks")
     def show_case_looks(self, request, case_id):
         return self.store.commands.read(request, lambda actor, uow: handlers.case_looks(uow, actor, case_id))
+
+    @api("GET", "/api/v1/looks")
+    def show_account_looks(self, request):
+        def answer(actor, uow):
+            query = validate(AccountLooksQuerySchema(), request.args.to_dict())
+            return handlers.account_looks(uow, actor, query["account"], query["limit"])
+
+        return self.store.commands.read(request, answer)
 
     @api("GET", "/api/v1/cases")
     def show_cases(self, request):

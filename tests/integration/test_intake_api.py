@@ -144,6 +144,15 @@ def test_a_consultation_is_recorded(intake, tokens):
     assert stored_events() == before + 1
 
 
+def test_the_looks_of_one_account_are_listed_for_the_district_and_asked_for_by_login(intake, tokens):
+    status, body = call(intake, "GET", "/api/v1/looks?account=nobody.here&limit=10", token=tokens["district"])
+    assert (status, body) == (200, {"account": "nobody.here", "looks": []})
+    status, body = call(intake, "GET", "/api/v1/looks", token=tokens["district"])
+    assert status == 422 and "account" in body["errors"]
+    status, body = call(intake, "GET", "/api/v1/looks?account=x&limit=0", token=tokens["district"])
+    assert status == 422 and "limit" in body["errors"]
+
+
 def test_collective_disputes_are_flagged_from_ten_workers(intake, tokens):
     created = register(intake, tokens[CENTER], workers_involved=10)
     status, case = call(intake, "GET", f"/api/v1/cases/{created['case_id']}", token=tokens[CENTER])

@@ -44,6 +44,26 @@ class IntakeRecordsContract:
             "GET /api/v1/cases/{case_id}",
         ]
 
+    def test_one_accounts_looks_are_listed_newest_first_with_their_case_and_by_center(self, records):
+        here, there = a_case(), a_case(center_id="huaguangjie")
+        records.save(here)
+        records.save(there)
+        login = f"wang.{uuid.uuid4().hex[:8]}"
+        person = {"account_id": "a1", "login": login, "name": "王某", "role": "staff"}
+        at = [datetime(YEAR, 6, 1, 2, minute, tzinfo=UTC) for minute in range(3)]
+        records.record_looks([here.case_id], person, "GET /api/v1/cases/{case_id}", at[0])
+        records.record_looks([there.case_id], person, "GET /api/v1/cases", at[2])
+        records.record_looks([here.case_id], {**person, "login": "someone.else"}, "GET /api/v1/cases", at[1])
+        records.record_looks([here.case_id], {"token": "center:zhenanjie"}, "GET /api/v1/cases", at[1])
+        every = records.looks_by(login)
+        assert [(look["case_id"], look["route"]) for look in every] == [
+            (there.case_id, "GET /api/v1/cases"),
+            (here.case_id, "GET /api/v1/cases/{case_id}"),
+        ]
+        assert every[1]["case_number"] == here.case_number and every[1]["looked_at"] == at[0].isoformat()
+        assert [look["case_id"] for look in records.looks_by(login, "zhenanjie")] == [here.case_id]
+        assert len(records.looks_by(login, limit=1)) == 1
+
     def test_a_saved_case_is_listed_newest_first_and_filtered(self, records):
         older, newer = a_case(minutes=1), a_case(minutes=2)
         records.save(older)

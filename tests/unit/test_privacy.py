@@ -428,6 +428,33 @@ def test_every_response_showing_personal_data_records_a_look(uow):
         handlers.case_looks(uow, Principal("center", "longshengjie", "h2"), case_id)
 
 
+def test_the_district_and_a_centers_head_list_the_looks_one_account_took(uow):
+    def person(role, center_id, login):
+        identity = {"account_id": f"id-{login}", "login": login, "name": "王某", "role": role}
+        return Principal("district" if role == "district" else "center", center_id, f"hash-{login}", person=identity)
+
+    clerk = person("staff", "huaguangjie", "wang.staff")
+    here, there = register(uow)["case_id"], register(uow)["case_id"]
+    with uow:
+        uow.records.cases[there][0]["center_id"] = "longshengjie"  # a case of another center
+        handlers.case_view(uow, clerk, here)
+        handlers.case_history(uow, clerk, here)
+        handlers.record_looks(uow, person("staff", "longshengjie", "wang.staff"), [there], "GET /api/v1/cases")
+        handlers.case_view(uow, person("staff", "huaguangjie", "li.staff"), here)  # another person's look
+    with uow:
+        every = handlers.account_looks(uow, person("district", None, "qian.district"), "wang.staff")["looks"]
+        own = handlers.account_looks(uow, person("head", "huaguangjie", "zhao.head"), "wang.staff")["looks"]
+    assert [(look["case_id"], look["route"]) for look in every] == [
+        (there, "GET /api/v1/cases"),
+        (here, "GET /api/v1/cases/{case_id}/history"),
+        (here, "GET /api/v1/cases/{case_id}"),
+    ]  # the newest first
+    assert [look["case_id"] for look in own] == [here, here]  # the head sees their own center's cases
+    assert own[0]["case_number"] and own[0]["actor"]["login"] == "wang.staff"
+    with pytest.raises(Forbidden), uow:  # a clerk does not see whose looks these are
+        handlers.account_looks(uow, clerk, "wang.staff")
+
+
 def test_intakes_copy_of_a_withdrawal_in_mediation_keeps_its_reason_sealed_and_erasable(uow):
     # issue 15 finding 4: intake notes mediation's withdrawal with the party's reason
     from services.common.envelope import Event
