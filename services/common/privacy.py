@@ -246,9 +246,7 @@ def stream_root(bound):
     """The stored key a stream's persons' keys are derived from (`{subject: key id}`), or None:
     a person who joins the stream later gets a key derived from it too (a mediator's key is the
     mediator's own, never a case's)."""
-    roots = [
-        key_id.partition(".")[0] for subject, key_id in bound.items() if "." in key_id and not shared_subject(subject)
-    ]
+    roots = [root_key_id(key_id) for subject, key_id in bound.items() if "." in key_id and not shared_subject(subject)]
     return min(roots, default=None)
 
 
